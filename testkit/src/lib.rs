@@ -1,0 +1,3 @@
+//! kwire-testkit: the local broker, the fake cluster, the conformance suite and the `kwire` CLI.
+//!
+//! Empty for now; it grows with the client.
