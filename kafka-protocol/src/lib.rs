@@ -19,6 +19,7 @@
 #[cfg(feature = "arbitrary")]
 pub mod arb;
 pub mod error;
+pub mod frame;
 #[doc(hidden)]
 pub mod macros;
 pub mod messages;
