@@ -71,6 +71,11 @@ pub enum DecodeErrorKind {
     /// A value that breaks a rule of the protocol.
     #[error("{0}")]
     Invalid(&'static str),
+    /// A record batch compressed with a codec this build leaves out: the data may be fine, but the
+    /// crate was built without the codec's cargo feature (`compression-gzip`, `-snappy`, `-lz4`,
+    /// `-zstd`). Holds the codec's name.
+    #[error("compression codec {0} is not enabled in this build (cargo feature compression-{0})")]
+    CompressionUnavailable(&'static str),
 }
 
 /// A decode failure: what went wrong, at which byte offset, inside which field.

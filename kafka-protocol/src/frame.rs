@@ -157,7 +157,11 @@ pub fn encode_request<R: Request>(
 }
 
 /// A whole response frame, length prefix included: the broker side, for the fake cluster.
-pub fn encode_response<M: Message>(correlation_id: i32, version: i16, body: &M) -> Result<Bytes, EncodeError> {
+pub fn encode_response<M: Message>(
+    correlation_id: i32,
+    version: i16,
+    body: &M,
+) -> Result<Bytes, EncodeError> {
     let header = ResponseHeader {
         correlation_id,
         unknown_tagged_fields: Vec::new(),
@@ -326,7 +330,10 @@ mod tests {
         );
         assert!(buf.capacity() < 1024);
         let mut buf = BytesMut::from(&(-5i32).to_be_bytes()[..]);
-        assert_eq!(dec.decode(&mut buf).unwrap_err().kind(), &DecodeErrorKind::InvalidLength(-5));
+        assert_eq!(
+            dec.decode(&mut buf).unwrap_err().kind(),
+            &DecodeErrorKind::InvalidLength(-5)
+        );
     }
 
     #[test]

@@ -19,11 +19,14 @@
 #[cfg(feature = "arbitrary")]
 pub mod arb;
 pub mod error;
+pub mod error_code;
 pub mod frame;
 #[doc(hidden)]
 pub mod macros;
 pub mod messages;
 pub mod primitives;
+pub mod records;
 
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};
+pub use error_code::ErrorCode;
 pub use primitives::{Ctx, Decoder, Encoder, RawTaggedField, Uuid, Wire};
