@@ -1,5 +1,7 @@
 //! kwire-connector: the async Kafka client and the Flink-style source and sink.
 //!
-//! The client, source, sink and local runner land here on top of [`kwire_protocol`].
+//! The client ([`client`]) speaks to real brokers with the codec of [`kwire_protocol`].
+
+pub mod client;
 
 pub use kwire_protocol as protocol;

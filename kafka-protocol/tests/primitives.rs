@@ -37,9 +37,15 @@ fn varints_use_zigzag_like_protobuf() {
 #[test]
 fn overlong_varints_are_errors() {
     let six = [0xffu8, 0xff, 0xff, 0xff, 0xff, 0x01];
-    assert!(matches!(dec(&six).uvarint().unwrap_err().kind(), DecodeErrorKind::VarintTooLong { .. }));
+    assert!(matches!(
+        dec(&six).uvarint().unwrap_err().kind(),
+        DecodeErrorKind::VarintTooLong { .. }
+    ));
     let eleven = [0xffu8; 11];
-    assert!(matches!(dec(&eleven).varlong().unwrap_err().kind(), DecodeErrorKind::VarintTooLong { .. }));
+    assert!(matches!(
+        dec(&eleven).varlong().unwrap_err().kind(),
+        DecodeErrorKind::VarintTooLong { .. }
+    ));
     // Five bytes whose value overflows a u32.
     let big = [0xffu8, 0xff, 0xff, 0xff, 0x7f];
     assert!(dec(&big).uvarint().is_err());
@@ -50,7 +56,10 @@ fn strings_classic_and_compact() {
     let mut e = Encoder::new();
     "abc".to_string().encode(&mut e, CLASSIC).unwrap();
     "abc".to_string().encode(&mut e, FLEX).unwrap();
-    assert_eq!(&e.into_inner()[..], &[0, 3, b'a', b'b', b'c', 4, b'a', b'b', b'c']);
+    assert_eq!(
+        &e.into_inner()[..],
+        &[0, 3, b'a', b'b', b'c', 4, b'a', b'b', b'c']
+    );
 }
 
 #[test]
@@ -79,7 +88,10 @@ fn lengths_below_minus_one_are_errors() {
 fn a_huge_declared_length_fails_without_allocating_it() {
     // String of i16::MAX, bytes of i32::MAX, compact bytes of u32::MAX - 1: all with no data behind.
     let err = String::decode(&mut dec(&[0x7f, 0xff]), CLASSIC).unwrap_err();
-    assert!(matches!(err.kind(), DecodeErrorKind::UnexpectedEof { needed: 32767, .. }));
+    assert!(matches!(
+        err.kind(),
+        DecodeErrorKind::UnexpectedEof { needed: 32767, .. }
+    ));
     let err = Bytes::decode(&mut dec(&i32::MAX.to_be_bytes()), CLASSIC).unwrap_err();
     assert!(matches!(err.kind(), DecodeErrorKind::UnexpectedEof { .. }));
     let err = Bytes::decode(&mut dec(&[0xff, 0xff, 0xff, 0xff, 0x0f]), FLEX).unwrap_err();
@@ -117,7 +129,9 @@ fn trailing_bytes_after_a_message_are_an_error() {
 
 #[test]
 fn uuid_displays_in_canonical_form() {
-    let id = Uuid([0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0, 1, 2, 3, 4, 5, 6, 7]);
+    let id = Uuid([
+        0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0, 1, 2, 3, 4, 5, 6, 7,
+    ]);
     assert_eq!(id.to_string(), "12345678-9abc-def0-0001-020304050607");
 }
 

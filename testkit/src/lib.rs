@@ -1,3 +1,7 @@
 //! kwire-testkit: the local broker, the fake cluster, the conformance suite and the `kwire` CLI.
 //!
-//! Empty for now; it grows with the client.
+//! [`broker::LocalBroker`] gives a test a real Kafka-compatible broker with nothing to install.
+
+pub mod broker;
+
+pub use broker::LocalBroker;

@@ -1,0 +1,361 @@
+//! Admin operations (create, delete and list topics; list offsets) and offsets stored under a group
+//! id without group membership (OffsetCommit with generation -1, as Flink's source does).
+
+use std::sync::Arc;
+
+use kwire_protocol::messages::create_topics_request::CreatableTopic;
+use kwire_protocol::messages::delete_topics_request::DeleteTopicState;
+use kwire_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kwire_protocol::messages::offset_commit_request::{
+    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+};
+use kwire_protocol::messages::offset_fetch_request::{
+    OffsetFetchRequestGroup, OffsetFetchRequestTopic, OffsetFetchRequestTopics,
+};
+use kwire_protocol::messages::{
+    CreateTopicsRequest, DeleteTopicsRequest, FindCoordinatorRequest, ListOffsetsRequest,
+    OffsetCommitRequest, OffsetFetchRequest,
+};
+use kwire_protocol::ErrorCode;
+
+use super::{Client, Connection, Error};
+
+/// Which offset [`Client::list_offset`] asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetSpec {
+    /// The log start offset.
+    Earliest,
+    /// The log end offset (the next offset to be written).
+    Latest,
+    /// The first offset whose timestamp is at or after this many ms since the epoch.
+    Timestamp(i64),
+}
+
+impl OffsetSpec {
+    fn wire(self) -> i64 {
+        match self {
+            Self::Earliest => -2,
+            Self::Latest => -1,
+            Self::Timestamp(ms) => ms,
+        }
+    }
+}
+
+/// FindCoordinator's key type for a consumer group.
+const GROUP_KEY: i8 = 0;
+
+impl Client {
+    /// Creates `topic` with `partitions` partitions and waits until each has a leader.
+    /// An existing topic is an error with code TOPIC_ALREADY_EXISTS.
+    pub async fn create_topic(
+        &self,
+        topic: &str,
+        partitions: i32,
+        replication_factor: i16,
+    ) -> Result<(), Error> {
+        let conn = self.controller().await?;
+        let resp = conn
+            .send_built(|_| CreateTopicsRequest {
+                topics: vec![CreatableTopic {
+                    name: topic.to_owned(),
+                    num_partitions: partitions,
+                    replication_factor,
+                    ..Default::default()
+                }],
+                timeout_ms: 30_000,
+                ..Default::default()
+            })
+            .await?;
+        for t in &resp.topics {
+            let code = ErrorCode(t.error_code);
+            if !code.is_ok() {
+                return Err(Error::Broker {
+                    api: "CreateTopics",
+                    topic: Some(t.name.clone()),
+                    partition: None,
+                    code,
+                    message: t.error_message.clone(),
+                });
+            }
+        }
+        self.wait_for_leaders(topic, partitions).await
+    }
+
+    async fn wait_for_leaders(&self, topic: &str, partitions: i32) -> Result<(), Error> {
+        self.retry(Some(topic), || async {
+            self.invalidate(topic);
+            let t = self.topic(topic).await?;
+            let ready =
+                t.partitions.len() >= partitions as usize && t.partitions.iter().all(|p| p.leader >= 0);
+            if ready {
+                Ok(())
+            } else {
+                Err(Error::broker_at(
+                    "Metadata",
+                    ErrorCode::LEADER_NOT_AVAILABLE,
+                    topic,
+                    None,
+                ))
+            }
+        })
+        .await
+    }
+
+    /// Deletes `topic`.
+    pub async fn delete_topic(&self, topic: &str) -> Result<(), Error> {
+        let conn = self.controller().await?;
+        let resp = conn
+            .send_built(|version| {
+                let mut req = DeleteTopicsRequest {
+                    timeout_ms: 30_000,
+                    ..Default::default()
+                };
+                if version >= 6 {
+                    req.topics = vec![DeleteTopicState {
+                        name: Some(topic.to_owned()),
+                        ..Default::default()
+                    }];
+                } else {
+                    req.topic_names = vec![topic.to_owned()];
+                }
+                req
+            })
+            .await?;
+        self.invalidate(topic);
+        for r in &resp.responses {
+            let code = ErrorCode(r.error_code);
+            if !code.is_ok() {
+                return Err(Error::Broker {
+                    api: "DeleteTopics",
+                    topic: Some(topic.to_owned()),
+                    partition: None,
+                    code,
+                    message: r.error_message.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The names of every topic, sorted.
+    pub async fn list_topics(&self) -> Result<Vec<String>, Error> {
+        let resp = self.refresh_metadata(&[]).await?;
+        let mut names: Vec<String> = resp
+            .topics
+            .into_iter()
+            .filter(|t| ErrorCode(t.error_code).is_ok())
+            .filter_map(|t| t.name)
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// The controller, or any broker when the cluster names none.
+    async fn controller(&self) -> Result<Arc<Connection>, Error> {
+        let id = self.read_meta(|m| m.controller_id);
+        match self.broker(id).await {
+            Ok(c) => Ok(c),
+            Err(_) => self.any_broker().await,
+        }
+    }
+
+    /// The offset of `topic`-`partition` that `spec` names, from the partition's leader;
+    /// -1 when no record has a timestamp at or after the one asked for.
+    pub async fn list_offset(&self, topic: &str, partition: i32, spec: OffsetSpec) -> Result<i64, Error> {
+        self.retry(Some(topic), || async {
+            let conn = self.leader(topic, partition).await?;
+            let resp = conn
+                .send_built(|_| ListOffsetsRequest {
+                    replica_id: -1,
+                    topics: vec![ListOffsetsTopic {
+                        name: topic.to_owned(),
+                        partitions: vec![ListOffsetsPartition {
+                            partition_index: partition,
+                            current_leader_epoch: -1,
+                            timestamp: spec.wire(),
+                            ..Default::default()
+                        }],
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                })
+                .await?;
+            let p = resp
+                .topics
+                .iter()
+                .flat_map(|t| t.partitions.iter())
+                .find(|p| p.partition_index == partition)
+                .ok_or_else(|| {
+                    Error::broker_at(
+                        "ListOffsets",
+                        ErrorCode::UNKNOWN_SERVER_ERROR,
+                        topic,
+                        Some(partition),
+                    )
+                })?;
+            let code = ErrorCode(p.error_code);
+            if code.is_ok() {
+                Ok(p.offset)
+            } else {
+                Err(Error::broker_at("ListOffsets", code, topic, Some(partition)))
+            }
+        })
+        .await
+    }
+
+    /// The coordinator of consumer group `group`.
+    pub async fn group_coordinator(&self, group: &str) -> Result<Arc<Connection>, Error> {
+        self.retry(None, || async {
+            let conn = self.any_broker().await?;
+            let resp = conn
+                .send_built(|version| FindCoordinatorRequest {
+                    key: if version < 4 {
+                        group.to_owned()
+                    } else {
+                        String::new()
+                    },
+                    key_type: GROUP_KEY,
+                    coordinator_keys: if version >= 4 {
+                        vec![group.to_owned()]
+                    } else {
+                        Vec::new()
+                    },
+                    ..Default::default()
+                })
+                .await?;
+            let (code, host, port) = match resp.coordinators.first() {
+                Some(c) => (ErrorCode(c.error_code), c.host.clone(), c.port),
+                None => (ErrorCode(resp.error_code), resp.host.clone(), resp.port),
+            };
+            if !code.is_ok() {
+                return Err(Error::broker_at("FindCoordinator", code, group, None));
+            }
+            self.connection(&format!("{host}:{port}")).await
+        })
+        .await
+    }
+
+    /// Stores `offsets` (topic, partition, next offset to read) under `group` with `metadata`,
+    /// without joining the group.
+    pub async fn commit_offsets(
+        &self,
+        group: &str,
+        offsets: &[(String, i32, i64)],
+        metadata: &str,
+    ) -> Result<(), Error> {
+        let mut topics: Vec<OffsetCommitRequestTopic> = Vec::new();
+        for (topic, partition, offset) in offsets {
+            let entry = OffsetCommitRequestPartition {
+                partition_index: *partition,
+                committed_offset: *offset,
+                committed_leader_epoch: -1,
+                committed_metadata: Some(metadata.to_owned()),
+                ..Default::default()
+            };
+            match topics.iter_mut().find(|t| &t.name == topic) {
+                Some(t) => t.partitions.push(entry),
+                None => topics.push(OffsetCommitRequestTopic {
+                    name: topic.clone(),
+                    partitions: vec![entry],
+                    ..Default::default()
+                }),
+            }
+        }
+        self.retry(None, || async {
+            let conn = self.group_coordinator(group).await?;
+            let resp = conn
+                .send_built(|_| OffsetCommitRequest {
+                    group_id: group.to_owned(),
+                    generation_id_or_member_epoch: -1,
+                    retention_time_ms: -1,
+                    topics: topics.clone(),
+                    ..Default::default()
+                })
+                .await?;
+            for t in &resp.topics {
+                for p in &t.partitions {
+                    let code = ErrorCode(p.error_code);
+                    if !code.is_ok() {
+                        return Err(Error::broker_at(
+                            "OffsetCommit",
+                            code,
+                            &t.name,
+                            Some(p.partition_index),
+                        ));
+                    }
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// The offsets stored under `group` for `partitions` of `topic`: `(partition, offset)`,
+    /// offset -1 where none is stored.
+    pub async fn committed_offsets(
+        &self,
+        group: &str,
+        topic: &str,
+        partitions: &[i32],
+    ) -> Result<Vec<(i32, i64)>, Error> {
+        self.retry(None, || async {
+            let conn = self.group_coordinator(group).await?;
+            let resp = conn
+                .send_built(|version| {
+                    if version >= 8 {
+                        OffsetFetchRequest {
+                            groups: vec![OffsetFetchRequestGroup {
+                                group_id: group.to_owned(),
+                                member_epoch: -1,
+                                topics: Some(vec![OffsetFetchRequestTopics {
+                                    name: topic.to_owned(),
+                                    partition_indexes: partitions.to_vec(),
+                                    ..Default::default()
+                                }]),
+                                ..Default::default()
+                            }],
+                            ..Default::default()
+                        }
+                    } else {
+                        OffsetFetchRequest {
+                            group_id: group.to_owned(),
+                            topics: Some(vec![OffsetFetchRequestTopic {
+                                name: topic.to_owned(),
+                                partition_indexes: partitions.to_vec(),
+                                ..Default::default()
+                            }]),
+                            ..Default::default()
+                        }
+                    }
+                })
+                .await?;
+            let mut out = Vec::new();
+            let check = |code: i16, partition: Option<i32>| {
+                let code = ErrorCode(code);
+                if code.is_ok() {
+                    Ok(())
+                } else {
+                    Err(Error::broker_at("OffsetFetch", code, topic, partition))
+                }
+            };
+            check(resp.error_code, None)?;
+            for t in &resp.topics {
+                for p in &t.partitions {
+                    check(p.error_code, Some(p.partition_index))?;
+                    out.push((p.partition_index, p.committed_offset));
+                }
+            }
+            for g in &resp.groups {
+                check(g.error_code, None)?;
+                for t in &g.topics {
+                    for p in &t.partitions {
+                        check(p.error_code, Some(p.partition_index))?;
+                        out.push((p.partition_index, p.committed_offset));
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+}

@@ -1,0 +1,386 @@
+//! One TCP connection to one broker: pipelined requests matched to responses by correlation id.
+//!
+//! A reader task owns the read half and hands each response frame to the request that waits for
+//! it; writers take turns on the write half. Version negotiation happens once, on connect
+//! (ApiVersions), and [`Connection::version_for`] then picks the highest version both sides speak.
+//! A connection-fatal error (IO, a malformed frame) fails every waiter and marks the connection
+//! closed; the client builds a new one.
+//!
+//! References: the Kafka protocol guide, "Network" and "Versioning and Compatibility"; KIP-35
+//! (ApiVersions), KIP-511 (client software name/version).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use kwire_protocol::frame::{encode_request, response_header_version, FrameDecoder, ResponseHeader};
+use kwire_protocol::messages::{
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, Message, Request, VersionRange,
+};
+use kwire_protocol::{Decoder, ErrorCode};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tracing::{debug, trace, warn};
+
+use super::error::Error;
+
+/// Settings of a connection.
+#[derive(Debug, Clone)]
+pub struct ConnectionConfig {
+    /// `client.id` sent in every request header.
+    pub client_id: String,
+    /// How long a request may wait for its response.
+    pub request_timeout: Duration,
+    /// How long connecting may take.
+    pub connect_timeout: Duration,
+    /// The largest response frame accepted.
+    pub max_frame_size: usize,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        Self {
+            client_id: "kwire".to_owned(),
+            request_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            max_frame_size: kwire_protocol::frame::DEFAULT_MAX_FRAME_SIZE,
+        }
+    }
+}
+
+type Waiter = oneshot::Sender<Result<Bytes, Error>>;
+
+#[derive(Debug)]
+struct Pending {
+    api_key: ApiKey,
+    version: i16,
+    tx: Waiter,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    pending: Mutex<HashMap<i32, Pending>>,
+    closed: AtomicBool,
+}
+
+impl Shared {
+    /// Fails every waiter: the connection is gone.
+    fn fail_all(&self, addr: &str, why: &str) {
+        self.closed.store(true, Ordering::SeqCst);
+        let drained: Vec<Pending> = match self.pending.lock() {
+            Ok(mut map) => map.drain().map(|(_, p)| p).collect(),
+            Err(_) => Vec::new(),
+        };
+        for p in drained {
+            let _ = p.tx.send(Err(Error::ConnectionClosed {
+                broker: addr.to_owned(),
+                reason: why.to_owned(),
+            }));
+        }
+    }
+}
+
+/// Removes a request's entry if its caller stops waiting (timeout or cancellation), so the map
+/// cannot grow with abandoned requests.
+struct PendingGuard<'a> {
+    shared: &'a Shared,
+    correlation_id: i32,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.shared.pending.lock() {
+            map.remove(&self.correlation_id);
+        }
+    }
+}
+
+/// A connection to one broker.
+#[derive(Debug)]
+pub struct Connection {
+    addr: String,
+    config: ConnectionConfig,
+    writer: tokio::sync::Mutex<OwnedWriteHalf>,
+    shared: Arc<Shared>,
+    next_correlation_id: AtomicI32,
+    versions: HashMap<i16, VersionRange>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+impl Connection {
+    /// Connects to `addr` and negotiates versions.
+    pub async fn connect(addr: &str, config: ConnectionConfig) -> Result<Self, Error> {
+        let io_err = |e: std::io::Error| Error::Io {
+            broker: addr.to_owned(),
+            source: Arc::new(e),
+        };
+        let stream = tokio::time::timeout(config.connect_timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| Error::Timeout {
+                what: format!("connect to {addr}"),
+                after: config.connect_timeout,
+            })?
+            .map_err(io_err)?;
+        stream.set_nodelay(true).map_err(io_err)?;
+        let (read, write) = stream.into_split();
+        let shared = Arc::new(Shared::default());
+        let reader = tokio::spawn(read_loop(
+            read,
+            Arc::clone(&shared),
+            addr.to_owned(),
+            FrameDecoder::new(config.max_frame_size),
+        ));
+        let mut conn = Self {
+            addr: addr.to_owned(),
+            config,
+            writer: tokio::sync::Mutex::new(write),
+            shared,
+            next_correlation_id: AtomicI32::new(0),
+            versions: HashMap::new(),
+            reader,
+        };
+        conn.versions = conn.negotiate().await?;
+        debug!(broker = %conn.addr, apis = conn.versions.len(), "connected");
+        Ok(conn)
+    }
+
+    /// ApiVersions at the newest version we speak; a broker that does not know it answers
+    /// UNSUPPORTED_VERSION with v0 layout and its own range, and we ask again at the newest it has.
+    async fn negotiate(&self) -> Result<HashMap<i16, VersionRange>, Error> {
+        let ours = ApiVersionsRequest::VERSIONS;
+        let mut version = ours.max;
+        let mut req = ApiVersionsRequest {
+            client_software_name: "kwire".to_owned(),
+            client_software_version: env!("CARGO_PKG_VERSION").to_owned(),
+            ..ApiVersionsRequest::default()
+        };
+        for _ in 0..2 {
+            req.normalize_to(version);
+            let resp: ApiVersionsResponse = self.send_raw(&req, version).await?;
+            let code = ErrorCode(resp.error_code);
+            if code == ErrorCode::UNSUPPORTED_VERSION {
+                let theirs = resp.api_keys.iter().find(|k| k.api_key == ApiKey::ApiVersions.0);
+                let next = theirs
+                    .and_then(|k| ours.highest_common(&VersionRange::new(k.min_version, k.max_version)));
+                match next {
+                    Some(v) if v < version => {
+                        version = v;
+                        continue;
+                    }
+                    _ => break,
+                }
+            }
+            if !code.is_ok() {
+                return Err(Error::broker("ApiVersions", code));
+            }
+            return Ok(resp
+                .api_keys
+                .iter()
+                .map(|k| (k.api_key, VersionRange::new(k.min_version, k.max_version)))
+                .collect());
+        }
+        Err(Error::UnsupportedVersion {
+            api: "ApiVersions",
+            broker: self.addr.clone(),
+        })
+    }
+
+    /// The broker's address.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// Whether the connection failed and must be replaced.
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::SeqCst) || self.reader.is_finished()
+    }
+
+    /// The versions the broker offers of an API, if it offers it.
+    pub fn broker_versions(&self, api_key: ApiKey) -> Option<VersionRange> {
+        self.versions.get(&api_key.0).copied()
+    }
+
+    /// The highest version of `R` both we and the broker speak.
+    pub fn version_for<R: Request>(&self) -> Result<i16, Error> {
+        self.broker_versions(ApiKey(R::API_KEY))
+            .and_then(|theirs| R::VERSIONS.highest_common(&theirs))
+            .ok_or_else(|| Error::UnsupportedVersion {
+                api: R::NAME,
+                broker: self.addr.clone(),
+            })
+    }
+
+    /// Sends `req` at the highest common version (fields that version lacks are reset to their
+    /// defaults) and waits for its response.
+    pub async fn send<R: Request>(&self, req: &R) -> Result<R::Response, Error> {
+        let version = self.version_for::<R>()?;
+        let mut req = req.clone();
+        req.normalize_to(version);
+        self.send_raw(&req, version).await
+    }
+
+    /// Sends the request `build` makes for the highest common version, and waits for its response:
+    /// for requests whose shape changes between versions.
+    pub async fn send_built<R: Request>(&self, build: impl FnOnce(i16) -> R) -> Result<R::Response, Error> {
+        let version = self.version_for::<R>()?;
+        let mut req = build(version);
+        req.normalize_to(version);
+        self.send_raw(&req, version).await
+    }
+
+    /// Sends `req` at `version` and waits for its response.
+    pub async fn send_raw<R: Request>(&self, req: &R, version: i16) -> Result<R::Response, Error> {
+        let (rx, guard) = self.submit(req, version, true).await?;
+        let rx = rx.expect("a response is expected");
+        let body = match tokio::time::timeout(self.config.request_timeout, rx).await {
+            Ok(Ok(res)) => res?,
+            Ok(Err(_)) => {
+                return Err(Error::ConnectionClosed {
+                    broker: self.addr.clone(),
+                    reason: "reader stopped".into(),
+                })
+            }
+            Err(_) => {
+                return Err(Error::Timeout {
+                    what: format!("{} to {}", R::NAME, self.addr),
+                    after: self.config.request_timeout,
+                })
+            }
+        };
+        drop(guard);
+        let mut d = Decoder::new(body);
+        <R::Response as Message>::decode_from(&mut d, version)
+            .map_err(|source| Error::Decode { api: R::NAME, source })
+    }
+
+    /// Sends `req` at `version` without waiting for a response (Produce with acks=0).
+    pub async fn send_no_response<R: Request>(&self, req: &R, version: i16) -> Result<(), Error> {
+        self.submit(req, version, false).await.map(drop)
+    }
+
+    async fn submit<R: Request>(
+        &self,
+        req: &R,
+        version: i16,
+        expect_response: bool,
+    ) -> Result<
+        (
+            Option<oneshot::Receiver<Result<Bytes, Error>>>,
+            Option<PendingGuard<'_>>,
+        ),
+        Error,
+    > {
+        if self.is_closed() {
+            return Err(Error::ConnectionClosed {
+                broker: self.addr.clone(),
+                reason: "closed earlier".into(),
+            });
+        }
+        let correlation_id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed) & i32::MAX;
+        let frame = encode_request(correlation_id, Some(&self.config.client_id), version, req)
+            .map_err(|source| Error::Encode { api: R::NAME, source })?;
+        let (rx, guard) = if expect_response {
+            let (tx, rx) = oneshot::channel();
+            let pending = Pending {
+                api_key: ApiKey(R::API_KEY),
+                version,
+                tx,
+            };
+            if let Ok(mut map) = self.shared.pending.lock() {
+                map.insert(correlation_id, pending);
+            }
+            let guard = PendingGuard {
+                shared: &self.shared,
+                correlation_id,
+            };
+            (Some(rx), Some(guard))
+        } else {
+            (None, None)
+        };
+        trace!(
+            api = R::NAME,
+            version,
+            correlation_id,
+            bytes = frame.len(),
+            "send"
+        );
+        let mut w = self.writer.lock().await;
+        if let Err(e) = w.write_all(&frame).await {
+            drop(w);
+            self.shared.fail_all(&self.addr, &e.to_string());
+            return Err(Error::Io {
+                broker: self.addr.clone(),
+                source: Arc::new(e),
+            });
+        }
+        Ok((rx, guard))
+    }
+}
+
+async fn read_loop(
+    mut read: tokio::net::tcp::OwnedReadHalf,
+    shared: Arc<Shared>,
+    addr: String,
+    frames: FrameDecoder,
+) {
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let why = loop {
+        match frames.decode(&mut buf) {
+            Ok(Some(frame)) => {
+                if let Err(why) = deliver(&shared, frame) {
+                    break why;
+                }
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => break format!("malformed frame: {e}"),
+        }
+        if buf.capacity() - buf.len() < 4096 {
+            buf.reserve(64 * 1024);
+        }
+        match read.read_buf(&mut buf).await {
+            Ok(0) => break "closed by the broker".to_owned(),
+            Ok(_) => {}
+            Err(e) => break e.to_string(),
+        }
+    };
+    warn!(broker = %addr, reason = %why, "connection closed");
+    shared.fail_all(&addr, &why);
+}
+
+/// Hands one response frame to its waiter. An unknown correlation id is a response to a request
+/// whose caller gave up: it is dropped. A malformed header is fatal for the connection.
+fn deliver(shared: &Shared, frame: Bytes) -> Result<(), String> {
+    let mut probe = Decoder::new(frame.clone());
+    let correlation_id = probe.i32().map_err(|e| format!("response too short: {e}"))?;
+    let pending = shared
+        .pending
+        .lock()
+        .ok()
+        .and_then(|mut m| m.remove(&correlation_id));
+    let Some(p) = pending else {
+        trace!(correlation_id, "response to an abandoned request");
+        return Ok(());
+    };
+    let mut d = Decoder::new(frame);
+    let res = ResponseHeader::decode(&mut d, response_header_version(p.api_key, p.version))
+        .map(|_| d.take_rest())
+        .map_err(|e| format!("malformed response header: {e}"));
+    match res {
+        Ok(body) => {
+            let _ = p.tx.send(Ok(body));
+            Ok(())
+        }
+        Err(why) => Err(why),
+    }
+}

@@ -1,0 +1,175 @@
+//! The client's errors: which request, which broker, topic and partition, and the broker's error by
+//! name, with whether a retry may help.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kwire_protocol::{DecodeError, EncodeError, ErrorCode};
+
+/// A client failure.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A socket error talking to a broker.
+    #[error("network error with broker {broker}: {source}")]
+    Io {
+        /// The broker's address.
+        broker: String,
+        /// The IO error.
+        source: Arc<std::io::Error>,
+    },
+    /// The connection closed while a request waited.
+    #[error("connection to {broker} closed: {reason}")]
+    ConnectionClosed {
+        /// The broker's address.
+        broker: String,
+        /// Why.
+        reason: String,
+    },
+    /// No answer in time.
+    #[error("{what} timed out after {after:?}")]
+    Timeout {
+        /// What timed out.
+        what: String,
+        /// After how long.
+        after: Duration,
+    },
+    /// A response could not be decoded.
+    #[error("malformed {api} response: {source}")]
+    Decode {
+        /// The API.
+        api: &'static str,
+        /// The decode error.
+        source: DecodeError,
+    },
+    /// A request could not be encoded.
+    #[error("cannot encode {api} request: {source}")]
+    Encode {
+        /// The API.
+        api: &'static str,
+        /// The encode error.
+        source: EncodeError,
+    },
+    /// The broker and this client share no version of an API.
+    #[error("broker {broker} offers no version of {api} that this client speaks")]
+    UnsupportedVersion {
+        /// The API.
+        api: &'static str,
+        /// The broker's address.
+        broker: String,
+    },
+    /// The broker answered with an error code.
+    #[error("{api} failed{}: {code}", location(.topic, .partition))]
+    Broker {
+        /// The API.
+        api: &'static str,
+        /// The topic, when the error is about one.
+        topic: Option<String>,
+        /// The partition, when the error is about one.
+        partition: Option<i32>,
+        /// The broker's error.
+        code: ErrorCode,
+        /// The broker's error message, when it sent one.
+        message: Option<String>,
+    },
+    /// No bootstrap broker could be reached.
+    #[error("no broker reachable in {bootstrap}: {last}")]
+    NoBrokerReachable {
+        /// The bootstrap list.
+        bootstrap: String,
+        /// The last error met.
+        last: String,
+    },
+    /// A partition has no leader the client can reach.
+    #[error("no leader for {topic}-{partition}")]
+    NoLeader {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+    },
+    /// A retriable error persisted until the deadline.
+    #[error("gave up after {attempts} attempts: {last}")]
+    RetriesExhausted {
+        /// How many attempts were made.
+        attempts: u32,
+        /// The last error.
+        last: Box<Self>,
+    },
+    /// A record batch in a response could not be read.
+    #[error("bad records from {topic}-{partition}: {source}")]
+    Records {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// The decode error.
+        source: DecodeError,
+    },
+    /// The caller asked for something the client cannot do.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+}
+
+fn location(topic: &Option<String>, partition: &Option<i32>) -> String {
+    match (topic, partition) {
+        (Some(t), Some(p)) => format!(" for {t}-{p}"),
+        (Some(t), None) => format!(" for {t}"),
+        _ => String::new(),
+    }
+}
+
+impl Error {
+    /// A broker error of `api` with no topic.
+    pub fn broker(api: &'static str, code: ErrorCode) -> Self {
+        Self::Broker {
+            api,
+            topic: None,
+            partition: None,
+            code,
+            message: None,
+        }
+    }
+
+    /// A broker error about `topic` (and `partition`).
+    pub fn broker_at(api: &'static str, code: ErrorCode, topic: &str, partition: Option<i32>) -> Self {
+        Self::Broker {
+            api,
+            topic: Some(topic.to_owned()),
+            partition,
+            code,
+            message: None,
+        }
+    }
+
+    /// Whether trying again (after a metadata refresh and a backoff) may succeed.
+    pub fn is_retriable(&self) -> bool {
+        match self {
+            Self::Io { .. }
+            | Self::ConnectionClosed { .. }
+            | Self::Timeout { .. }
+            | Self::NoLeader { .. } => true,
+            Self::Broker { code, .. } => code.is_retriable(),
+            _ => false,
+        }
+    }
+
+    /// Whether the error means the client's view of leaders is stale.
+    pub fn needs_metadata_refresh(&self) -> bool {
+        match self {
+            Self::Broker { code, .. } => matches!(
+                *code,
+                ErrorCode::NOT_LEADER_OR_FOLLOWER
+                    | ErrorCode::LEADER_NOT_AVAILABLE
+                    | ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
+                    | ErrorCode::FENCED_LEADER_EPOCH
+                    | ErrorCode::UNKNOWN_LEADER_EPOCH
+                    | ErrorCode::NOT_CONTROLLER
+                    | ErrorCode::NOT_COORDINATOR
+                    | ErrorCode::COORDINATOR_NOT_AVAILABLE
+            ),
+            Self::Io { .. } | Self::ConnectionClosed { .. } | Self::NoLeader { .. } => true,
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! The async Kafka client: connections, version negotiation, metadata and leader routing, retries,
+//! admin operations and offsets by group id (without group membership).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), kwire_connector::client::Error> {
+//! use kwire_connector::client::{Client, OffsetSpec};
+//!
+//! let client = Client::builder().bootstrap("127.0.0.1:9092").build().await?;
+//! client.create_topic("test", 3, 1).await?;
+//! let end = client.list_offset("test", 0, OffsetSpec::Latest).await?;
+//! # let _ = end; Ok(()) }
+//! ```
+
+mod admin;
+mod connection;
+mod error;
+mod fetch;
+pub mod partitioner;
+mod producer;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use kwire_protocol::messages::metadata_request::MetadataRequestTopic;
+use kwire_protocol::messages::{MetadataRequest, MetadataResponse};
+use kwire_protocol::{ErrorCode, Uuid};
+use tracing::debug;
+
+pub use admin::OffsetSpec;
+pub use connection::{Connection, ConnectionConfig};
+pub use error::Error;
+pub use fetch::{decode_records, FetchOptions, Fetched, IsolationLevel};
+pub use producer::{Acks, DeliveryFuture, Producer, ProducerBuilder, ProducerRecord, RecordMetadata};
+
+/// Settings of a [`Client`], with the Java client's defaults.
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    bootstrap: Vec<String>,
+    connection: ConnectionConfig,
+    retry_backoff: Duration,
+    retry_backoff_max: Duration,
+    retry_timeout: Duration,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            bootstrap: Vec::new(),
+            connection: ConnectionConfig::default(),
+            retry_backoff: Duration::from_millis(100),
+            retry_backoff_max: Duration::from_secs(1),
+            retry_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// Adds bootstrap brokers: `host:port`, several separated by commas.
+    pub fn bootstrap(mut self, brokers: &str) -> Self {
+        self.bootstrap.extend(
+            brokers
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        );
+        self
+    }
+
+    /// The `client.id` sent with every request (default `kwire`).
+    pub fn client_id(mut self, id: &str) -> Self {
+        id.clone_into(&mut self.connection.client_id);
+        self
+    }
+
+    /// How long one request may wait for its response (default 30 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.connection.request_timeout = timeout;
+        self
+    }
+
+    /// How long retriable errors are retried before giving up (default 60 s).
+    pub fn retry_timeout(mut self, timeout: Duration) -> Self {
+        self.retry_timeout = timeout;
+        self
+    }
+
+    /// The first backoff between retries (default 100 ms; doubles up to 1 s).
+    pub fn retry_backoff(mut self, backoff: Duration) -> Self {
+        self.retry_backoff = backoff;
+        self
+    }
+
+    /// The largest response frame accepted (default 100 MiB).
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.connection.max_frame_size = bytes;
+        self
+    }
+
+    /// Connects to a bootstrap broker and loads the cluster's brokers.
+    pub async fn build(self) -> Result<Client, Error> {
+        if self.bootstrap.is_empty() {
+            return Err(Error::InvalidArgument("no bootstrap broker given".into()));
+        }
+        let client = Client {
+            inner: Arc::new(Inner {
+                config: self,
+                conns: tokio::sync::Mutex::new(HashMap::new()),
+                meta: RwLock::new(Metadata::default()),
+            }),
+        };
+        client.refresh_metadata(&[]).await?;
+        Ok(client)
+    }
+}
+
+/// What the client knows of the cluster.
+#[derive(Debug, Clone, Default)]
+pub struct Metadata {
+    /// Broker id -> `host:port`.
+    pub brokers: HashMap<i32, String>,
+    /// The controller's broker id, -1 if unknown.
+    pub controller_id: i32,
+    /// Topics by name.
+    pub topics: HashMap<String, TopicMetadata>,
+}
+
+/// A topic's partitions and their leaders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicMetadata {
+    /// The topic's name.
+    pub name: String,
+    /// The topic's id (nil before Kafka 2.8).
+    pub id: Uuid,
+    /// Partitions, by index.
+    pub partitions: Vec<PartitionMetadata>,
+}
+
+/// A partition's leader and replicas.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionMetadata {
+    /// The partition's index.
+    pub id: i32,
+    /// The leader's broker id, -1 if none.
+    pub leader: i32,
+    /// The leader's epoch, -1 if unknown.
+    pub leader_epoch: i32,
+    /// The partition's error, if the broker reported one.
+    pub error: ErrorCode,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: ClientBuilder,
+    conns: tokio::sync::Mutex<HashMap<String, Arc<Connection>>>,
+    meta: RwLock<Metadata>,
+}
+
+/// A client of one Kafka cluster. Cheap to clone; clones share connections and metadata.
+#[derive(Debug, Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl Client {
+    /// A builder with the defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The connection to `addr`, made if there is none or the old one failed.
+    pub async fn connection(&self, addr: &str) -> Result<Arc<Connection>, Error> {
+        let mut conns = self.inner.conns.lock().await;
+        if let Some(c) = conns.get(addr) {
+            if !c.is_closed() {
+                return Ok(Arc::clone(c));
+            }
+        }
+        let conn = Arc::new(Connection::connect(addr, self.inner.config.connection.clone()).await?);
+        conns.insert(addr.to_owned(), Arc::clone(&conn));
+        Ok(conn)
+    }
+
+    /// The connection to broker `id`.
+    pub async fn broker(&self, id: i32) -> Result<Arc<Connection>, Error> {
+        let addr = self.read_meta(|m| m.brokers.get(&id).cloned());
+        match addr {
+            Some(addr) => self.connection(&addr).await,
+            None => Err(Error::InvalidArgument(format!("unknown broker id {id}"))),
+        }
+    }
+
+    /// A connection to any live broker: known brokers first, then the bootstrap list.
+    pub async fn any_broker(&self) -> Result<Arc<Connection>, Error> {
+        let mut addrs: Vec<String> = self.read_meta(|m| {
+            let mut ids: Vec<_> = m.brokers.iter().collect();
+            ids.sort();
+            ids.into_iter().map(|(_, a)| a.clone()).collect()
+        });
+        addrs.extend(self.inner.config.bootstrap.iter().cloned());
+        let mut last = None;
+        for addr in &addrs {
+            match self.connection(addr).await {
+                Ok(c) => return Ok(c),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(Error::NoBrokerReachable {
+            bootstrap: self.inner.config.bootstrap.join(","),
+            last: last.map_or_else(|| "no address".to_owned(), |e| e.to_string()),
+        })
+    }
+
+    fn read_meta<T>(&self, f: impl FnOnce(&Metadata) -> T) -> T {
+        match self.inner.meta.read() {
+            Ok(m) => f(&m),
+            Err(poisoned) => f(&poisoned.into_inner()),
+        }
+    }
+
+    /// A copy of what the client knows of the cluster.
+    pub fn metadata(&self) -> Metadata {
+        self.read_meta(Clone::clone)
+    }
+
+    /// Asks a broker for the metadata of `topics` (none: every topic) and updates the cache.
+    pub async fn refresh_metadata(&self, topics: &[&str]) -> Result<MetadataResponse, Error> {
+        let conn = self.any_broker().await?;
+        let resp = conn
+            .send_built(|_| MetadataRequest {
+                topics: if topics.is_empty() {
+                    None
+                } else {
+                    Some(
+                        topics
+                            .iter()
+                            .map(|t| MetadataRequestTopic {
+                                name: Some((*t).to_owned()),
+                                ..Default::default()
+                            })
+                            .collect(),
+                    )
+                },
+                allow_auto_topic_creation: false,
+                ..Default::default()
+            })
+            .await?;
+        let mut meta = match self.inner.meta.write() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        meta.brokers = resp
+            .brokers
+            .iter()
+            .map(|b| (b.node_id, format!("{}:{}", b.host, b.port)))
+            .collect();
+        meta.controller_id = resp.controller_id;
+        for t in &resp.topics {
+            let Some(name) = t.name.clone() else { continue };
+            if ErrorCode(t.error_code).is_ok() {
+                let mut partitions: Vec<PartitionMetadata> = t
+                    .partitions
+                    .iter()
+                    .map(|p| PartitionMetadata {
+                        id: p.partition_index,
+                        leader: p.leader_id,
+                        leader_epoch: p.leader_epoch,
+                        error: ErrorCode(p.error_code),
+                    })
+                    .collect();
+                partitions.sort_by_key(|p| p.id);
+                meta.topics.insert(
+                    name.clone(),
+                    TopicMetadata {
+                        name,
+                        id: t.topic_id,
+                        partitions,
+                    },
+                );
+            } else {
+                meta.topics.remove(&name);
+            }
+        }
+        debug!(
+            brokers = meta.brokers.len(),
+            topics = meta.topics.len(),
+            "metadata refreshed"
+        );
+        Ok(resp)
+    }
+
+    /// The metadata of `topic`, asked for if not cached; an error if the topic does not exist.
+    pub async fn topic(&self, topic: &str) -> Result<TopicMetadata, Error> {
+        if let Some(t) = self.read_meta(|m| m.topics.get(topic).cloned()) {
+            return Ok(t);
+        }
+        let resp = self.refresh_metadata(&[topic]).await?;
+        if let Some(t) = self.read_meta(|m| m.topics.get(topic).cloned()) {
+            return Ok(t);
+        }
+        let code = resp
+            .topics
+            .iter()
+            .find(|t| t.name.as_deref() == Some(topic))
+            .map_or(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, |t| ErrorCode(t.error_code));
+        Err(Error::broker_at("Metadata", code, topic, None))
+    }
+
+    /// The connection to the leader of `topic`-`partition`.
+    pub async fn leader(&self, topic: &str, partition: i32) -> Result<Arc<Connection>, Error> {
+        let t = self.topic(topic).await?;
+        let leader = t
+            .partitions
+            .iter()
+            .find(|p| p.id == partition)
+            .map(|p| p.leader)
+            .filter(|l| *l >= 0);
+        match leader {
+            Some(id) => self.broker(id).await,
+            None => Err(Error::NoLeader {
+                topic: topic.to_owned(),
+                partition,
+            }),
+        }
+    }
+
+    /// Forgets the cached metadata of `topic`, so the next use asks again.
+    pub fn invalidate(&self, topic: &str) {
+        if let Ok(mut m) = self.inner.meta.write() {
+            m.topics.remove(topic);
+        }
+    }
+
+    /// Runs `op` until it succeeds, fails with a non-retriable error, or the retry timeout passes;
+    /// between tries it waits (doubling the backoff) and, when the error says leaders moved,
+    /// forgets the metadata of `topic`.
+    pub async fn retry<T, F, Fut>(&self, topic: Option<&str>, mut op: F) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let cfg = &self.inner.config;
+        let deadline = Instant::now() + cfg.retry_timeout;
+        let mut backoff = cfg.retry_backoff;
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            match op().await {
+                Ok(v) => return Ok(v),
+                Err(e) if e.is_retriable() && Instant::now() + backoff < deadline => {
+                    debug!(error = %e, attempts, "retrying");
+                    if e.needs_metadata_refresh() {
+                        if let Some(t) = topic {
+                            self.invalidate(t);
+                        }
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(cfg.retry_backoff_max);
+                }
+                Err(e) if e.is_retriable() => {
+                    return Err(Error::RetriesExhausted {
+                        attempts,
+                        last: Box::new(e),
+                    })
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}

@@ -1,0 +1,1105 @@
+//! The producer: per-partition batching with linger, acks 0/1/all, compression, idempotence
+//! (sequence numbers, retries that neither duplicate nor reorder) and transactions.
+//!
+//! Records go into a per-partition queue; a sender task seals a partition's batch when it is full,
+//! when its first record has waited `linger`, or on flush, and sends each leader one Produce
+//! request for the partitions it leads. One batch per partition is in flight at a time, and a
+//! batch that must be retried goes back to the front of its queue with its sequence number, so the
+//! order within a partition holds across retries and the broker drops a duplicate.
+//!
+//! After a transactional request whose outcome is unknown (a timeout or a lost connection on
+//! Produce or EndTxn), the producer fences itself: the next transaction starts with InitProducerId
+//! carrying the old producer id and epoch, which bumps the epoch and aborts whatever was open.
+//!
+//! References: KIP-98 (idempotence and transactions), KIP-360 (epoch bump on InitProducerId),
+//! KIP-679 (acks=all and idempotence by default), KIP-890 (transaction verification).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use kwire_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
+use kwire_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kwire_protocol::messages::txn_offset_commit_request::{
+    TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
+};
+use kwire_protocol::messages::{
+    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, EndTxnRequest, FindCoordinatorRequest,
+    InitProducerIdRequest, ProduceRequest, TxnOffsetCommitRequest,
+};
+use kwire_protocol::records::{Compression, Header, RecordBatchBuilder};
+use kwire_protocol::ErrorCode;
+use tokio::sync::{oneshot, Notify};
+use tracing::{debug, warn};
+
+use super::partitioner::partition_for_key;
+use super::{Client, Connection, Error};
+
+/// How many replicas must have a record before the leader answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Acks {
+    /// No answer at all (fire and forget).
+    None,
+    /// The leader alone.
+    Leader,
+    /// Every in-sync replica (the default).
+    #[default]
+    All,
+}
+
+impl Acks {
+    fn wire(self) -> i16 {
+        match self {
+            Self::None => 0,
+            Self::Leader => 1,
+            Self::All => -1,
+        }
+    }
+}
+
+/// A record to send.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProducerRecord {
+    /// The topic.
+    pub topic: String,
+    /// The partition; `None`: by key hash (as the Java client), or round-robin for null keys.
+    pub partition: Option<i32>,
+    /// The key.
+    pub key: Option<Bytes>,
+    /// The value.
+    pub value: Option<Bytes>,
+    /// Headers.
+    pub headers: Vec<Header>,
+    /// The timestamp in ms since the epoch; `None`: now.
+    pub timestamp: Option<i64>,
+}
+
+impl ProducerRecord {
+    /// A record with a value only.
+    pub fn new(topic: &str, value: impl Into<Bytes>) -> Self {
+        Self {
+            topic: topic.to_owned(),
+            value: Some(value.into()),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the key.
+    pub fn key(mut self, key: impl Into<Bytes>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// Sets the partition.
+    pub fn partition(mut self, partition: i32) -> Self {
+        self.partition = Some(partition);
+        self
+    }
+}
+
+/// Where a record was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordMetadata {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// The record's offset; -1 with acks=0 (the broker says nothing).
+    pub offset: i64,
+    /// The record's timestamp.
+    pub timestamp: i64,
+}
+
+/// Settings of a [`Producer`], with the Java client's defaults (Kafka 4).
+#[derive(Debug, Clone)]
+pub struct ProducerBuilder {
+    client: Client,
+    acks: Acks,
+    compression: Compression,
+    linger: Duration,
+    batch_size: usize,
+    idempotence: bool,
+    transactional_id: Option<String>,
+    transaction_timeout: Duration,
+    delivery_timeout: Duration,
+    request_timeout_ms: i32,
+}
+
+impl ProducerBuilder {
+    /// Acks (default all).
+    pub fn acks(mut self, acks: Acks) -> Self {
+        self.acks = acks;
+        self
+    }
+
+    /// Compression (default none).
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+
+    /// How long a batch waits for more records (default 5 ms).
+    pub fn linger(mut self, linger: Duration) -> Self {
+        self.linger = linger;
+        self
+    }
+
+    /// Bytes at which a partition's batch is sent without waiting (default 16 KiB).
+    pub fn batch_size(mut self, bytes: usize) -> Self {
+        self.batch_size = bytes.max(1);
+        self
+    }
+
+    /// Idempotence (default on; needs acks=all, so it is turned off with other acks).
+    pub fn idempotence(mut self, on: bool) -> Self {
+        self.idempotence = on;
+        self
+    }
+
+    /// Makes the producer transactional under `id` (implies idempotence and acks=all).
+    pub fn transactional_id(mut self, id: &str) -> Self {
+        self.transactional_id = Some(id.to_owned());
+        self
+    }
+
+    /// Transaction timeout (default 60 s).
+    pub fn transaction_timeout(mut self, timeout: Duration) -> Self {
+        self.transaction_timeout = timeout;
+        self
+    }
+
+    /// How long a record may take from `send` to acknowledgement, retries included (default 120 s).
+    pub fn delivery_timeout(mut self, timeout: Duration) -> Self {
+        self.delivery_timeout = timeout;
+        self
+    }
+
+    /// Builds the producer; an idempotent one gets its producer id first. A transactional one
+    /// gets it in [`Producer::init_transactions`].
+    pub async fn build(self) -> Result<Producer, Error> {
+        let mut cfg = self;
+        if cfg.transactional_id.is_some() {
+            cfg.idempotence = true;
+            cfg.acks = Acks::All;
+        }
+        if cfg.acks != Acks::All {
+            cfg.idempotence = false;
+        }
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            wake: Notify::new(),
+            idle: Notify::new(),
+        });
+        let producer = Producer {
+            client: cfg.client.clone(),
+            cfg: Arc::new(cfg),
+            shared,
+            sender: Arc::new(Mutex::new(None)),
+        };
+        if producer.cfg.idempotence && producer.cfg.transactional_id.is_none() {
+            producer.init_producer_id(None).await?;
+        }
+        let task = tokio::spawn(sender_loop(producer.clone()));
+        if let Ok(mut s) = producer.sender.lock() {
+            *s = Some(task);
+        }
+        Ok(producer)
+    }
+}
+
+type Waiter = oneshot::Sender<Result<RecordMetadata, Error>>;
+
+#[derive(Debug)]
+struct Pending {
+    timestamp: i64,
+    key: Option<Bytes>,
+    value: Option<Bytes>,
+    headers: Vec<Header>,
+    waiter: Waiter,
+}
+
+#[derive(Debug)]
+struct OpenBatch {
+    records: Vec<Pending>,
+    size: usize,
+    created: Instant,
+}
+
+#[derive(Debug)]
+struct Sealed {
+    bytes: Bytes,
+    waiters: Vec<(Waiter, i64)>,
+    created: Instant,
+    /// The sequence after this batch, for the partition's counter.
+    next_sequence: i32,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    open: Option<OpenBatch>,
+    sealed: VecDeque<Sealed>,
+    in_flight: bool,
+    next_sequence: i32,
+    retry_at: Option<Instant>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    queues: HashMap<(String, i32), Queue>,
+    producer_id: i64,
+    producer_epoch: i16,
+    flushing: usize,
+    closed: bool,
+    in_transaction: bool,
+    txn_partitions: HashSet<(String, i32)>,
+    /// An outcome of a transactional request is unknown: fence before the next transaction.
+    needs_fence: bool,
+    /// Round-robin counters for records without key or partition.
+    round_robin: HashMap<String, i32>,
+    /// A fatal error (e.g. fenced): every later send fails with it.
+    fatal: Option<Error>,
+}
+
+impl State {
+    fn is_idle(&self) -> bool {
+        self.queues
+            .values()
+            .all(|q| q.open.is_none() && q.sealed.is_empty() && !q.in_flight)
+    }
+}
+
+#[derive(Debug)]
+struct Shared {
+    state: Mutex<State>,
+    wake: Notify,
+    idle: Notify,
+}
+
+/// A Kafka producer. Cheap to clone; clones share batches and the sender task.
+#[derive(Debug, Clone)]
+pub struct Producer {
+    client: Client,
+    cfg: Arc<ProducerBuilder>,
+    shared: Arc<Shared>,
+    sender: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
+}
+
+/// The future result of [`Producer::send`].
+pub type DeliveryFuture = oneshot::Receiver<Result<RecordMetadata, Error>>;
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl Client {
+    /// A producer builder on this client.
+    pub fn producer(&self) -> ProducerBuilder {
+        ProducerBuilder {
+            client: self.clone(),
+            acks: Acks::All,
+            compression: Compression::None,
+            linger: Duration::from_millis(5),
+            batch_size: 16_384,
+            idempotence: true,
+            transactional_id: None,
+            transaction_timeout: Duration::from_secs(60),
+            delivery_timeout: Duration::from_secs(120),
+            request_timeout_ms: 30_000,
+        }
+    }
+}
+
+impl Producer {
+    fn state(&self) -> MutexGuard<'_, State> {
+        match self.shared.state.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Queues `record` and returns at once; the future resolves when the broker acknowledged
+    /// it (or at once with acks=0 once it was written to the socket), or with the error that
+    /// made it fail for good.
+    pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, Error> {
+        let partition = match record.partition {
+            Some(p) => p,
+            None => {
+                let n = i32::try_from(self.client.topic(&record.topic).await?.partitions.len()).unwrap_or(0);
+                if n == 0 {
+                    return Err(Error::NoLeader {
+                        topic: record.topic.clone(),
+                        partition: -1,
+                    });
+                }
+                match &record.key {
+                    Some(k) => partition_for_key(k, n),
+                    None => {
+                        let mut st = self.state();
+                        let c = st.round_robin.entry(record.topic.clone()).or_insert(0);
+                        *c = c.wrapping_add(1);
+                        (*c & i32::MAX) % n
+                    }
+                }
+            }
+        };
+        let (tx, rx) = oneshot::channel();
+        let size = record.key.as_ref().map_or(0, Bytes::len)
+            + record.value.as_ref().map_or(0, Bytes::len)
+            + record
+                .headers
+                .iter()
+                .map(|h| h.key.len() + h.value.as_ref().map_or(0, Bytes::len))
+                .sum::<usize>()
+            + 16;
+        let pending = Pending {
+            timestamp: record.timestamp.unwrap_or_else(now_ms),
+            key: record.key,
+            value: record.value,
+            headers: record.headers,
+            waiter: tx,
+        };
+        let full = {
+            let mut st = self.state();
+            if let Some(e) = &st.fatal {
+                return Err(e.clone());
+            }
+            if st.closed {
+                return Err(Error::InvalidArgument("the producer is closed".into()));
+            }
+            if self.cfg.transactional_id.is_some() && !st.in_transaction {
+                return Err(Error::InvalidArgument(
+                    "send outside a transaction: call begin_transaction".into(),
+                ));
+            }
+            let q = st.queues.entry((record.topic, partition)).or_default();
+            let open = q.open.get_or_insert_with(|| OpenBatch {
+                records: Vec::new(),
+                size: 0,
+                created: Instant::now(),
+            });
+            open.records.push(pending);
+            open.size += size;
+            open.size >= self.cfg.batch_size
+        };
+        if full || self.cfg.linger.is_zero() {
+            self.shared.wake.notify_one();
+        }
+        Ok(rx)
+    }
+
+    /// Sends `record` and waits for its acknowledgement.
+    pub async fn send_and_wait(&self, record: ProducerRecord) -> Result<RecordMetadata, Error> {
+        let rx = self.send(record).await?;
+        self.flush_hint();
+        rx.await
+            .map_err(|_| Error::InvalidArgument("the producer stopped".into()))?
+    }
+
+    fn flush_hint(&self) {
+        self.shared.wake.notify_one();
+    }
+
+    /// Sends everything queued now and waits until every record is acknowledged or failed.
+    pub async fn flush(&self) -> Result<(), Error> {
+        {
+            self.state().flushing += 1;
+        }
+        self.shared.wake.notify_one();
+        loop {
+            let idle = self.shared.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            let (done, fatal) = {
+                let st = self.state();
+                (st.is_idle(), st.fatal.clone())
+            };
+            if done {
+                break;
+            }
+            if let Some(e) = fatal {
+                self.state().flushing -= 1;
+                return Err(e);
+            }
+            self.shared.wake.notify_one();
+            let _ = tokio::time::timeout(Duration::from_millis(50), idle).await;
+        }
+        let mut st = self.state();
+        st.flushing -= 1;
+        match &st.fatal {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// Flushes and stops the sender task.
+    pub async fn close(&self) -> Result<(), Error> {
+        let res = self.flush().await;
+        self.state().closed = true;
+        self.shared.wake.notify_one();
+        let task = self.sender.lock().ok().and_then(|mut s| s.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+        res
+    }
+
+    /// The producer id and epoch in use.
+    pub fn producer_id_and_epoch(&self) -> (i64, i16) {
+        let st = self.state();
+        (st.producer_id, st.producer_epoch)
+    }
+
+    async fn txn_coordinator(&self) -> Result<Arc<Connection>, Error> {
+        let id = self.cfg.transactional_id.clone().unwrap_or_default();
+        self.client
+            .retry(None, || async {
+                let conn = self.client.any_broker().await?;
+                let resp = conn
+                    .send_built(|version| FindCoordinatorRequest {
+                        key: if version < 4 { id.clone() } else { String::new() },
+                        key_type: 1,
+                        coordinator_keys: if version >= 4 {
+                            vec![id.clone()]
+                        } else {
+                            Vec::new()
+                        },
+                        ..Default::default()
+                    })
+                    .await?;
+                let (code, host, port) = match resp.coordinators.first() {
+                    Some(c) => (ErrorCode(c.error_code), c.host.clone(), c.port),
+                    None => (ErrorCode(resp.error_code), resp.host.clone(), resp.port),
+                };
+                if !code.is_ok() {
+                    return Err(Error::broker_at("FindCoordinator", code, &id, None));
+                }
+                self.client.connection(&format!("{host}:{port}")).await
+            })
+            .await
+    }
+
+    /// InitProducerId: a new producer id (idempotent), or for a transactional id the id with a
+    /// bumped epoch, which fences older instances and aborts their open transaction. `current`
+    /// is the id and epoch to bump after an unknown outcome (KIP-360).
+    async fn init_producer_id(&self, current: Option<(i64, i16)>) -> Result<(), Error> {
+        let txn = self.cfg.transactional_id.clone();
+        let timeout_ms = i32::try_from(self.cfg.transaction_timeout.as_millis()).unwrap_or(i32::MAX);
+        let resp = self
+            .client
+            .retry(None, || async {
+                let conn = match &txn {
+                    Some(_) => self.txn_coordinator().await?,
+                    None => self.client.any_broker().await?,
+                };
+                let resp = conn
+                    .send_built(|_| InitProducerIdRequest {
+                        transactional_id: txn.clone(),
+                        transaction_timeout_ms: timeout_ms,
+                        producer_id: current.map_or(-1, |c| c.0),
+                        producer_epoch: current.map_or(-1, |c| c.1),
+                        ..Default::default()
+                    })
+                    .await?;
+                let code = ErrorCode(resp.error_code);
+                if code.is_ok() {
+                    Ok(resp)
+                } else if code == ErrorCode::CONCURRENT_TRANSACTIONS {
+                    // The previous transaction is still being completed: retriable here.
+                    Err(Error::broker("InitProducerId", ErrorCode::REQUEST_TIMED_OUT))
+                } else {
+                    Err(Error::broker("InitProducerId", code))
+                }
+            })
+            .await?;
+        let mut st = self.state();
+        st.producer_id = resp.producer_id;
+        st.producer_epoch = resp.producer_epoch;
+        for q in st.queues.values_mut() {
+            q.next_sequence = 0;
+        }
+        st.needs_fence = false;
+        st.fatal = None;
+        debug!(
+            producer_id = resp.producer_id,
+            epoch = resp.producer_epoch,
+            "producer id"
+        );
+        Ok(())
+    }
+
+    /// For a transactional producer: fences older instances with the same transactional id and
+    /// aborts their open transaction. Call once before the first transaction.
+    pub async fn init_transactions(&self) -> Result<(), Error> {
+        if self.cfg.transactional_id.is_none() {
+            return Err(Error::InvalidArgument("not a transactional producer".into()));
+        }
+        self.init_producer_id(None).await
+    }
+
+    /// Starts a transaction.
+    pub async fn begin_transaction(&self) -> Result<(), Error> {
+        let fence = {
+            let st = self.state();
+            if st.in_transaction {
+                return Err(Error::InvalidArgument("a transaction is already open".into()));
+            }
+            st.needs_fence.then_some((st.producer_id, st.producer_epoch))
+        };
+        if let Some(current) = fence {
+            warn!("an earlier transactional request had an unknown outcome: bumping the epoch first");
+            self.init_producer_id(Some(current)).await?;
+        }
+        let mut st = self.state();
+        st.in_transaction = true;
+        st.txn_partitions.clear();
+        Ok(())
+    }
+
+    /// Adds `offsets` (topic, partition, next offset) of consumer group `group` to the open
+    /// transaction: they are committed with it.
+    pub async fn send_offsets_to_transaction(
+        &self,
+        offsets: &[(String, i32, i64)],
+        group: &str,
+    ) -> Result<(), Error> {
+        let txn = self.cfg.transactional_id.clone().unwrap_or_default();
+        let (pid, epoch) = self.producer_id_and_epoch();
+        let coord = self.txn_coordinator().await?;
+        let resp = coord
+            .send_built(|_| AddOffsetsToTxnRequest {
+                transactional_id: txn.clone(),
+                producer_id: pid,
+                producer_epoch: epoch,
+                group_id: group.to_owned(),
+                ..Default::default()
+            })
+            .await
+            .inspect_err(|_| self.mark_unknown())?;
+        check("AddOffsetsToTxn", resp.error_code)?;
+        let mut topics: Vec<TxnOffsetCommitRequestTopic> = Vec::new();
+        for (topic, partition, offset) in offsets {
+            let p = TxnOffsetCommitRequestPartition {
+                partition_index: *partition,
+                committed_offset: *offset,
+                committed_leader_epoch: -1,
+                committed_metadata: Some(String::new()),
+                ..Default::default()
+            };
+            match topics.iter_mut().find(|t| &t.name == topic) {
+                Some(t) => t.partitions.push(p),
+                None => topics.push(TxnOffsetCommitRequestTopic {
+                    name: topic.clone(),
+                    partitions: vec![p],
+                    ..Default::default()
+                }),
+            }
+        }
+        let group_coord = self.client.group_coordinator(group).await?;
+        let resp = group_coord
+            .send_built(|_| TxnOffsetCommitRequest {
+                transactional_id: txn.clone(),
+                group_id: group.to_owned(),
+                producer_id: pid,
+                producer_epoch: epoch,
+                generation_id: -1,
+                topics: topics.clone(),
+                ..Default::default()
+            })
+            .await
+            .inspect_err(|_| self.mark_unknown())?;
+        for t in &resp.topics {
+            for p in &t.partitions {
+                let code = ErrorCode(p.error_code);
+                if !code.is_ok() {
+                    return Err(Error::broker_at(
+                        "TxnOffsetCommit",
+                        code,
+                        &t.name,
+                        Some(p.partition_index),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn mark_unknown(&self) {
+        self.state().needs_fence = true;
+    }
+
+    /// Flushes and commits the open transaction.
+    pub async fn commit_transaction(&self) -> Result<(), Error> {
+        if let Err(e) = self.flush().await {
+            // Some record failed: the transaction cannot commit. Abort it instead.
+            let _ = self.end_transaction(false).await;
+            return Err(e);
+        }
+        self.end_transaction(true).await
+    }
+
+    /// Aborts the open transaction: records not sent yet are dropped with an error, records sent
+    /// are discarded by the broker.
+    pub async fn abort_transaction(&self) -> Result<(), Error> {
+        {
+            let mut st = self.state();
+            for q in st.queues.values_mut() {
+                if let Some(open) = q.open.take() {
+                    for p in open.records {
+                        let _ = p
+                            .waiter
+                            .send(Err(Error::InvalidArgument("transaction aborted".into())));
+                    }
+                }
+            }
+        }
+        let _ = self.flush().await;
+        self.end_transaction(false).await
+    }
+
+    async fn end_transaction(&self, commit: bool) -> Result<(), Error> {
+        let (pid, epoch, any) = {
+            let st = self.state();
+            (st.producer_id, st.producer_epoch, !st.txn_partitions.is_empty())
+        };
+        let txn = self.cfg.transactional_id.clone().unwrap_or_default();
+        // A transaction to which nothing was added has nothing to end at the coordinator, unless
+        // offsets were added (the coordinator then knows it): EndTxn is harmless either way.
+        let _ = any;
+        let res = self
+            .client
+            .retry(None, || async {
+                let coord = self.txn_coordinator().await?;
+                let resp = coord
+                    .send_built(|_| EndTxnRequest {
+                        transactional_id: txn.clone(),
+                        producer_id: pid,
+                        producer_epoch: epoch,
+                        committed: commit,
+                        ..Default::default()
+                    })
+                    .await?;
+                let code = ErrorCode(resp.error_code);
+                if code == ErrorCode::INVALID_TXN_STATE && !any {
+                    // Nothing was ever added: the coordinator has no transaction to end.
+                    return Ok(());
+                }
+                check("EndTxn", resp.error_code)
+            })
+            .await;
+        let mut st = self.state();
+        st.in_transaction = false;
+        st.txn_partitions.clear();
+        if let Err(e) = &res {
+            if !matches!(e, Error::Broker { .. }) {
+                st.needs_fence = true;
+            }
+        }
+        res
+    }
+
+    /// Adds partitions to the open transaction before their first batch is produced.
+    async fn add_partitions_to_txn(&self, parts: &[(String, i32)]) -> Result<(), Error> {
+        let new: Vec<(String, i32)> = {
+            let st = self.state();
+            parts
+                .iter()
+                .filter(|p| !st.txn_partitions.contains(*p))
+                .cloned()
+                .collect()
+        };
+        if new.is_empty() {
+            return Ok(());
+        }
+        let txn = self.cfg.transactional_id.clone().unwrap_or_default();
+        let (pid, epoch) = self.producer_id_and_epoch();
+        let mut topics: Vec<AddPartitionsToTxnTopic> = Vec::new();
+        for (t, p) in &new {
+            match topics.iter_mut().find(|x| &x.name == t) {
+                Some(x) => x.partitions.push(*p),
+                None => topics.push(AddPartitionsToTxnTopic {
+                    name: t.clone(),
+                    partitions: vec![*p],
+                    ..Default::default()
+                }),
+            }
+        }
+        self.client
+            .retry(None, || async {
+                let coord = self.txn_coordinator().await?;
+                // Versions 4+ are for brokers; a client speaks 3 or lower.
+                let version = coord.version_for::<AddPartitionsToTxnRequest>()?.min(3);
+                let mut req = AddPartitionsToTxnRequest {
+                    v3_and_below_transactional_id: txn.clone(),
+                    v3_and_below_producer_id: pid,
+                    v3_and_below_producer_epoch: epoch,
+                    v3_and_below_topics: topics.clone(),
+                    ..Default::default()
+                };
+                kwire_protocol::messages::Message::normalize_to(&mut req, version);
+                let resp = coord.send_raw(&req, version).await?;
+                for t in &resp.results_by_topic_v3_and_below {
+                    for p in &t.results_by_partition {
+                        let code = ErrorCode(p.partition_error_code);
+                        if code == ErrorCode::CONCURRENT_TRANSACTIONS {
+                            return Err(Error::broker("AddPartitionsToTxn", ErrorCode::REQUEST_TIMED_OUT));
+                        }
+                        if !code.is_ok() {
+                            return Err(Error::broker_at(
+                                "AddPartitionsToTxn",
+                                code,
+                                &t.name,
+                                Some(p.partition_index),
+                            ));
+                        }
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+        self.state().txn_partitions.extend(new);
+        Ok(())
+    }
+}
+
+fn check(api: &'static str, code: i16) -> Result<(), Error> {
+    let code = ErrorCode(code);
+    if code.is_ok() {
+        Ok(())
+    } else {
+        Err(Error::broker(api, code))
+    }
+}
+
+/// Seals a partition's open batch into record-batch bytes with its producer id and sequence.
+fn seal(
+    open: OpenBatch,
+    compression: Compression,
+    producer: Option<(i64, i16, i32)>,
+    transactional: bool,
+) -> Result<Sealed, (Vec<(Waiter, i64)>, Error)> {
+    let mut b = RecordBatchBuilder::new(compression);
+    let mut next_sequence = 0;
+    if let Some((pid, epoch, seq)) = producer {
+        b = b.with_producer(pid, epoch, seq).with_transactional(transactional);
+        next_sequence = seq.wrapping_add(i32::try_from(open.records.len()).unwrap_or(i32::MAX));
+    }
+    let mut waiters = Vec::with_capacity(open.records.len());
+    let mut failed = None;
+    for p in open.records {
+        if failed.is_none() {
+            if let Err(e) = b.append(p.timestamp, p.key.as_deref(), p.value.as_deref(), &p.headers) {
+                failed = Some(Error::InvalidArgument(format!("record cannot be encoded: {e}")));
+            }
+        }
+        waiters.push((p.waiter, p.timestamp));
+    }
+    if let Some(e) = failed {
+        return Err((waiters, e));
+    }
+    match b.finish() {
+        Ok(bytes) => Ok(Sealed {
+            bytes,
+            waiters,
+            created: open.created,
+            next_sequence,
+        }),
+        Err(e) => Err((
+            waiters,
+            Error::InvalidArgument(format!("batch cannot be encoded: {e}")),
+        )),
+    }
+}
+
+fn fail_all(waiters: Vec<(Waiter, i64)>, err: &Error) {
+    for (w, _) in waiters {
+        let _ = w.send(Err(err.clone()));
+    }
+}
+
+/// What the sender takes out of the queues in one round.
+type Round = Vec<((String, i32), Sealed)>;
+
+/// Takes every batch that may be sent now, and the time of the next linger deadline.
+fn take_ready(p: &Producer, st: &mut State, now: Instant) -> (Round, Option<Instant>) {
+    let cfg = &p.cfg;
+    let flushing = st.flushing > 0 || st.closed;
+    let (pid, epoch) = (st.producer_id, st.producer_epoch);
+    let mut out = Vec::new();
+    let mut next_deadline: Option<Instant> = None;
+    for (tp, q) in &mut st.queues {
+        if q.in_flight {
+            continue;
+        }
+        if let Some(at) = q.retry_at {
+            if at > now {
+                next_deadline = Some(next_deadline.map_or(at, |d| d.min(at)));
+                continue;
+            }
+            q.retry_at = None;
+        }
+        if q.sealed.is_empty() {
+            let ready = q.open.as_ref().map(|o| {
+                let due = o.created + cfg.linger;
+                (flushing || o.size >= cfg.batch_size || due <= now, due)
+            });
+            match ready {
+                Some((true, _)) => {
+                    let open = q.open.take().expect("checked above");
+                    let producer = cfg.idempotence.then_some((pid, epoch, q.next_sequence));
+                    match seal(open, cfg.compression, producer, cfg.transactional_id.is_some()) {
+                        Ok(sealed) => {
+                            q.next_sequence = sealed.next_sequence;
+                            q.sealed.push_back(sealed);
+                        }
+                        Err((waiters, e)) => fail_all(waiters, &e),
+                    }
+                }
+                Some((false, due)) => next_deadline = Some(next_deadline.map_or(due, |d| d.min(due))),
+                None => {}
+            }
+        }
+        if let Some(batch) = q.sealed.pop_front() {
+            q.in_flight = true;
+            out.push((tp.clone(), batch));
+        }
+    }
+    (out, next_deadline)
+}
+
+async fn sender_loop(p: Producer) {
+    loop {
+        let (round, deadline, stop) = {
+            let mut st = p.state();
+            let (round, deadline) = take_ready(&p, &mut st, Instant::now());
+            let stop = st.closed && round.is_empty() && st.is_idle();
+            if st.is_idle() {
+                p.shared.idle.notify_waiters();
+            }
+            (round, deadline, stop)
+        };
+        if stop {
+            p.shared.idle.notify_waiters();
+            return;
+        }
+        if round.is_empty() {
+            let wake = p.shared.wake.notified();
+            match deadline {
+                Some(d) => {
+                    let _ = tokio::time::timeout_at(d.into(), wake).await;
+                }
+                None => {
+                    let _ = tokio::time::timeout(Duration::from_millis(100), wake).await;
+                }
+            }
+            continue;
+        }
+        // Group by leader; partitions without a known leader wait for a metadata refresh.
+        let mut by_leader: HashMap<i32, Round> = HashMap::new();
+        for (tp, batch) in round {
+            let leader = match p.client.topic(&tp.0).await {
+                Ok(t) => t
+                    .partitions
+                    .iter()
+                    .find(|x| x.id == tp.1)
+                    .map(|x| x.leader)
+                    .filter(|l| *l >= 0),
+                Err(_) => None,
+            };
+            match leader {
+                Some(l) => by_leader.entry(l).or_default().push((tp, batch)),
+                None => {
+                    p.client.invalidate(&tp.0);
+                    let err = Error::NoLeader {
+                        topic: tp.0.clone(),
+                        partition: tp.1,
+                    };
+                    requeue(&p, tp, batch, &err);
+                }
+            }
+        }
+        for (leader, batches) in by_leader {
+            let p2 = p.clone();
+            tokio::spawn(async move {
+                produce_to(&p2, leader, batches).await;
+                p2.shared.wake.notify_one();
+            });
+        }
+    }
+}
+
+/// Puts a batch back at the front of its queue for a retry, or fails it if its delivery timeout
+/// has passed or the error is not retriable.
+fn requeue(p: &Producer, tp: (String, i32), batch: Sealed, err: &Error) {
+    let mut st = p.state();
+    let expired = batch.created.elapsed() >= p.cfg.delivery_timeout;
+    let q = st.queues.entry(tp).or_default();
+    q.in_flight = false;
+    if err.is_retriable() && !expired {
+        q.sealed.push_front(batch);
+        q.retry_at = Some(Instant::now() + Duration::from_millis(100));
+    } else {
+        let e = if expired {
+            Error::Timeout {
+                what: format!("delivery ({err})"),
+                after: p.cfg.delivery_timeout,
+            }
+        } else {
+            err.clone()
+        };
+        fail_all(batch.waiters, &e);
+        if p.cfg.idempotence {
+            // The broker's sequence for this partition no longer matches ours: start over with a
+            // new producer id for the next batch (the Java client does the same).
+            if matches!(e, Error::Timeout { .. })
+                || matches!(
+                    err,
+                    Error::Broker {
+                        code: ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER,
+                        ..
+                    }
+                )
+            {
+                st.fatal.get_or_insert(e);
+            }
+        }
+    }
+}
+
+async fn produce_to(p: &Producer, leader: i32, batches: Round) {
+    if p.cfg.transactional_id.is_some() {
+        let parts: Vec<(String, i32)> = batches.iter().map(|(tp, _)| tp.clone()).collect();
+        if let Err(e) = p.add_partitions_to_txn(&parts).await {
+            for (tp, b) in batches {
+                requeue(p, tp, b, &e);
+            }
+            return;
+        }
+    }
+    let conn = match p.client.broker(leader).await {
+        Ok(c) => c,
+        Err(e) => {
+            for (tp, b) in batches {
+                p.client.invalidate(&tp.0);
+                requeue(p, tp, b, &e);
+            }
+            return;
+        }
+    };
+    let mut topics: Vec<TopicProduceData> = Vec::new();
+    for ((topic, partition), b) in &batches {
+        let pd = PartitionProduceData {
+            index: *partition,
+            records: Some(b.bytes.clone()),
+            ..Default::default()
+        };
+        match topics.iter_mut().find(|t| &t.name == topic) {
+            Some(t) => t.partition_data.push(pd),
+            None => topics.push(TopicProduceData {
+                name: topic.clone(),
+                partition_data: vec![pd],
+                ..Default::default()
+            }),
+        }
+    }
+    let req = ProduceRequest {
+        transactional_id: p.cfg.transactional_id.clone(),
+        acks: p.cfg.acks.wire(),
+        timeout_ms: p.cfg.request_timeout_ms,
+        topic_data: topics,
+        ..Default::default()
+    };
+    let version = match conn.version_for::<ProduceRequest>() {
+        Ok(v) => v,
+        Err(e) => {
+            for (tp, b) in batches {
+                requeue(p, tp, b, &e);
+            }
+            return;
+        }
+    };
+    if p.cfg.acks == Acks::None {
+        let res = conn.send_no_response(&req, version).await;
+        let mut st = p.state();
+        for (tp, b) in batches {
+            if let Some(q) = st.queues.get_mut(&tp) {
+                q.in_flight = false;
+            }
+            for (w, ts) in b.waiters {
+                let _ = w.send(res.clone().map(|()| RecordMetadata {
+                    topic: tp.0.clone(),
+                    partition: tp.1,
+                    offset: -1,
+                    timestamp: ts,
+                }));
+            }
+        }
+        return;
+    }
+    match conn.send_raw(&req, version).await {
+        Ok(resp) => {
+            let mut results: HashMap<(String, i32), (ErrorCode, i64, Option<String>)> = HashMap::new();
+            for t in &resp.responses {
+                for r in &t.partition_responses {
+                    results.insert(
+                        (t.name.clone(), r.index),
+                        (ErrorCode(r.error_code), r.base_offset, r.error_message.clone()),
+                    );
+                }
+            }
+            for (tp, b) in batches {
+                let (code, base, message) = results.remove(&tp).unwrap_or((
+                    ErrorCode::UNKNOWN_SERVER_ERROR,
+                    -1,
+                    Some("no result for partition".into()),
+                ));
+                if code.is_ok() || code == ErrorCode::DUPLICATE_SEQUENCE_NUMBER {
+                    let mut st = p.state();
+                    if let Some(q) = st.queues.get_mut(&tp) {
+                        q.in_flight = false;
+                    }
+                    drop(st);
+                    for (i, (w, ts)) in b.waiters.into_iter().enumerate() {
+                        let _ = w.send(Ok(RecordMetadata {
+                            topic: tp.0.clone(),
+                            partition: tp.1,
+                            offset: if base >= 0 { base + i as i64 } else { -1 },
+                            timestamp: ts,
+                        }));
+                    }
+                } else {
+                    let err = Error::Broker {
+                        api: "Produce",
+                        topic: Some(tp.0.clone()),
+                        partition: Some(tp.1),
+                        code,
+                        message,
+                    };
+                    if err.needs_metadata_refresh() {
+                        p.client.invalidate(&tp.0);
+                    }
+                    if code == ErrorCode::PRODUCER_FENCED || code == ErrorCode::INVALID_PRODUCER_EPOCH {
+                        p.state().fatal.get_or_insert(err.clone());
+                    }
+                    requeue(p, tp, b, &err);
+                }
+            }
+        }
+        Err(e) => {
+            // The outcome is unknown: the idempotent producer resends with the same sequence and
+            // the broker drops a duplicate; a transactional one must also fence before the next
+            // transaction.
+            if p.cfg.transactional_id.is_some() {
+                p.mark_unknown();
+            }
+            for (tp, b) in batches {
+                if e.needs_metadata_refresh() {
+                    p.client.invalidate(&tp.0);
+                }
+                requeue(p, tp, b, &e);
+            }
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! `LocalBroker`: a real Kafka-compatible broker on 127.0.0.1 for tests, examples and the CLI.
+//!
+//! With `KWIRE_BOOTSTRAP` set, it names that broker (a real Apache Kafka or Redpanda) and starts
+//! nothing. Otherwise it starts the embedded broker: tansu, a Kafka-compatible broker written in
+//! Rust, linked in-process, with in-memory storage, on a free port, on a thread and runtime of its
+//! own (so the caller's runtime does not matter), ready before [`LocalBroker::start`] returns and
+//! stopped on drop.
+//!
+//! Under `CI=true` a test must not skip when no broker can start: [`LocalBroker::start`] returns the
+//! reason and [`LocalBroker::start_or_fail`] panics with it, so the test fails.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+/// Why no broker could be had.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BrokerError {
+    /// `KWIRE_BOOTSTRAP` is not a `host:port` that answers.
+    #[error("KWIRE_BOOTSTRAP={0} does not accept connections: {1}")]
+    Unreachable(String, std::io::Error),
+    /// The embedded broker was compiled out (feature `embedded-broker`).
+    #[error(
+        "the embedded broker is not compiled in (feature `embedded-broker`) and KWIRE_BOOTSTRAP is unset"
+    )]
+    NotCompiledIn,
+    /// The embedded broker failed to start.
+    #[error("the embedded broker failed to start: {0}")]
+    Start(String),
+}
+
+/// A broker for the duration of a value: external (from `KWIRE_BOOTSTRAP`) or embedded.
+#[derive(Debug)]
+pub struct LocalBroker {
+    bootstrap: String,
+    #[cfg(feature = "embedded-broker")]
+    embedded: Option<embedded::Handle>,
+}
+
+impl LocalBroker {
+    /// The broker named by `KWIRE_BOOTSTRAP`, or else a new embedded broker on a free port.
+    pub fn start() -> Result<Self, BrokerError> {
+        match std::env::var("KWIRE_BOOTSTRAP") {
+            Ok(b) if !b.trim().is_empty() => Self::external(b.trim()),
+            _ => Self::embedded(0),
+        }
+    }
+
+    /// Like [`LocalBroker::start`], but panics with the reason: for tests, which must fail (never
+    /// skip) when no broker can be had.
+    pub fn start_or_fail() -> Self {
+        Self::start().unwrap_or_else(|e| panic!("no broker for this test: {e}"))
+    }
+
+    /// An external broker at `bootstrap`, checked to accept a connection.
+    pub fn external(bootstrap: &str) -> Result<Self, BrokerError> {
+        let first = bootstrap.split(',').next().unwrap_or(bootstrap).to_owned();
+        connect_within(&first, Duration::from_secs(5))
+            .map_err(|e| BrokerError::Unreachable(bootstrap.to_owned(), e))?;
+        Ok(Self {
+            bootstrap: bootstrap.to_owned(),
+            #[cfg(feature = "embedded-broker")]
+            embedded: None,
+        })
+    }
+
+    /// A new embedded broker on 127.0.0.1:`port` (0: a free port).
+    #[cfg(feature = "embedded-broker")]
+    pub fn embedded(port: u16) -> Result<Self, BrokerError> {
+        let handle = embedded::Handle::start(port)?;
+        Ok(Self {
+            bootstrap: handle.addr.to_string(),
+            embedded: Some(handle),
+        })
+    }
+
+    /// A new embedded broker: not compiled in.
+    #[cfg(not(feature = "embedded-broker"))]
+    pub fn embedded(_port: u16) -> Result<Self, BrokerError> {
+        Err(BrokerError::NotCompiledIn)
+    }
+
+    /// `host:port` of the broker, for a client's bootstrap list.
+    pub fn bootstrap(&self) -> &str {
+        &self.bootstrap
+    }
+
+    /// Whether this is the embedded broker (tansu) rather than an external one.
+    pub fn is_embedded(&self) -> bool {
+        #[cfg(feature = "embedded-broker")]
+        {
+            self.embedded.is_some()
+        }
+        #[cfg(not(feature = "embedded-broker"))]
+        {
+            false
+        }
+    }
+
+    /// Blocks until the broker is stopped from elsewhere (e.g. the process gets Ctrl-C).
+    pub fn wait(self) {
+        #[cfg(feature = "embedded-broker")]
+        if let Some(mut handle) = self.embedded {
+            if let Some(thread) = handle.thread.take() {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+fn connect_within(addr: &str, limit: Duration) -> std::io::Result<()> {
+    let deadline = Instant::now() + limit;
+    let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(addr)?.collect();
+    loop {
+        let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "no address");
+        for a in &addrs {
+            match TcpStream::connect_timeout(a, Duration::from_millis(500)) {
+                Ok(_) => return Ok(()),
+                Err(e) => last = e,
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(last);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A free TCP port on 127.0.0.1, found by binding port 0.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+#[cfg(feature = "embedded-broker")]
+mod embedded {
+    use std::net::SocketAddr;
+    use std::thread::JoinHandle;
+    use std::time::Duration;
+
+    use tansu_broker::broker::Broker;
+    use tansu_broker::coordinator::group::administrator::Controller;
+    use tansu_storage::StorageContainer;
+    use tokio::sync::oneshot;
+
+    use super::{connect_within, free_port, BrokerError};
+
+    /// The broker's thread; dropping it stops the broker.
+    #[derive(Debug)]
+    pub(super) struct Handle {
+        pub(super) addr: SocketAddr,
+        stop: Option<oneshot::Sender<()>>,
+        pub(super) thread: Option<JoinHandle<()>>,
+    }
+
+    impl Handle {
+        pub(super) fn start(port: u16) -> Result<Self, BrokerError> {
+            let start_err = |e: &dyn std::fmt::Display| BrokerError::Start(e.to_string());
+            let port = if port == 0 {
+                free_port().map_err(|e| start_err(&e))?
+            } else {
+                port
+            };
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            let (stop_tx, stop_rx) = oneshot::channel::<()>();
+            let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+            let thread = std::thread::Builder::new()
+                .name(format!("kwire-broker-{port}"))
+                .spawn(move || run(port, stop_rx, ready_tx))
+                .map_err(|e| start_err(&e))?;
+            // The broker reports a failed build; a good one is ready once it accepts connections.
+            match ready_rx.recv_timeout(Duration::from_secs(30)) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(BrokerError::Start(e)),
+                Err(e) => return Err(start_err(&e)),
+            }
+            connect_within(&addr.to_string(), Duration::from_secs(10)).map_err(|e| start_err(&e))?;
+            Ok(Self {
+                addr,
+                stop: Some(stop_tx),
+                thread: Some(thread),
+            })
+        }
+    }
+
+    fn run(port: u16, stop: oneshot::Receiver<()>, ready: std::sync::mpsc::Sender<Result<(), String>>) {
+        let rt = match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name("kwire-broker-rt")
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                let _ = ready.send(Err(e.to_string()));
+                return;
+            }
+        };
+        rt.block_on(async move {
+            let listener = format!("tcp://127.0.0.1:{port}");
+            let urls = (url::Url::parse(&listener), url::Url::parse("memory://tansu/"));
+            let (Ok(listener), Ok(storage)) = urls else {
+                let _ = ready.send(Err("bad listener or storage url".into()));
+                return;
+            };
+            let built = Broker::<Controller<StorageContainer>, StorageContainer>::builder()
+                .node_id(111)
+                .cluster_id("kwire")
+                .incarnation_id(uuid::Uuid::new_v4())
+                .advertised_listener(listener.clone())
+                .storage(storage)
+                .listener(listener)
+                .silent(true)
+                .build()
+                .await;
+            let mut broker = match built {
+                Ok(b) => b,
+                Err(e) => {
+                    let _ = ready.send(Err(format!("{e:?}")));
+                    return;
+                }
+            };
+            let _ = ready.send(Ok(()));
+            tokio::select! {
+                res = broker.serve(tokio::time::Instant::now()) => {
+                    if let Err(e) = res {
+                        tracing::error!(error = ?e, "embedded broker stopped");
+                    }
+                }
+                _ = stop => {}
+            }
+        });
+        rt.shutdown_timeout(Duration::from_secs(2));
+    }
+
+    impl Drop for Handle {
+        fn drop(&mut self) {
+            if let Some(stop) = self.stop.take() {
+                let _ = stop.send(());
+            }
+            if let Some(thread) = self.thread.take() {
+                let _ = thread.join();
+            }
+        }
+    }
+}
