@@ -3,5 +3,6 @@
 //! The client ([`client`]) speaks to real brokers with the codec of [`kwire_protocol`].
 
 pub mod client;
+pub mod core;
 
 pub use kwire_protocol as protocol;
