@@ -12,6 +12,8 @@
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
+use crate::proxy::FaultProxy;
+
 /// Why no broker could be had.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -72,6 +74,23 @@ impl LocalBroker {
             bootstrap: handle.addr.to_string(),
             embedded: Some(handle),
         })
+    }
+
+    /// A new embedded broker behind a [`FaultProxy`]: the broker advertises the proxy's address,
+    /// so every client connection after bootstrap goes through the proxy and can be faulted.
+    /// Always the embedded broker, whatever `KWIRE_BOOTSTRAP` says: faults need the proxy.
+    #[cfg(feature = "embedded-broker")]
+    pub fn embedded_behind_proxy() -> Result<(Self, FaultProxy), BrokerError> {
+        let start_err = |e: std::io::Error| BrokerError::Start(e.to_string());
+        let proxy_port = free_port().map_err(start_err)?;
+        let broker_port = free_port().map_err(start_err)?;
+        let handle = embedded::Handle::start_advertising(broker_port, proxy_port)?;
+        let proxy = FaultProxy::start(proxy_port, handle.addr).map_err(start_err)?;
+        let broker = Self {
+            bootstrap: proxy.addr().to_string(),
+            embedded: Some(handle),
+        };
+        Ok((broker, proxy))
     }
 
     /// A new embedded broker: not compiled in.
@@ -154,6 +173,12 @@ mod embedded {
 
     impl Handle {
         pub(super) fn start(port: u16) -> Result<Self, BrokerError> {
+            Self::start_advertising(port, 0)
+        }
+
+        /// Starts a broker listening on `port` (0: free) that advertises `advertised` (0: the
+        /// same port).
+        pub(super) fn start_advertising(port: u16, advertised: u16) -> Result<Self, BrokerError> {
             let start_err = |e: &dyn std::fmt::Display| BrokerError::Start(e.to_string());
             let port = if port == 0 {
                 free_port().map_err(|e| start_err(&e))?
@@ -165,7 +190,14 @@ mod embedded {
             let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
             let thread = std::thread::Builder::new()
                 .name(format!("kwire-broker-{port}"))
-                .spawn(move || run(port, stop_rx, ready_tx))
+                .spawn(move || {
+                    run(
+                        port,
+                        if advertised == 0 { port } else { advertised },
+                        stop_rx,
+                        ready_tx,
+                    )
+                })
                 .map_err(|e| start_err(&e))?;
             // The broker reports a failed build; a good one is ready once it accepts connections.
             match ready_rx.recv_timeout(Duration::from_secs(30)) {
@@ -182,7 +214,12 @@ mod embedded {
         }
     }
 
-    fn run(port: u16, stop: oneshot::Receiver<()>, ready: std::sync::mpsc::Sender<Result<(), String>>) {
+    fn run(
+        port: u16,
+        advertised: u16,
+        stop: oneshot::Receiver<()>,
+        ready: std::sync::mpsc::Sender<Result<(), String>>,
+    ) {
         let rt = match tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -196,9 +233,12 @@ mod embedded {
             }
         };
         rt.block_on(async move {
-            let listener = format!("tcp://127.0.0.1:{port}");
-            let urls = (url::Url::parse(&listener), url::Url::parse("memory://tansu/"));
-            let (Ok(listener), Ok(storage)) = urls else {
+            let urls = (
+                url::Url::parse(&format!("tcp://127.0.0.1:{port}")),
+                url::Url::parse(&format!("tcp://127.0.0.1:{advertised}")),
+                url::Url::parse("memory://tansu/"),
+            );
+            let (Ok(listener), Ok(advertised), Ok(storage)) = urls else {
                 let _ = ready.send(Err("bad listener or storage url".into()));
                 return;
             };
@@ -206,7 +246,7 @@ mod embedded {
                 .node_id(111)
                 .cluster_id("kwire")
                 .incarnation_id(uuid::Uuid::new_v4())
-                .advertised_listener(listener.clone())
+                .advertised_listener(advertised)
                 .storage(storage)
                 .listener(listener)
                 .silent(true)

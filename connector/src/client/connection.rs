@@ -64,8 +64,14 @@ struct Pending {
 #[derive(Debug, Default)]
 struct Shared {
     pending: Mutex<HashMap<i32, Pending>>,
+    /// Correlation ids of requests whose caller stopped waiting; their late responses are
+    /// dropped quietly. Bounded: the oldest are forgotten.
+    abandoned: Mutex<std::collections::VecDeque<i32>>,
     closed: AtomicBool,
 }
+
+/// How many abandoned correlation ids are remembered.
+const ABANDONED_MEMORY: usize = 4096;
 
 impl Shared {
     /// Fails every waiter: the connection is gone.
@@ -93,8 +99,17 @@ struct PendingGuard<'a> {
 
 impl Drop for PendingGuard<'_> {
     fn drop(&mut self) {
-        if let Ok(mut map) = self.shared.pending.lock() {
-            map.remove(&self.correlation_id);
+        let was_pending = match self.shared.pending.lock() {
+            Ok(mut map) => map.remove(&self.correlation_id).is_some(),
+            Err(_) => false,
+        };
+        if was_pending {
+            if let Ok(mut ids) = self.shared.abandoned.lock() {
+                if ids.len() == ABANDONED_MEMORY {
+                    ids.pop_front();
+                }
+                ids.push_back(self.correlation_id);
+            }
         }
     }
 }
@@ -358,8 +373,9 @@ async fn read_loop(
     shared.fail_all(&addr, &why);
 }
 
-/// Hands one response frame to its waiter. An unknown correlation id is a response to a request
-/// whose caller gave up: it is dropped. A malformed header is fatal for the connection.
+/// Hands one response frame to its waiter. A response to a request whose caller gave up is
+/// dropped; a correlation id that matches no request, or a malformed header, means the stream
+/// cannot be trusted: fatal for the connection.
 fn deliver(shared: &Shared, frame: Bytes) -> Result<(), String> {
     let mut probe = Decoder::new(frame.clone());
     let correlation_id = probe.i32().map_err(|e| format!("response too short: {e}"))?;
@@ -369,8 +385,17 @@ fn deliver(shared: &Shared, frame: Bytes) -> Result<(), String> {
         .ok()
         .and_then(|mut m| m.remove(&correlation_id));
     let Some(p) = pending else {
-        trace!(correlation_id, "response to an abandoned request");
-        return Ok(());
+        if shared
+            .abandoned
+            .lock()
+            .is_ok_and(|ids| ids.contains(&correlation_id))
+        {
+            trace!(correlation_id, "response to an abandoned request");
+            return Ok(());
+        }
+        return Err(format!(
+            "response with correlation id {correlation_id}, which no request has"
+        ));
     };
     let mut d = Decoder::new(frame);
     let res = ResponseHeader::decode(&mut d, response_header_version(p.api_key, p.version))

@@ -43,6 +43,18 @@ pub struct FetchOptions {
     pub partition_max_bytes: i32,
     /// Read committed or uncommitted records.
     pub isolation: IsolationLevel,
+    /// Where to go when the offset asked for is out of range (deleted by retention, or past the
+    /// end); `None`: the OFFSET_OUT_OF_RANGE error is returned.
+    pub reset: Option<OffsetReset>,
+}
+
+/// Where a fetch resumes after OFFSET_OUT_OF_RANGE (the Java consumer's `auto.offset.reset`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetReset {
+    /// The log start offset.
+    Earliest,
+    /// The log end offset.
+    Latest,
 }
 
 impl Default for FetchOptions {
@@ -53,6 +65,7 @@ impl Default for FetchOptions {
             max_bytes: 52_428_800,
             partition_max_bytes: 1_048_576,
             isolation: IsolationLevel::ReadUncommitted,
+            reset: None,
         }
     }
 }
@@ -95,8 +108,59 @@ impl Client {
     }
 
     /// Fetches each `(topic, partition, offset)` from its leader: one request per leader, sent
-    /// concurrently. A partition-level error fails the call with that partition named.
+    /// concurrently. Retriable errors (a leader moved, a connection dropped) are retried after a
+    /// metadata refresh; OFFSET_OUT_OF_RANGE resets as `options.reset` says. Another
+    /// partition-level error fails the call with that partition named.
     pub async fn fetch(
+        &self,
+        wanted: &[(String, i32, i64)],
+        options: &FetchOptions,
+    ) -> Result<Vec<Fetched>, Error> {
+        let mut wanted = wanted.to_vec();
+        // One reset per partition at most: a second out-of-range answer is an error.
+        for _ in 0..2 {
+            let res = self
+                .retry(None, || async {
+                    let res = self.fetch_once(&wanted, options).await;
+                    if let Err(e) = &res {
+                        if e.needs_metadata_refresh() {
+                            for (t, _, _) in &wanted {
+                                self.invalidate(t);
+                            }
+                        }
+                    }
+                    res
+                })
+                .await;
+            match (res, options.reset) {
+                (
+                    Err(Error::Broker {
+                        code: ErrorCode::OFFSET_OUT_OF_RANGE,
+                        topic: Some(topic),
+                        partition: Some(partition),
+                        ..
+                    }),
+                    Some(reset),
+                ) => {
+                    let spec = match reset {
+                        OffsetReset::Earliest => super::OffsetSpec::Earliest,
+                        OffsetReset::Latest => super::OffsetSpec::Latest,
+                    };
+                    let to = self.list_offset(&topic, partition, spec).await?;
+                    tracing::info!(%topic, partition, to, ?reset, "offset out of range: reset");
+                    for w in &mut wanted {
+                        if w.0 == topic && w.1 == partition {
+                            w.2 = to;
+                        }
+                    }
+                }
+                (res, _) => return res,
+            }
+        }
+        self.fetch_once(&wanted, options).await
+    }
+
+    async fn fetch_once(
         &self,
         wanted: &[(String, i32, i64)],
         options: &FetchOptions,

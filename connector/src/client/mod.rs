@@ -31,7 +31,7 @@ use tracing::debug;
 pub use admin::OffsetSpec;
 pub use connection::{Connection, ConnectionConfig};
 pub use error::Error;
-pub use fetch::{decode_records, FetchOptions, Fetched, IsolationLevel};
+pub use fetch::{decode_records, FetchOptions, Fetched, IsolationLevel, OffsetReset};
 pub use producer::{Acks, DeliveryFuture, Producer, ProducerBuilder, ProducerRecord, RecordMetadata};
 
 /// Settings of a [`Client`], with the Java client's defaults.

@@ -1,0 +1,273 @@
+//! Faults a real broker does not stage by itself: connections cut between a request and its
+//! response, all connections dropped, and a broker that sends malformed bytes.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use kwire_connector::client::{Client, Connection, ConnectionConfig, Error, FetchOptions, ProducerRecord};
+use kwire_protocol::frame::{encode_response, FrameDecoder};
+use kwire_protocol::messages::api_versions_response::ApiVersion;
+use kwire_protocol::messages::{ApiKey, ApiVersionsResponse, MetadataRequest};
+use kwire_protocol::{Decoder, ErrorCode};
+use kwire_testkit::LocalBroker;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+fn quick() -> FetchOptions {
+    FetchOptions {
+        max_wait: Duration::from_millis(10),
+        ..FetchOptions::default()
+    }
+}
+
+/// Every value of partition 0 of `topic`, read to the high watermark.
+async fn values(client: &Client, topic: &str) -> Vec<String> {
+    let mut offset = 0;
+    let mut out = Vec::new();
+    loop {
+        let f = client.fetch_one(topic, 0, offset, &quick()).await.unwrap();
+        out.extend(
+            f.records
+                .iter()
+                .map(|r| String::from_utf8(r.value.clone().unwrap().to_vec()).unwrap()),
+        );
+        offset = f.next_offset;
+        if offset >= f.high_watermark {
+            return out;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotent_producer_retries_a_cut_produce_without_duplicates() {
+    let (broker, proxy) = LocalBroker::embedded_behind_proxy().expect("embedded broker");
+    let client = Client::builder()
+        .bootstrap(broker.bootstrap())
+        .build()
+        .await
+        .unwrap();
+    client.create_topic("idem", 1, 1).await.unwrap();
+    let producer = client
+        .producer()
+        .linger(Duration::from_millis(2))
+        .build()
+        .await
+        .unwrap();
+    let mut sent = Vec::new();
+    for round in 0..5 {
+        if round == 2 {
+            // The next three Produce requests reach the broker and are appended, but their
+            // responses never come back: the producer must resend with the same sequences.
+            proxy.cut_after_request(ApiKey::Produce.0, 3);
+        }
+        let mut futures = Vec::new();
+        for i in 0..40 {
+            let v = format!("{round}-{i}");
+            futures.push(
+                producer
+                    .send(ProducerRecord::new("idem", v.clone()).partition(0))
+                    .await
+                    .unwrap(),
+            );
+            sent.push(v);
+        }
+        producer.flush().await.unwrap();
+        for f in futures {
+            f.await.unwrap().unwrap();
+        }
+    }
+    assert_eq!(proxy.cuts(), 3, "the faults happened");
+    let got = values(&client, "idem").await;
+    assert_eq!(got, sent, "every record once, in order");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_least_once_producer_loses_nothing_when_cut() {
+    let (broker, proxy) = LocalBroker::embedded_behind_proxy().expect("embedded broker");
+    let client = Client::builder()
+        .bootstrap(broker.bootstrap())
+        .build()
+        .await
+        .unwrap();
+    client.create_topic("alo", 1, 1).await.unwrap();
+    let producer = client
+        .producer()
+        .idempotence(false)
+        .acks(kwire_connector::client::Acks::Leader)
+        .build()
+        .await
+        .unwrap();
+    proxy.cut_after_request(ApiKey::Produce.0, 2);
+    let mut sent = Vec::new();
+    for i in 0..100 {
+        let v = format!("r{i}");
+        producer
+            .send(ProducerRecord::new("alo", v.clone()).partition(0))
+            .await
+            .unwrap();
+        sent.push(v);
+    }
+    producer.flush().await.unwrap();
+    let got = values(&client, "alo").await;
+    let unique: HashSet<&String> = got.iter().collect();
+    assert!(sent.iter().all(|v| unique.contains(v)), "a record was lost");
+    eprintln!(
+        "at-least-once with 2 cuts: {} records read for {} sent ({} duplicates)",
+        got.len(),
+        sent.len(),
+        got.len() - sent.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_reconnects_after_every_connection_is_dropped() {
+    let (broker, proxy) = LocalBroker::embedded_behind_proxy().expect("embedded broker");
+    let client = Client::builder()
+        .bootstrap(broker.bootstrap())
+        .build()
+        .await
+        .unwrap();
+    client.create_topic("drops", 1, 1).await.unwrap();
+    let producer = client.producer().build().await.unwrap();
+    for i in 0..10 {
+        producer
+            .send_and_wait(ProducerRecord::new("drops", format!("{i}")).partition(0))
+            .await
+            .unwrap();
+    }
+    let before = proxy.connections();
+    proxy.drop_connections();
+    // Fetch and produce both go on over new connections.
+    assert_eq!(values(&client, "drops").await.len(), 10);
+    producer
+        .send_and_wait(ProducerRecord::new("drops", "10").partition(0))
+        .await
+        .unwrap();
+    assert_eq!(values(&client, "drops").await.len(), 11);
+    assert!(proxy.connections() > before, "no new connection was made");
+}
+
+/// What a fake broker sends after answering ApiVersions.
+#[derive(Clone, Copy, Debug)]
+enum Garbage {
+    Truncated,
+    WrongCorrelationId,
+    Oversized,
+}
+
+/// A one-connection fake broker: answers ApiVersions correctly, then answers the next request with
+/// `garbage`.
+async fn bad_broker(garbage: Garbage) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let frames = FrameDecoder::default();
+        let mut buf = BytesMut::new();
+        let mut answered = 0;
+        loop {
+            if sock.read_buf(&mut buf).await.unwrap_or(0) == 0 {
+                return;
+            }
+            while let Ok(Some(frame)) = frames.decode(&mut buf) {
+                let mut d = Decoder::new(frame);
+                let (_key, version, correlation) = (d.i16().unwrap(), d.i16().unwrap(), d.i32().unwrap());
+                if answered == 0 {
+                    let resp = ApiVersionsResponse {
+                        api_keys: vec![
+                            ApiVersion {
+                                api_key: 18,
+                                min_version: 0,
+                                max_version: 4,
+                                ..Default::default()
+                            },
+                            ApiVersion {
+                                api_key: 3,
+                                min_version: 0,
+                                max_version: 12,
+                                ..Default::default()
+                            },
+                        ],
+                        ..Default::default()
+                    };
+                    sock.write_all(&encode_response(correlation, version, &resp).unwrap())
+                        .await
+                        .unwrap();
+                } else {
+                    let bytes: Vec<u8> = match garbage {
+                        // Says 100 bytes, sends 6, closes.
+                        Garbage::Truncated => vec![0, 0, 0, 100, 0, 0, 0, 1, 0, 0],
+                        Garbage::WrongCorrelationId => {
+                            let mut v = vec![0, 0, 0, 8];
+                            v.extend_from_slice(&(correlation + 1000).to_be_bytes());
+                            v.extend_from_slice(&[0, 0, 0, 0]);
+                            v
+                        }
+                        Garbage::Oversized => 0x7fff_fff0i32.to_be_bytes().to_vec(),
+                    };
+                    sock.write_all(&bytes).await.unwrap();
+                    sock.shutdown().await.ok();
+                    return;
+                }
+                answered += 1;
+            }
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_responses_end_the_connection_with_a_clear_error() {
+    for garbage in [
+        Garbage::Truncated,
+        Garbage::WrongCorrelationId,
+        Garbage::Oversized,
+    ] {
+        let addr = bad_broker(garbage).await;
+        let config = ConnectionConfig {
+            request_timeout: Duration::from_secs(5),
+            max_frame_size: 1 << 20,
+            ..ConnectionConfig::default()
+        };
+        let conn = Connection::connect(&addr, config).await.unwrap();
+        let err = conn.send(&MetadataRequest::default()).await.unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(err, Error::ConnectionClosed { .. }),
+            "{garbage:?}: {text}"
+        );
+        match garbage {
+            Garbage::Truncated => assert!(text.contains("closed by the broker"), "{text}"),
+            Garbage::WrongCorrelationId => assert!(text.contains("correlation id"), "{text}"),
+            Garbage::Oversized => assert!(text.contains("over the limit"), "{text}"),
+        }
+        assert!(conn.is_closed(), "{garbage:?}: the connection must be dropped");
+        assert!(err.is_retriable(), "a new connection may succeed");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_recovers_on_the_next_request_after_a_broken_connection() {
+    let (broker, proxy) = LocalBroker::embedded_behind_proxy().expect("embedded broker");
+    let client = Client::builder()
+        .bootstrap(broker.bootstrap())
+        .build()
+        .await
+        .unwrap();
+    client.create_topic("recover", 2, 1).await.unwrap();
+    let conn = client.leader("recover", 0).await.unwrap();
+    proxy.drop_connections();
+    // The old connection notices; the client hands out a new one.
+    for _ in 0..100 {
+        if conn.is_closed() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(conn.is_closed());
+    let fresh = client.leader("recover", 0).await.unwrap();
+    assert!(!fresh.is_closed());
+    let t = client.refresh_metadata(&["recover"]).await.unwrap();
+    assert_eq!(ErrorCode(t.topics[0].error_code), ErrorCode::NONE);
+}

@@ -1,0 +1,162 @@
+//! Interop with a second client, kafka-python (Debian's `python3-kafka`): what kwire writes,
+//! kafka-python reads, and the other way round, in every compression codec.
+//!
+//! Needs `/usr/bin/python3` with `kafka`, `snappy`, `lz4` and `zstandard` importable (.ci/run installs
+//! python3-kafka python3-snappy python3-lz4 python3-zstandard). Under `CI=true` a missing module fails
+//! the test; elsewhere the test says loudly that it did not run.
+
+use std::process::Command;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kwire_connector::client::{Client, FetchOptions, ProducerRecord};
+use kwire_protocol::records::{Compression, Header};
+use kwire_testkit::LocalBroker;
+
+const PYTHON: &str = "/usr/bin/python3";
+
+fn python_ready() -> bool {
+    let ok = Command::new(PYTHON)
+        .args(["-c", "import kafka, snappy, lz4, zstandard"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        let msg = "kafka-python with snappy, lz4 and zstandard is not installed for /usr/bin/python3 \
+                   (apt-get install python3-kafka python3-snappy python3-lz4 python3-zstandard)";
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{msg}");
+        eprintln!("NOT RUN: {msg}");
+    }
+    ok
+}
+
+fn python(script: &str, args: &[&str]) -> String {
+    let out = Command::new(PYTHON)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "kafka-python failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Reads every record of a topic's partitions with kafka-python; prints
+/// `partition offset key value header-key=header-value` lines.
+const READ: &str = r#"
+import sys
+from kafka import KafkaConsumer, TopicPartition
+boot, topic, parts, expected = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+c = KafkaConsumer(bootstrap_servers=boot, enable_auto_commit=False, consumer_timeout_ms=5000,
+                  api_version=(2, 5, 0), fetch_max_wait_ms=50)
+tps = [TopicPartition(topic, p) for p in range(parts)]
+c.assign(tps)
+c.seek_to_beginning(*tps)
+n = 0
+for m in c:
+    hs = ",".join("%s=%s" % (k, v.decode()) for k, v in m.headers)
+    print(m.partition, m.offset, m.key.decode(), m.value.decode(), hs)
+    n += 1
+    if n >= expected:
+        break
+"#;
+
+/// Writes `count` records with kafka-python in a codec, keys `py-<codec>-<i>`.
+const WRITE: &str = r#"
+import sys
+from kafka import KafkaProducer
+boot, topic, codec, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+p = KafkaProducer(bootstrap_servers=boot, acks=-1, linger_ms=5, api_version=(2, 5, 0),
+                  compression_type=None if codec == "none" else codec)
+for i in range(count):
+    p.send(topic, key=("py-%s-%d" % (codec, i)).encode(), value=("from python %d" % i).encode(),
+           headers=[("h", str(i).encode())], partition=i % 2)
+p.flush()
+p.close()
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_python_reads_what_kwire_writes() {
+    if !python_ready() {
+        return;
+    }
+    let broker = LocalBroker::start_or_fail();
+    let client = Client::builder()
+        .bootstrap(broker.bootstrap())
+        .build()
+        .await
+        .unwrap();
+    for compression in Compression::ALL {
+        let topic = format!("to-python-{}", compression.name());
+        client.create_topic(&topic, 2, 1).await.unwrap();
+        let producer = client.producer().compression(compression).build().await.unwrap();
+        for i in 0..50 {
+            producer
+                .send(ProducerRecord {
+                    topic: topic.clone(),
+                    partition: Some(i % 2),
+                    key: Some(Bytes::from(format!("k{i}"))),
+                    value: Some(Bytes::from(format!("kwire {i} {}", compression.name()))),
+                    headers: vec![Header::new("n", Bytes::from(i.to_string()))],
+                    timestamp: None,
+                })
+                .await
+                .unwrap();
+        }
+        producer.close().await.unwrap();
+        let out = python(READ, &[broker.bootstrap(), &topic, "2", "50"]);
+        let mut lines: Vec<&str> = out.lines().collect();
+        lines.sort_by_key(|l| l.split(' ').nth(2).map(|k| k[1..].parse::<u32>().unwrap()));
+        assert_eq!(lines.len(), 50, "{compression}: {out}");
+        for (i, line) in lines.iter().enumerate() {
+            let expected = format!("{} {} k{i} kwire {i} {} n={i}", i % 2, i / 2, compression.name());
+            assert_eq!(*line, expected, "{compression}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kwire_reads_what_kafka_python_writes() {
+    if !python_ready() {
+        return;
+    }
+    let broker = LocalBroker::start_or_fail();
+    let client = Client::builder()
+        .bootstrap(broker.bootstrap())
+        .build()
+        .await
+        .unwrap();
+    let quick = FetchOptions {
+        max_wait: Duration::from_millis(10),
+        ..FetchOptions::default()
+    };
+    for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
+        let topic = format!("from-python-{codec}");
+        client.create_topic(&topic, 2, 1).await.unwrap();
+        python(WRITE, &[broker.bootstrap(), &topic, codec, "40"]);
+        for partition in 0..2 {
+            let mut got = Vec::new();
+            let mut offset = 0;
+            loop {
+                let f = client.fetch_one(&topic, partition, offset, &quick).await.unwrap();
+                got.extend(f.records);
+                offset = f.next_offset;
+                if offset >= f.high_watermark {
+                    break;
+                }
+            }
+            assert_eq!(got.len(), 20, "{codec} partition {partition}");
+            for (n, r) in got.iter().enumerate() {
+                let i = n as i32 * 2 + partition;
+                assert_eq!(r.offset, n as i64);
+                assert_eq!(r.key.as_deref(), Some(format!("py-{codec}-{i}").as_bytes()));
+                assert_eq!(r.value.as_deref(), Some(format!("from python {i}").as_bytes()));
+                assert_eq!(r.headers, vec![Header::new("h", Bytes::from(i.to_string()))]);
+                assert!(r.timestamp > 1_600_000_000_000, "{codec}: a create time in ms");
+            }
+        }
+    }
+}
