@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kwire_connector::client::{
-    decode_records, Acks, Client, FetchOptions, Fetched, IsolationLevel, ProducerRecord,
+    decode_records, partitioner::partition_for_key, Acks, Client, FetchOptions, Fetched, IsolationLevel,
+    ProducerRecord,
 };
 use kwire_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kwire_protocol::messages::{ApiKey, FetchRequest};
@@ -54,68 +55,103 @@ async fn read_all(
     panic!("stalled at {offset}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_compression_roundtrips_through_the_broker_in_order() {
-    let broker = LocalBroker::start_or_fail();
-    let client = client(&broker).await;
-    for compression in [
-        Compression::None,
-        Compression::Gzip,
-        Compression::Snappy,
-        Compression::Lz4,
-        Compression::Zstd,
-    ] {
-        let topic = format!("compress-{compression:?}").to_lowercase();
-        client.create_topic(&topic, 3, 1).await.unwrap();
-        let producer = client.producer().compression(compression).build().await.unwrap();
-        let mut futures = Vec::new();
-        for i in 0..600u32 {
-            let rec = ProducerRecord {
-                topic: topic.clone(),
-                partition: Some((i % 3) as i32),
-                key: Some(Bytes::from(format!("k{i}"))),
-                value: Some(Bytes::from(format!(
-                    "value-{i:05}-{}",
-                    "x".repeat((i % 50) as usize)
-                ))),
-                headers: vec![Header::new("n", Bytes::from(i.to_string()))],
-                timestamp: None,
-            };
-            futures.push(producer.send(rec).await.unwrap());
-        }
-        producer.flush().await.unwrap();
-        let mut offsets: BTreeMap<i32, Vec<i64>> = BTreeMap::new();
-        for f in futures {
-            let md = f.await.unwrap().unwrap();
-            offsets.entry(md.partition).or_default().push(md.offset);
-        }
-        for (partition, offs) in &offsets {
-            assert_eq!(
-                offs,
-                &(0..200).collect::<Vec<i64>>(),
-                "{compression:?} partition {partition}"
-            );
-        }
-        for partition in 0..3 {
-            let got: Vec<_> = read_all(&client, &topic, partition, 0, &quick())
-                .await
-                .into_iter()
-                .flat_map(|f| f.records)
-                .collect();
-            assert_eq!(got.len(), 200, "{compression:?} partition {partition}");
-            for (n, r) in got.iter().enumerate() {
-                let i = n as u32 * 3 + partition as u32;
-                assert_eq!(r.offset, n as i64);
-                assert_eq!(r.key.as_deref(), Some(format!("k{i}").as_bytes()));
-                assert!(r
-                    .value
-                    .as_deref()
-                    .unwrap()
-                    .starts_with(format!("value-{i:05}-").as_bytes()));
-                assert_eq!(r.headers[0].value.as_deref(), Some(i.to_string().as_bytes()));
+/// Produces `count` keyed records to a 4-partition topic with `compression` and `acks`, reads
+/// every partition back, and checks each record (key, value, headers, timestamp) and the order
+/// within each partition.
+async fn produce_and_read_back(client: &Client, compression: Compression, acks: Acks, count: u32) {
+    let topic = format!("rt-{}-{acks:?}", compression.name()).to_lowercase();
+    client.create_topic(&topic, 4, 1).await.unwrap();
+    let producer = client
+        .producer()
+        .compression(compression)
+        .acks(acks)
+        .build()
+        .await
+        .unwrap();
+    let base_ts = 1_700_000_000_000i64;
+    let mut futures = Vec::new();
+    let mut expected: BTreeMap<i32, Vec<u32>> = BTreeMap::new();
+    for i in 0..count {
+        let key = format!("key-{i}");
+        expected
+            .entry(partition_for_key(key.as_bytes(), 4))
+            .or_default()
+            .push(i);
+        let rec = ProducerRecord {
+            topic: topic.clone(),
+            partition: None,
+            key: Some(Bytes::from(key)),
+            value: Some(Bytes::from(format!(
+                "value-{i:05}-{}",
+                "x".repeat((i % 50) as usize)
+            ))),
+            headers: vec![Header::new("n", Bytes::from(i.to_string()))],
+            timestamp: Some(base_ts + i64::from(i)),
+        };
+        futures.push(producer.send(rec).await.unwrap());
+    }
+    producer.flush().await.unwrap();
+    let mut offsets: BTreeMap<i32, Vec<i64>> = BTreeMap::new();
+    for f in futures {
+        let md = f.await.unwrap().unwrap();
+        offsets.entry(md.partition).or_default().push(md.offset);
+    }
+    let label = format!("{compression:?}/{acks:?}");
+    for (partition, offs) in &offsets {
+        let n = expected[partition].len() as i64;
+        let want: Vec<i64> = if acks == Acks::None {
+            vec![-1; n as usize]
+        } else {
+            (0..n).collect()
+        };
+        assert_eq!(offs, &want, "{label} partition {partition}");
+    }
+    if acks == Acks::None {
+        // Nothing acknowledges acks=0 records: wait (bounded) until the broker has appended them.
+        for (partition, ids) in &expected {
+            for _ in 0..500 {
+                let f = client.fetch_one(&topic, *partition, 0, &quick()).await.unwrap();
+                if f.high_watermark >= ids.len() as i64 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
-        producer.close().await.unwrap();
+    }
+    let mut total = 0;
+    for (partition, ids) in &expected {
+        let got: Vec<_> = read_all(client, &topic, *partition, 0, &quick())
+            .await
+            .into_iter()
+            .flat_map(|f| f.records)
+            .collect();
+        assert_eq!(got.len(), ids.len(), "{label} partition {partition}");
+        for (n, (r, i)) in got.iter().zip(ids).enumerate() {
+            assert_eq!(r.offset, n as i64, "{label}");
+            assert_eq!(r.key.as_deref(), Some(format!("key-{i}").as_bytes()), "{label}");
+            let value = format!("value-{i:05}-{}", "x".repeat((i % 50) as usize));
+            assert_eq!(r.value.as_deref(), Some(value.as_bytes()), "{label}");
+            assert_eq!(
+                r.headers,
+                vec![Header::new("n", Bytes::from(i.to_string()))],
+                "{label}"
+            );
+            assert_eq!(r.timestamp, base_ts + i64::from(*i), "{label}");
+        }
+        total += got.len();
+    }
+    assert_eq!(total, count as usize, "{label}");
+    producer.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_keyed_records_roundtrip_in_every_compression_and_acks() {
+    let broker = LocalBroker::start_or_fail();
+    let client = client(&broker).await;
+    for compression in Compression::ALL {
+        for acks in [Acks::All, Acks::Leader, Acks::None] {
+            produce_and_read_back(&client, compression, acks, 10_000).await;
+        }
     }
 }
 

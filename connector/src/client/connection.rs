@@ -74,6 +74,16 @@ struct Shared {
 const ABANDONED_MEMORY: usize = 4096;
 
 impl Shared {
+    /// Remembers a request whose answer nobody waits for; its late response is dropped quietly.
+    fn remember_abandoned(&self, correlation_id: i32) {
+        if let Ok(mut ids) = self.abandoned.lock() {
+            if ids.len() == ABANDONED_MEMORY {
+                ids.pop_front();
+            }
+            ids.push_back(correlation_id);
+        }
+    }
+
     /// Fails every waiter: the connection is gone.
     fn fail_all(&self, addr: &str, why: &str) {
         self.closed.store(true, Ordering::SeqCst);
@@ -104,12 +114,7 @@ impl Drop for PendingGuard<'_> {
             Err(_) => false,
         };
         if was_pending {
-            if let Ok(mut ids) = self.shared.abandoned.lock() {
-                if ids.len() == ABANDONED_MEMORY {
-                    ids.pop_front();
-                }
-                ids.push_back(self.correlation_id);
-            }
+            self.shared.remember_abandoned(self.correlation_id);
         }
     }
 }
@@ -320,6 +325,10 @@ impl Connection {
             };
             (Some(rx), Some(guard))
         } else {
+            // Kafka sends nothing back for a request that expects no response (Produce with
+            // acks=0), but some brokers answer anyway (tansu, docs/interop.md): an answer to this
+            // id is dropped quietly rather than taken for a stray.
+            self.shared.remember_abandoned(correlation_id);
             (None, None)
         };
         trace!(
