@@ -4,5 +4,6 @@
 
 pub mod client;
 pub mod core;
+pub mod source;
 
 pub use kwire_protocol as protocol;

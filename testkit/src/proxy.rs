@@ -27,6 +27,8 @@ struct Control {
     cut_done: AtomicU64,
     /// Connections accepted so far.
     accepted: AtomicU64,
+    /// The largest request frame seen, in bytes.
+    largest_request: AtomicUsize,
 }
 
 /// A running fault proxy on a thread and runtime of its own; stops on drop.
@@ -66,6 +68,7 @@ impl FaultProxy {
             cut_left: AtomicUsize::new(0),
             cut_done: AtomicU64::new(0),
             accepted: AtomicU64::new(0),
+            largest_request: AtomicUsize::new(0),
         });
         let c = Arc::clone(&control);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -124,6 +127,11 @@ impl FaultProxy {
     /// How many requests were cut so far.
     pub fn cuts(&self) -> u64 {
         self.control.cut_done.load(Ordering::SeqCst)
+    }
+
+    /// The largest request frame that went through, in bytes.
+    pub fn largest_request(&self) -> usize {
+        self.control.largest_request.load(Ordering::SeqCst)
     }
 
     /// How many connections were accepted so far.

@@ -271,3 +271,36 @@ async fn the_client_recovers_on_the_next_request_after_a_broken_connection() {
     let t = client.refresh_metadata(&["recover"]).await.unwrap();
     assert_eq!(ErrorCode(t.topics[0].error_code), ErrorCode::NONE);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn produce_requests_stay_within_the_batch_size_under_load() {
+    let (broker, proxy) = LocalBroker::embedded_behind_proxy().expect("embedded broker");
+    let client = Client::builder()
+        .bootstrap(broker.bootstrap())
+        .build()
+        .await
+        .unwrap();
+    client.create_topic("sized", 1, 1).await.unwrap();
+    let producer = client.producer().batch_size(64 * 1024).build().await.unwrap();
+    // 8 MB queued at once: batches must not grow while one is in flight.
+    let mut futures = Vec::new();
+    for i in 0..8000 {
+        let value = vec![b'a' + (i % 26) as u8; 1000];
+        futures.push(
+            producer
+                .send(ProducerRecord::new("sized", value).partition(0))
+                .await
+                .unwrap(),
+        );
+    }
+    producer.flush().await.unwrap();
+    for f in futures {
+        f.await.unwrap().unwrap();
+    }
+    assert!(
+        proxy.largest_request() < 128 * 1024,
+        "a Produce request of {} bytes for a 64 KiB batch size",
+        proxy.largest_request()
+    );
+    assert_eq!(values(&client, "sized").await.len(), 8000);
+}

@@ -238,6 +238,8 @@ struct Sealed {
 #[derive(Debug, Default)]
 struct Queue {
     open: Option<OpenBatch>,
+    /// Batches that reached the batch size, in order, waiting for their turn to be sealed.
+    full: VecDeque<OpenBatch>,
     sealed: VecDeque<Sealed>,
     in_flight: bool,
     next_sequence: i32,
@@ -265,7 +267,7 @@ impl State {
     fn is_idle(&self) -> bool {
         self.queues
             .values()
-            .all(|q| q.open.is_none() && q.sealed.is_empty() && !q.in_flight)
+            .all(|q| q.open.is_none() && q.full.is_empty() && q.sealed.is_empty() && !q.in_flight)
     }
 }
 
@@ -375,6 +377,15 @@ impl Producer {
                 ));
             }
             let q = st.queues.entry((record.topic, partition)).or_default();
+            // A batch never grows past the batch size while an earlier one is in flight: a record
+            // that would not fit starts a new batch (a record larger than the batch size goes
+            // alone), so requests stay within the broker's message.max.bytes.
+            if q.open
+                .as_ref()
+                .is_some_and(|o| !o.records.is_empty() && o.size + size > self.cfg.batch_size)
+            {
+                q.full.extend(q.open.take());
+            }
             let open = q.open.get_or_insert_with(|| OpenBatch {
                 records: Vec::new(),
                 size: 0,
@@ -382,7 +393,10 @@ impl Producer {
             });
             open.records.push(pending);
             open.size += size;
-            open.size >= self.cfg.batch_size
+            if open.size >= self.cfg.batch_size {
+                q.full.extend(q.open.take());
+            }
+            !q.full.is_empty()
         };
         if full || self.cfg.linger.is_zero() {
             self.shared.wake.notify_one();
@@ -646,7 +660,7 @@ impl Producer {
         {
             let mut st = self.state();
             for q in st.queues.values_mut() {
-                if let Some(open) = q.open.take() {
+                for open in q.full.drain(..).chain(q.open.take()) {
                     for p in open.records {
                         let _ = p
                             .waiter
@@ -841,24 +855,27 @@ fn take_ready(p: &Producer, st: &mut State, now: Instant) -> (Round, Option<Inst
             q.retry_at = None;
         }
         if q.sealed.is_empty() {
-            let ready = q.open.as_ref().map(|o| {
-                let due = o.created + cfg.linger;
-                (flushing || o.size >= cfg.batch_size || due <= now, due)
-            });
-            match ready {
-                Some((true, _)) => {
-                    let open = q.open.take().expect("checked above");
-                    let producer = cfg.idempotence.then_some((pid, epoch, q.next_sequence));
-                    match seal(open, cfg.compression, producer, cfg.transactional_id.is_some()) {
-                        Ok(sealed) => {
-                            q.next_sequence = sealed.next_sequence;
-                            q.sealed.push_back(sealed);
-                        }
-                        Err((waiters, e)) => fail_all(waiters, &e),
+            // Full batches first, in order, then the open one once it is due.
+            let next = match q.full.pop_front() {
+                Some(full) => Some(full),
+                None => match q.open.as_ref().map(|o| o.created + cfg.linger) {
+                    Some(due) if flushing || due <= now => q.open.take(),
+                    Some(due) => {
+                        next_deadline = Some(next_deadline.map_or(due, |d| d.min(due)));
+                        None
                     }
+                    None => None,
+                },
+            };
+            if let Some(batch) = next {
+                let producer = cfg.idempotence.then_some((pid, epoch, q.next_sequence));
+                match seal(batch, cfg.compression, producer, cfg.transactional_id.is_some()) {
+                    Ok(sealed) => {
+                        q.next_sequence = sealed.next_sequence;
+                        q.sealed.push_back(sealed);
+                    }
+                    Err((waiters, e)) => fail_all(waiters, &e),
                 }
-                Some((false, due)) => next_deadline = Some(next_deadline.map_or(due, |d| d.min(due))),
-                None => {}
             }
         }
         if let Some(batch) = q.sealed.pop_front() {

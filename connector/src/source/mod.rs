@@ -1,0 +1,547 @@
+//! The Kafka source, as Flink's KafkaSource reads Kafka, without a JVM.
+//!
+//! A [`KafkaSource`] is the job-wide description (topics, parallelism, start and stop offsets);
+//! [`KafkaSource::reader`] makes the reader of one parallel instance. Partitions go to instances by
+//! [`crate::core::assign::owner`], without a consumer group, so the same partitions go to the same
+//! instance after a restart. A reader fetches only when its bounded buffer has room
+//! ([`crate::core::fetch_plan`]): a slow downstream slows the fetching. Records of a partition
+//! reach the downstream in offset order.
+//!
+//! Checkpoints: [`SourceReader::snapshot`] returns, per owned partition, the next offset to hand
+//! downstream (past trailing transaction markers, so monitoring shows no phantom lag);
+//! [`SourceReader::notify_checkpoint_complete`] commits those offsets under the group id, never
+//! before; [`KafkaSource::reader`] with a restored [`SourceState`] resumes exactly there. The state
+//! always holds resolved offsets, never "latest" or "earliest".
+//!
+//! References: FLIP-27 (the Source API), Flink's KafkaSource documentation and
+//! `KafkaSourceEnumerator`, KIP-98 (transaction markers).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use kwire_protocol::records::Header;
+use tracing::{debug, info, warn};
+
+use crate::client::{Client, Error, FetchOptions, IsolationLevel, OffsetReset, OffsetSpec};
+use crate::core::assign::owner;
+use crate::core::checkpoint::{CheckpointTracker, Offsets, TopicPartition};
+use crate::core::fetch_plan::{BufferLimits, FetchDecision, FetchPlan};
+
+/// Where a partition without checkpointed state starts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum StartingOffsets {
+    /// The log start offset.
+    #[default]
+    Earliest,
+    /// The log end offset at start-up: only records written after.
+    Latest,
+    /// The group's committed offset, or `reset` where none is stored.
+    Committed {
+        /// Where to start without a committed offset.
+        reset: OffsetReset,
+    },
+    /// The first record at or after this time (ms since the epoch); the end where there is none.
+    Timestamp(i64),
+    /// Given offsets; partitions not listed start at the earliest.
+    Specific(Offsets),
+}
+
+/// Where a bounded read stops. The reader ends once every owned partition reached its stop offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoppingOffsets {
+    /// The log end offsets seen when the reader starts.
+    Latest,
+    /// Given offsets (exclusive); partitions not listed are unbounded.
+    Specific(Offsets),
+}
+
+/// A record as the source hands it downstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRecord {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// The offset.
+    pub offset: i64,
+    /// The timestamp (ms since the epoch).
+    pub timestamp: i64,
+    /// The key.
+    pub key: Option<Bytes>,
+    /// The value.
+    pub value: Option<Bytes>,
+    /// The headers.
+    pub headers: Vec<Header>,
+}
+
+/// The checkpointed state of one reader: the next offset to read per owned partition.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SourceState {
+    /// Next offset to hand downstream, per partition.
+    pub offsets: Offsets,
+}
+
+/// What a reader has done, for monitoring.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceMetrics {
+    /// Records handed downstream.
+    pub records: u64,
+    /// Bytes of record batches fetched.
+    pub bytes: u64,
+    /// Records and bytes buffered now.
+    pub buffered_records: usize,
+    /// Bytes buffered now.
+    pub buffered_bytes: usize,
+    /// The most bytes ever buffered.
+    pub peak_buffered_bytes: usize,
+    /// Whether the reader owns no partition (it then holds back no watermark).
+    pub idle: bool,
+    /// Per partition: high watermark minus the next offset, from the last fetch.
+    pub lag: BTreeMap<TopicPartition, i64>,
+    /// Duration of the last fetch.
+    pub last_fetch: Duration,
+    /// Commits to the broker that failed (they are retried with the next checkpoint).
+    pub failed_commits: u64,
+}
+
+/// The job-wide description of a Kafka source.
+#[derive(Debug, Clone)]
+pub struct KafkaSource {
+    client: Client,
+    topics: Vec<String>,
+    parallelism: usize,
+    starting: StartingOffsets,
+    stopping: Option<StoppingOffsets>,
+    isolation: IsolationLevel,
+    group_id: Option<String>,
+    limits: BufferLimits,
+    max_wait: Duration,
+    discovery: Option<Duration>,
+}
+
+/// Builds a [`KafkaSource`].
+#[derive(Debug, Clone)]
+pub struct KafkaSourceBuilder {
+    source: KafkaSource,
+}
+
+impl KafkaSource {
+    /// A builder reading `topics` through `client`, with parallelism 1, from the earliest offsets,
+    /// unbounded, read_uncommitted, a 16 MiB / 10,000-record buffer per reader.
+    pub fn builder(client: Client, topics: &[&str]) -> KafkaSourceBuilder {
+        KafkaSourceBuilder {
+            source: Self {
+                client,
+                topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+                parallelism: 1,
+                starting: StartingOffsets::Earliest,
+                stopping: None,
+                isolation: IsolationLevel::ReadUncommitted,
+                group_id: None,
+                limits: BufferLimits::default(),
+                max_wait: Duration::from_millis(100),
+                discovery: Some(Duration::from_secs(30)),
+            },
+        }
+    }
+
+    /// The number of parallel readers.
+    pub fn parallelism(&self) -> usize {
+        self.parallelism
+    }
+
+    /// The reader of instance `instance`, resuming from `restored` if given (partitions absent from
+    /// it start as the starting offsets say; partitions found later start from the earliest).
+    pub async fn reader(
+        &self,
+        instance: usize,
+        restored: Option<SourceState>,
+    ) -> Result<SourceReader, Error> {
+        if instance >= self.parallelism {
+            return Err(Error::InvalidArgument(format!(
+                "instance {instance} of parallelism {}",
+                self.parallelism
+            )));
+        }
+        let mut reader = SourceReader {
+            source: self.clone(),
+            instance,
+            positions: BTreeMap::new(),
+            fetch_positions: BTreeMap::new(),
+            stops: BTreeMap::new(),
+            buffer: VecDeque::new(),
+            plan: FetchPlan::new(self.limits),
+            tracker: CheckpointTracker::new(),
+            metrics: SourceMetrics::default(),
+            last_discovery: Instant::now(),
+            restored: restored.map(|s| s.offsets).unwrap_or_default(),
+            first_start: true,
+        };
+        reader.discover().await?;
+        reader.first_start = false;
+        Ok(reader)
+    }
+}
+
+impl KafkaSourceBuilder {
+    /// The number of parallel readers (default 1).
+    pub fn parallelism(mut self, n: usize) -> Self {
+        self.source.parallelism = n.max(1);
+        self
+    }
+
+    /// Where partitions without checkpointed state start (default earliest).
+    pub fn starting_offsets(mut self, s: StartingOffsets) -> Self {
+        self.source.starting = s;
+        self
+    }
+
+    /// Makes the read bounded: it ends at these offsets.
+    pub fn stopping_offsets(mut self, s: StoppingOffsets) -> Self {
+        self.source.stopping = Some(s);
+        self
+    }
+
+    /// read_committed or read_uncommitted (default).
+    pub fn isolation(mut self, i: IsolationLevel) -> Self {
+        self.source.isolation = i;
+        self
+    }
+
+    /// The group id under which completed checkpoints' offsets are committed (for monitoring;
+    /// no group membership).
+    pub fn group_id(mut self, g: &str) -> Self {
+        self.source.group_id = Some(g.to_owned());
+        self
+    }
+
+    /// Each reader's buffer bounds.
+    pub fn buffer(mut self, limits: BufferLimits) -> Self {
+        self.source.limits = limits;
+        self
+    }
+
+    /// How long the broker may hold a fetch (default 100 ms).
+    pub fn max_wait(mut self, d: Duration) -> Self {
+        self.source.max_wait = d;
+        self
+    }
+
+    /// How often new partitions are looked for (default 30 s). `None` turns discovery off, which
+    /// must be said explicitly: a partition added later is then never read.
+    pub fn partition_discovery(mut self, every: Option<Duration>) -> Self {
+        self.source.discovery = every;
+        self
+    }
+
+    /// The source.
+    pub fn build(self) -> KafkaSource {
+        self.source
+    }
+}
+
+#[derive(Debug)]
+enum Buffered {
+    Record(SourceRecord, usize),
+    /// After a partition's records of one fetch: the position moves here (past control batches).
+    Advance(TopicPartition, i64),
+}
+
+/// The reader of one parallel instance.
+#[derive(Debug)]
+pub struct SourceReader {
+    source: KafkaSource,
+    instance: usize,
+    /// Next offset to hand downstream, per owned partition.
+    positions: BTreeMap<TopicPartition, i64>,
+    /// Next offset to fetch, per owned partition.
+    fetch_positions: BTreeMap<TopicPartition, i64>,
+    stops: BTreeMap<TopicPartition, i64>,
+    buffer: VecDeque<Buffered>,
+    plan: FetchPlan,
+    tracker: CheckpointTracker,
+    metrics: SourceMetrics,
+    last_discovery: Instant,
+    restored: Offsets,
+    first_start: bool,
+}
+
+impl SourceReader {
+    /// This reader's instance index.
+    pub fn instance(&self) -> usize {
+        self.instance
+    }
+
+    /// The partitions this reader owns, in order.
+    pub fn assigned(&self) -> Vec<TopicPartition> {
+        self.positions.keys().cloned().collect()
+    }
+
+    /// What the reader has done.
+    pub fn metrics(&self) -> SourceMetrics {
+        let mut m = self.metrics.clone();
+        m.buffered_records = self.plan.buffered_records();
+        m.buffered_bytes = self.plan.buffered_bytes();
+        m.peak_buffered_bytes = self.plan.peak_bytes();
+        m.idle = self.positions.is_empty();
+        m
+    }
+
+    /// Finds the partitions of the topics that this instance owns and are not known yet, and
+    /// resolves where each starts.
+    async fn discover(&mut self) -> Result<(), Error> {
+        for topic in self.source.topics.clone() {
+            self.source.client.invalidate(&topic);
+            let meta = match self.source.client.topic(&topic).await {
+                Ok(m) => m,
+                Err(e) if !self.first_start => {
+                    warn!(%topic, error = %e, "partition discovery failed");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            for p in &meta.partitions {
+                let tp = (topic.clone(), p.id);
+                if self.positions.contains_key(&tp)
+                    || owner(&topic, p.id, self.source.parallelism) != self.instance
+                {
+                    continue;
+                }
+                let start = match self.restored.get(&tp) {
+                    Some(o) => *o,
+                    // Found after the start (not in the first discovery): from the earliest.
+                    None if !self.first_start => {
+                        self.source
+                            .client
+                            .list_offset(&topic, p.id, OffsetSpec::Earliest)
+                            .await?
+                    }
+                    None => self.resolve_start(&tp).await?,
+                };
+                if let Some(stop) = self.resolve_stop(&tp).await? {
+                    self.stops.insert(tp.clone(), stop);
+                }
+                info!(topic = %tp.0, partition = tp.1, start, instance = self.instance, "partition assigned");
+                self.positions.insert(tp.clone(), start);
+                self.fetch_positions.insert(tp, start);
+            }
+        }
+        self.last_discovery = Instant::now();
+        Ok(())
+    }
+
+    async fn resolve_start(&self, tp: &TopicPartition) -> Result<i64, Error> {
+        let client = &self.source.client;
+        let (topic, partition) = (tp.0.as_str(), tp.1);
+        let earliest = || client.list_offset(topic, partition, OffsetSpec::Earliest);
+        let latest = || client.list_offset(topic, partition, OffsetSpec::Latest);
+        Ok(match &self.source.starting {
+            StartingOffsets::Earliest => earliest().await?,
+            StartingOffsets::Latest => latest().await?,
+            StartingOffsets::Timestamp(ms) => match client
+                .list_offset(topic, partition, OffsetSpec::Timestamp(*ms))
+                .await?
+            {
+                -1 => latest().await?,
+                o => o,
+            },
+            StartingOffsets::Specific(offsets) => match offsets.get(tp) {
+                Some(o) => *o,
+                None => earliest().await?,
+            },
+            StartingOffsets::Committed { reset } => {
+                let group = self.source.group_id.as_deref().ok_or_else(|| {
+                    Error::InvalidArgument("starting from committed offsets needs a group id".into())
+                })?;
+                let committed = client.committed_offsets(group, topic, &[partition]).await?;
+                match committed.iter().find(|(p, _)| *p == partition).map(|(_, o)| *o) {
+                    Some(o) if o >= 0 => o,
+                    _ => match reset {
+                        OffsetReset::Earliest => earliest().await?,
+                        OffsetReset::Latest => latest().await?,
+                    },
+                }
+            }
+        })
+    }
+
+    async fn resolve_stop(&self, tp: &TopicPartition) -> Result<Option<i64>, Error> {
+        Ok(match &self.source.stopping {
+            None => None,
+            Some(StoppingOffsets::Specific(offsets)) => offsets.get(tp).copied(),
+            Some(StoppingOffsets::Latest) => {
+                // The fetch's high watermark is the end as the partition's leader sees it (and is
+                // right on brokers whose ListOffsets "latest" is not, see docs/interop.md).
+                let opts = FetchOptions {
+                    max_wait: Duration::from_millis(1),
+                    partition_max_bytes: 1,
+                    ..FetchOptions::default()
+                };
+                let f = self.source.client.fetch_one(&tp.0, tp.1, 0, &opts).await;
+                match f {
+                    Ok(f) => Some(f.high_watermark),
+                    Err(_) => Some(
+                        self.source
+                            .client
+                            .list_offset(&tp.0, tp.1, OffsetSpec::Latest)
+                            .await?,
+                    ),
+                }
+            }
+        })
+    }
+
+    /// Whether a bounded read is finished: every owned partition reached its stop offset.
+    pub fn is_finished(&self) -> bool {
+        self.source.stopping.is_some()
+            && self.buffer.is_empty()
+            && self
+                .positions
+                .iter()
+                .all(|(tp, pos)| self.stops.get(tp).is_some_and(|s| pos >= s))
+    }
+
+    /// The next record, in offset order per partition; `None` once a bounded read is finished.
+    /// Fetches only when the buffer has room.
+    pub async fn next(&mut self) -> Option<Result<SourceRecord, Error>> {
+        loop {
+            if let Some(item) = self.buffer.pop_front() {
+                match item {
+                    Buffered::Record(r, size) => {
+                        self.plan.handle_consumed(1, size);
+                        self.positions
+                            .insert((r.topic.clone(), r.partition), r.offset + 1);
+                        self.metrics.records += 1;
+                        return Some(Ok(r));
+                    }
+                    Buffered::Advance(tp, next) => {
+                        if let Some(p) = self.positions.get_mut(&tp) {
+                            *p = (*p).max(next);
+                        }
+                        continue;
+                    }
+                }
+            }
+            if self.is_finished() {
+                return None;
+            }
+            if let Some(every) = self.source.discovery {
+                if self.last_discovery.elapsed() >= every {
+                    if let Err(e) = self.discover().await {
+                        return Some(Err(e));
+                    }
+                }
+            }
+            if let Err(e) = self.fill().await {
+                return Some(Err(e));
+            }
+        }
+    }
+
+    /// One fetch for the owned partitions that are not finished, if the buffer has room.
+    async fn fill(&mut self) -> Result<(), Error> {
+        let wanted: Vec<(String, i32, i64)> = self
+            .fetch_positions
+            .iter()
+            .filter(|(tp, pos)| self.stops.get(*tp).is_none_or(|s| *pos < s))
+            .map(|((t, p), o)| (t.clone(), *p, *o))
+            .collect();
+        if wanted.is_empty() {
+            // Idle or every partition finished: wait a little for discovery to find more.
+            tokio::time::sleep(self.source.max_wait).await;
+            return Ok(());
+        }
+        let FetchDecision::Fetch { max_bytes } = self.plan.poll_fetch() else {
+            return Ok(());
+        };
+        let opts = FetchOptions {
+            max_wait: self.source.max_wait,
+            max_bytes: i32::try_from(max_bytes).unwrap_or(i32::MAX),
+            partition_max_bytes: i32::try_from(max_bytes.min(1 << 20)).unwrap_or(i32::MAX),
+            isolation: self.source.isolation,
+            reset: Some(OffsetReset::Earliest),
+            ..FetchOptions::default()
+        };
+        let started = Instant::now();
+        let fetched = match self.source.client.fetch(&wanted, &opts).await {
+            Ok(f) => f,
+            Err(e) => {
+                self.plan.handle_fetched(0, 0);
+                return Err(e);
+            }
+        };
+        self.metrics.last_fetch = started.elapsed();
+        // The broker answers with at most `max_bytes`, or one batch beyond it when the first
+        // batch is larger (KIP-74): the buffer holds at most its bound plus one batch. Records are
+        // not cut from the middle of a batch here, since some brokers cannot fetch from inside a
+        // batch (tansu, docs/interop.md).
+        let (mut records, mut bytes) = (0usize, 0usize);
+        for f in fetched {
+            let tp = (f.topic.clone(), f.partition);
+            let stop = self.stops.get(&tp).copied();
+            let per_record = f.bytes / f.records.len().max(1);
+            let next = stop.map_or(f.next_offset, |s| f.next_offset.min(s));
+            for r in f.records {
+                if stop.is_some_and(|s| r.offset >= s) {
+                    break;
+                }
+                records += 1;
+                bytes += per_record;
+                self.buffer.push_back(Buffered::Record(
+                    SourceRecord {
+                        topic: f.topic.clone(),
+                        partition: f.partition,
+                        offset: r.offset,
+                        timestamp: r.timestamp,
+                        key: r.key,
+                        value: r.value,
+                        headers: r.headers,
+                    },
+                    per_record,
+                ));
+            }
+            self.buffer.push_back(Buffered::Advance(tp.clone(), next));
+            self.metrics
+                .lag
+                .insert(tp.clone(), (f.high_watermark - next).max(0));
+            self.fetch_positions.insert(tp, next);
+            self.metrics.bytes += f.bytes as u64;
+        }
+        self.plan.handle_fetched(records, bytes);
+        Ok(())
+    }
+
+    /// Snapshots the reader for checkpoint `checkpoint_id`: the next offset to hand downstream per
+    /// owned partition. Call when the checkpoint barrier passes this reader, after the last record
+    /// before the barrier was handed downstream.
+    pub fn snapshot(&mut self, checkpoint_id: u64) -> SourceState {
+        let offsets = self.positions.clone();
+        self.tracker.snapshot(checkpoint_id, offsets.clone());
+        SourceState { offsets }
+    }
+
+    /// Call when checkpoint `checkpoint_id` is complete: its offsets are committed under the group
+    /// id (with the checkpoint id as metadata). A failed commit is logged and left to the next
+    /// completed checkpoint; it never fails the reader.
+    pub async fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) {
+        let Some(offsets) = self.tracker.complete(checkpoint_id) else {
+            return;
+        };
+        let Some(group) = self.source.group_id.clone() else {
+            return;
+        };
+        if offsets.is_empty() {
+            return;
+        }
+        let list: Vec<(String, i32, i64)> = offsets.iter().map(|((t, p), o)| (t.clone(), *p, *o)).collect();
+        let metadata = format!("kwire-checkpoint-{checkpoint_id}");
+        match self.source.client.commit_offsets(&group, &list, &metadata).await {
+            Ok(()) => debug!(checkpoint_id, partitions = list.len(), "offsets committed"),
+            Err(e) => {
+                self.metrics.failed_commits += 1;
+                warn!(checkpoint_id, error = %e, "offset commit failed; the next checkpoint retries");
+            }
+        }
+    }
+}

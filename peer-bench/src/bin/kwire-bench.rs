@@ -1,0 +1,99 @@
+//! kwire: `Producer::send` per record (no partition given: the default partitioner), then a
+//! `Client::fetch_one` loop from offset 0. The consume clock starts when the first records arrive
+//! (as for every client: see `peer_bench`).
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use kwire_connector::client::{Acks, Client, FetchOptions, ProducerRecord};
+use peer_bench::{payload, report, Args};
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
+    let client = Client::builder()
+        .bootstrap(&args.bootstrap)
+        .build()
+        .await
+        .expect("connect");
+    if args.produce() {
+        let elapsed = produce(&client, &args).await;
+        report(
+            "kwire",
+            "produce",
+            &args,
+            args.records,
+            args.records * args.size as u64,
+            elapsed,
+        );
+    }
+    if args.consume() {
+        let (records, bytes, elapsed) = consume(&client, &args).await;
+        report("kwire", "consume", &args, records, bytes, elapsed);
+    }
+}
+
+async fn produce(client: &Client, args: &Args) -> Duration {
+    // Idempotence is off unless asked for: none of the peers has it on here.
+    let producer = client
+        .producer()
+        .acks(Acks::All)
+        .idempotence(args.opt("idempotence"))
+        .linger(args.linger)
+        .batch_size(args.batch_bytes)
+        .build()
+        .await
+        .expect("producer");
+    let value = Bytes::from(payload(args.size));
+    let window = args.window();
+    let mut pending = VecDeque::with_capacity(window);
+    let started = Instant::now();
+    for _ in 0..args.records {
+        let record = ProducerRecord::new(&args.topic, value.clone());
+        pending.push_back(producer.send(record).await.expect("send"));
+        if pending.len() >= window {
+            let first = pending.pop_front().expect("not empty");
+            first.await.expect("producer stopped").expect("record failed");
+        }
+    }
+    producer.flush().await.expect("flush");
+    for d in pending {
+        d.await.expect("producer stopped").expect("record failed");
+    }
+    let elapsed = started.elapsed();
+    producer.close().await.expect("close");
+    elapsed
+}
+
+async fn consume(client: &Client, args: &Args) -> (u64, u64, Duration) {
+    let options = FetchOptions {
+        max_wait: args.max_wait,
+        partition_max_bytes: args.partition_fetch_bytes,
+        max_bytes: args.fetch_max_bytes,
+        ..FetchOptions::default()
+    };
+    let (mut records, mut bytes, mut offset) = (0u64, 0u64, 0i64);
+    let mut started = None;
+    while records < args.records {
+        let f = client
+            .fetch_one(&args.topic, 0, offset, &options)
+            .await
+            .expect("fetch");
+        if !f.records.is_empty() {
+            started.get_or_insert_with(Instant::now);
+        }
+        for r in &f.records {
+            bytes += r.value.as_ref().map_or(0, Bytes::len) as u64;
+        }
+        records += f.records.len() as u64;
+        offset = f.next_offset;
+    }
+    (records, bytes, started.map_or(Duration::ZERO, |s| s.elapsed()))
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/python3
+"""Prints run.sh's table from its RESULT lines: per record size, each client's median over the
+runs, and kwire / peer as the median of the per-run ratios (runs are paired by their `rep`), with
+the lowest and highest per-run ratio."""
+
+import statistics
+import sys
+from collections import defaultdict
+
+
+def main(path):
+    runs = defaultdict(dict)  # (size, client, phase) -> {rep: rec_s}
+    mbs = defaultdict(dict)
+    counts = {}
+    order = []
+    with open(path) as f:
+        for line in f:
+            if not line.startswith("RESULT "):
+                continue
+            kv = dict(p.split("=", 1) for p in line.split()[1:])
+            key = (int(kv["size"]), kv["client"], kv["phase"])
+            runs[key][kv.get("rep", "1")] = float(kv["rec_s"])
+            mbs[key][kv.get("rep", "1")] = float(kv["mb_s"])
+            counts[int(kv["size"])] = int(kv["records"])
+            if kv["client"] not in order:
+                order.append(kv["client"])
+
+    def med(table, key):
+        v = table.get(key)
+        return statistics.median(v.values()) if v else None
+
+    def ratio(size, client, phase):
+        k, p = runs.get((size, "kwire", phase), {}), runs.get((size, client, phase), {})
+        r = [k[rep] / p[rep] for rep in k if rep in p and p[rep] > 0]
+        if client == "kwire" or not r:
+            return ""
+        if len(r) == 1:
+            return f"{r[0]:.2f}"
+        return f"{statistics.median(r):.2f} ({min(r):.2f}–{max(r):.2f})"
+
+    def fmt(x, digits=0):
+        return "-" if x is None else f"{x:,.{digits}f}"
+
+    for size in sorted(counts):
+        reps = max(len(v) for k, v in runs.items() if k[0] == size)
+        print(f"\n{counts[size]:,} records x {size} B (median of {reps} run(s))\n")
+        print("| client | produce rec/s | produce MB/s | consume rec/s | consume MB/s "
+              "| kwire / peer, produce | kwire / peer, consume |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for c in order:
+            p, q = (size, c, "produce"), (size, c, "consume")
+            print(f"| {c} | {fmt(med(runs, p))} | {fmt(med(mbs, p), 1)} | {fmt(med(runs, q))} "
+                  f"| {fmt(med(mbs, q), 1)} | {ratio(size, c, 'produce')} | {ratio(size, c, 'consume')} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "/tmp/peer-bench-results.txt")

@@ -1,0 +1,224 @@
+//! The Kafka source against a real broker: assignment across instances, idle instances, order per
+//! partition, bounded reads, checkpoint-gated commits and exactly-once restore, and backpressure.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use bytes::Bytes;
+use kwire_connector::client::{Client, ProducerRecord};
+use kwire_connector::core::assign::owner;
+use kwire_connector::core::fetch_plan::BufferLimits;
+use kwire_connector::source::{KafkaSource, SourceRecord, StartingOffsets, StoppingOffsets};
+use kwire_testkit::LocalBroker;
+
+async fn client(broker: &LocalBroker) -> Client {
+    Client::builder()
+        .bootstrap(broker.bootstrap())
+        .build()
+        .await
+        .unwrap()
+}
+
+/// Writes `count` records round-robin over `partitions` partitions; value = "<i>:" padded to
+/// `size`. With `one_per_batch`, every record is its own batch: tansu cannot fetch from an offset
+/// inside a batch (docs/interop.md), and tests that resume mid-stream need batch boundaries there.
+async fn fill(client: &Client, topic: &str, partitions: i32, count: u32, size: usize, one_per_batch: bool) {
+    client.create_topic(topic, partitions, 1).await.unwrap();
+    let mut builder = client.producer();
+    if one_per_batch {
+        builder = builder.batch_size(1).linger(Duration::ZERO);
+    }
+    let producer = builder.build().await.unwrap();
+    for i in 0..count {
+        let mut v = format!("{i}:").into_bytes();
+        v.resize(size.max(v.len()), b'x');
+        producer
+            .send(ProducerRecord::new(topic, Bytes::from(v)).partition((i % partitions as u32) as i32))
+            .await
+            .unwrap();
+    }
+    producer.close().await.unwrap();
+}
+
+fn index(r: &SourceRecord) -> u32 {
+    let v = r.value.as_deref().unwrap();
+    let end = v.iter().position(|b| *b == b':').unwrap();
+    std::str::from_utf8(&v[..end]).unwrap().parse().unwrap()
+}
+
+async fn drain(source: &KafkaSource, instance: usize) -> (Vec<SourceRecord>, bool) {
+    let mut reader = source.reader(instance, None).await.unwrap();
+    let mut out = Vec::new();
+    while let Some(r) = reader.next().await {
+        out.push(r.unwrap());
+    }
+    (out, reader.metrics().idle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twelve_partitions_over_three_instances_each_read_by_its_owner_in_order() {
+    let broker = LocalBroker::start_or_fail();
+    let client = client(&broker).await;
+    fill(&client, "twelve", 12, 1200, 10, false).await;
+    let source = KafkaSource::builder(client.clone(), &["twelve"])
+        .parallelism(3)
+        .stopping_offsets(StoppingOffsets::Latest)
+        .build();
+    let mut seen = BTreeSet::new();
+    for instance in 0..3 {
+        let (records, idle) = drain(&source, instance).await;
+        assert!(!idle);
+        let mut per_partition: BTreeMap<i32, Vec<i64>> = BTreeMap::new();
+        for r in &records {
+            assert_eq!(
+                owner("twelve", r.partition, 3),
+                instance,
+                "partition {} read by {instance}",
+                r.partition
+            );
+            assert_eq!(index(r) % 12, r.partition as u32);
+            per_partition.entry(r.partition).or_default().push(r.offset);
+            assert!(seen.insert(index(r)), "record {} read twice", index(r));
+        }
+        assert_eq!(per_partition.len(), 4, "12 partitions over 3 instances");
+        for offsets in per_partition.values() {
+            assert_eq!(
+                offsets,
+                &(0..100).collect::<Vec<i64>>(),
+                "order within the partition"
+            );
+        }
+    }
+    assert_eq!(seen.len(), 1200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_partitions_over_five_instances_leave_three_idle() {
+    let broker = LocalBroker::start_or_fail();
+    let client = client(&broker).await;
+    fill(&client, "two", 2, 20, 10, false).await;
+    let source = KafkaSource::builder(client.clone(), &["two"])
+        .parallelism(5)
+        .stopping_offsets(StoppingOffsets::Latest)
+        .build();
+    let mut idle = 0;
+    let mut total = 0;
+    for instance in 0..5 {
+        let (records, is_idle) = drain(&source, instance).await;
+        idle += usize::from(is_idle);
+        assert_eq!(is_idle, records.is_empty());
+        total += records.len();
+    }
+    assert_eq!(idle, 3);
+    assert_eq!(total, 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_resumes_exactly_at_the_checkpoint_and_commits_follow_completion() {
+    let broker = LocalBroker::start_or_fail();
+    let client = client(&broker).await;
+    fill(&client, "ckpt", 3, 900, 10, true).await;
+    let source = KafkaSource::builder(client.clone(), &["ckpt"])
+        .group_id("ckpt-group")
+        .stopping_offsets(StoppingOffsets::Latest)
+        .build();
+    let mut reader = source.reader(0, None).await.unwrap();
+    let mut delivered = Vec::new();
+    for _ in 0..300 {
+        delivered.push(index(&reader.next().await.unwrap().unwrap()));
+    }
+    let state = reader.snapshot(1);
+    assert_eq!(state.offsets.values().sum::<i64>(), 300, "{state:?}");
+    // Not complete yet: nothing committed.
+    let committed = client
+        .committed_offsets("ckpt-group", "ckpt", &[0, 1, 2])
+        .await
+        .unwrap();
+    assert!(committed.iter().all(|(_, o)| *o == -1), "{committed:?}");
+    reader.notify_checkpoint_complete(1).await;
+    let mut committed = client
+        .committed_offsets("ckpt-group", "ckpt", &[0, 1, 2])
+        .await
+        .unwrap();
+    committed.sort();
+    let expected: Vec<(i32, i64)> = state.offsets.iter().map(|((_, p), o)| (*p, *o)).collect();
+    assert_eq!(
+        committed, expected,
+        "committed offsets equal the completed checkpoint"
+    );
+    // Read on past the checkpoint, then fail: these records are replayed after the restore.
+    for _ in 0..150 {
+        reader.next().await.unwrap().unwrap();
+    }
+    let _ = reader.snapshot(2); // never completes
+    drop(reader);
+    let mut restored = source.reader(0, Some(state)).await.unwrap();
+    while let Some(r) = restored.next().await {
+        delivered.push(index(&r.unwrap()));
+    }
+    delivered.sort_unstable();
+    assert_eq!(
+        delivered,
+        (0..900).collect::<Vec<u32>>(),
+        "every record exactly once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_downstream_keeps_the_buffer_within_its_bound() {
+    let broker = LocalBroker::start_or_fail();
+    let client = client(&broker).await;
+    // About 6 MB waiting in the topic.
+    fill(&client, "backlog", 1, 6000, 1000, false).await;
+    let limits = BufferLimits {
+        max_records: 1000,
+        max_bytes: 64 << 10,
+        min_fetch_bytes: 16 << 10,
+    };
+    let source = KafkaSource::builder(client.clone(), &["backlog"])
+        .buffer(limits)
+        .stopping_offsets(StoppingOffsets::Latest)
+        .build();
+    let mut reader = source.reader(0, None).await.unwrap();
+    let mut n = 0;
+    while let Some(r) = reader.next().await {
+        r.unwrap();
+        n += 1;
+        if n <= 200 {
+            // The slow phase.
+            tokio::time::sleep(Duration::from_micros(200)).await;
+            let m = reader.metrics();
+            // A batch larger than the room is still returned whole (KIP-74): one producer batch
+            // (16 KiB) of slack.
+            assert!(m.buffered_bytes <= limits.max_bytes + (20 << 10), "{m:?}");
+        }
+    }
+    assert_eq!(n, 6000);
+    let m = reader.metrics();
+    assert!(
+        m.peak_buffered_bytes <= limits.max_bytes + (20 << 10),
+        "peak {}",
+        m.peak_buffered_bytes
+    );
+    assert!(m.bytes >= 6_000_000, "{m:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starting_from_committed_offsets() {
+    let broker = LocalBroker::start_or_fail();
+    let client = client(&broker).await;
+    fill(&client, "starts", 1, 10, 10, true).await;
+    client
+        .commit_offsets("starts-group", &[("starts".to_owned(), 0, 7)], "")
+        .await
+        .unwrap();
+    let committed = KafkaSource::builder(client.clone(), &["starts"])
+        .group_id("starts-group")
+        .starting_offsets(StartingOffsets::Committed {
+            reset: kwire_connector::client::OffsetReset::Earliest,
+        })
+        .stopping_offsets(StoppingOffsets::Latest)
+        .build();
+    let (records, _) = drain(&committed, 0).await;
+    assert_eq!(records.iter().map(index).collect::<Vec<_>>(), vec![7, 8, 9]);
+}
