@@ -3,6 +3,7 @@
 //! [`broker::LocalBroker`] gives a test a real Kafka-compatible broker with nothing to install.
 
 pub mod broker;
+pub mod conformance;
 pub mod proxy;
 
 pub use broker::LocalBroker;

@@ -1,0 +1,362 @@
+//! `kwire bench produce|consume`: throughput (and produce latency) with a progress bar and one
+//! summary line.
+//!
+//! Produce latency is the time from `send` to the acknowledgement being seen; acknowledgements are
+//! collected in send order, so a record acknowledged while an older one is still outstanding is
+//! counted when the older one is in. Consume fetches with a 10 ms max wait (tansu holds a fetch
+//! for about half of it even when data is there).
+
+use std::collections::VecDeque;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use indicatif::{ProgressBar, ProgressStyle};
+use kwire_connector::client::{
+    Client, DeliveryFuture, FetchOptions, IsolationLevel, OffsetSpec, ProducerRecord,
+};
+use kwire_protocol::ErrorCode;
+use tokio::sync::oneshot::error::TryRecvError;
+
+use crate::common::{broker_code, connect, ctrl_c, describe, end_offset, per_second, topic_error};
+use crate::produce::{AcksArg, CompressionArg};
+use crate::topic::parse_topic_name;
+
+/// `kwire bench` commands.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    /// Sends N records of SIZE bytes; reports records/s, MB/s and p50/p99 latency.
+    Produce(Args),
+    /// Reads N records from the topic's start (writing them first if it has fewer); reports
+    /// records/s and MB/s.
+    Consume(Args),
+}
+
+/// Options of `kwire bench produce|consume`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// How many records.
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    records: u64,
+    /// The size of each record's value, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 100, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    size: u32,
+    /// The topic (created if it does not exist).
+    #[arg(long, default_value = "kwire-bench", value_parser = parse_topic_name)]
+    topic: String,
+    /// The number of partitions, when the topic is created.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..))]
+    partitions: i32,
+    /// Who must have a record before it counts as written.
+    #[arg(long, value_enum, default_value_t = AcksArg::All)]
+    acks: AcksArg,
+    /// How record batches are compressed.
+    #[arg(long, value_enum, default_value_t = CompressionArg::None)]
+    compression: CompressionArg,
+}
+
+/// Runs a benchmark against `bootstrap`, or the embedded broker when none is given.
+pub(crate) async fn run(cmd: Command, bootstrap: Option<&str>) -> anyhow::Result<ExitCode> {
+    let (broker, bootstrap) = match bootstrap {
+        Some(b) => (None, b.to_owned()),
+        None => {
+            let broker = crate::common::start_embedded().await?;
+            let b = broker.bootstrap().to_owned();
+            (Some(broker), b)
+        }
+    };
+    let where_ = if broker.is_some() {
+        format!("the embedded broker at {bootstrap}")
+    } else {
+        bootstrap.clone()
+    };
+    let result = tokio::select! {
+        r = bench(cmd, &bootstrap, &where_) => r,
+        () = ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    if let Some(broker) = broker {
+        crate::common::stop_embedded(broker).await;
+    }
+    result
+}
+
+async fn bench(cmd: Command, bootstrap: &str, where_: &str) -> anyhow::Result<ExitCode> {
+    let client = connect(bootstrap).await?;
+    let (Command::Produce(args) | Command::Consume(args)) = &cmd;
+    let partitions = ensure_topic(&client, &args.topic, args.partitions).await?;
+    let line = match cmd {
+        Command::Produce(args) => {
+            let bar = progress_bar(args.records, "produce");
+            let stats = produce(&client, &args, args.records, &bar).await?;
+            bar.finish_and_clear();
+            let mut lat = stats.latencies;
+            lat.sort_unstable();
+            format!(
+                "bench produce: {} records x {} B to {} ({partitions} partitions, acks {}, compression {}) \
+                 on {where_} in {:.2} s: {:.0} records/s, {:.1} MB/s, latency p50 {:.2} ms, p99 {:.2} ms",
+                args.records,
+                args.size,
+                args.topic,
+                acks_name(args.acks),
+                compression_name(args.compression),
+                stats.elapsed.as_secs_f64(),
+                per_second(args.records as f64, stats.elapsed),
+                per_second(args.records as f64 * f64::from(args.size), stats.elapsed) / 1e6,
+                percentile(&lat, 0.50).as_secs_f64() * 1e3,
+                percentile(&lat, 0.99).as_secs_f64() * 1e3,
+            )
+        }
+        Command::Consume(args) => {
+            let (records, bytes, elapsed) = consume(&client, &args).await?;
+            format!(
+                "bench consume: {records} records ({:.1} MB) from {} ({partitions} partitions) on {where_} \
+                 in {:.2} s: {:.0} records/s, {:.1} MB/s (fetch max wait 10 ms)",
+                bytes as f64 / 1e6,
+                args.topic,
+                elapsed.as_secs_f64(),
+                per_second(records as f64, elapsed),
+                per_second(bytes as f64, elapsed) / 1e6,
+            )
+        }
+    };
+    crate::common::write_stdout(format!("{line}\n").as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Creates `topic` with `partitions` partitions unless it exists; its partition count.
+async fn ensure_topic(client: &Client, topic: &str, partitions: i32) -> anyhow::Result<usize> {
+    match client.create_topic(topic, partitions, 1).await {
+        Ok(()) => {}
+        Err(e) if broker_code(&e) == Some(ErrorCode::TOPIC_ALREADY_EXISTS) => {}
+        Err(e) => anyhow::bail!("cannot create topic `{topic}`: {}", describe(&e)),
+    }
+    client.invalidate(topic);
+    let meta = client.topic(topic).await.map_err(|e| topic_error(topic, &e))?;
+    Ok(meta.partitions.len())
+}
+
+fn progress_bar(len: u64, what: &str) -> ProgressBar {
+    let style = ProgressStyle::with_template(
+        "{prefix:>8} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} {per_sec} eta {eta}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let bar = ProgressBar::new(len).with_style(style);
+    bar.set_prefix(what.to_owned());
+    bar
+}
+
+fn acks_name(a: AcksArg) -> &'static str {
+    match a {
+        AcksArg::None => "0",
+        AcksArg::Leader => "1",
+        AcksArg::All => "all",
+    }
+}
+
+fn compression_name(c: CompressionArg) -> &'static str {
+    match c {
+        CompressionArg::None => "none",
+        CompressionArg::Gzip => "gzip",
+        CompressionArg::Snappy => "snappy",
+        CompressionArg::Lz4 => "lz4",
+        CompressionArg::Zstd => "zstd",
+    }
+}
+
+/// The `q` quantile of sorted `values` (zero when empty).
+fn percentile(sorted: &[Duration], q: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let at = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[at.min(sorted.len() - 1)]
+}
+
+/// A value of `size` bytes of printable noise (so compression has something realistic to do).
+fn payload(size: u32) -> Bytes {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..size)
+        .map(|_| {
+            // xorshift64
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            b'a' + (x % 26) as u8
+        })
+        .collect::<Vec<u8>>()
+        .into()
+}
+
+struct ProduceStats {
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+/// Sends `count` records of `args.size` bytes, round-robin over the partitions.
+async fn produce(
+    client: &Client,
+    args: &Args,
+    count: u64,
+    bar: &ProgressBar,
+) -> anyhow::Result<ProduceStats> {
+    let producer = client
+        .producer()
+        .acks(args.acks.into())
+        .compression(args.compression.into())
+        .build()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start the producer: {}", describe(&e)))?;
+    let value = payload(args.size);
+    // Bound what waits for acknowledgement as the Java producer's buffer.memory does (32 MiB),
+    // but at least 1000 records. Latency includes the time a record waits in that buffer.
+    let window = (32 << 20) / usize::try_from(args.size.max(1))?;
+    let window = window.max(1000);
+    let mut pending: VecDeque<(Instant, DeliveryFuture)> = VecDeque::new();
+    let mut latencies = Vec::with_capacity(usize::try_from(count.min(1 << 24))?);
+    let fail = |e: &kwire_connector::client::Error| anyhow::anyhow!("a record failed: {}", describe(e));
+    let started = Instant::now();
+    for _ in 0..count {
+        let record = ProducerRecord {
+            topic: args.topic.clone(),
+            value: Some(value.clone()),
+            ..ProducerRecord::default()
+        };
+        let sent = Instant::now();
+        let delivery = producer.send(record).await.map_err(|e| fail(&e))?;
+        pending.push_back((sent, delivery));
+        loop {
+            let full = pending.len() >= window;
+            let Some((sent, delivery)) = pending.front_mut() else {
+                break;
+            };
+            let result = match delivery.try_recv() {
+                Ok(r) => r,
+                Err(TryRecvError::Empty) if !full => break,
+                Err(TryRecvError::Empty) => delivery
+                    .await
+                    .map_err(|_| anyhow::anyhow!("the producer stopped"))?,
+                Err(TryRecvError::Closed) => anyhow::bail!("the producer stopped"),
+            };
+            result.map_err(|e| fail(&e))?;
+            latencies.push(sent.elapsed());
+            pending.pop_front();
+            bar.inc(1);
+        }
+    }
+    producer
+        .flush()
+        .await
+        .map_err(|e| anyhow::anyhow!("the producer failed: {}", describe(&e)))?;
+    for (sent, delivery) in pending {
+        delivery
+            .await
+            .map_err(|_| anyhow::anyhow!("the producer stopped"))?
+            .map_err(|e| fail(&e))?;
+        latencies.push(sent.elapsed());
+        bar.inc(1);
+    }
+    let elapsed = started.elapsed();
+    let _ = producer.close().await;
+    Ok(ProduceStats { elapsed, latencies })
+}
+
+/// Reads `args.records` records from the start of every partition; what was read and how long.
+async fn consume(client: &Client, args: &Args) -> anyhow::Result<(u64, u64, Duration)> {
+    let topic = args.topic.as_str();
+    let fail = |e: kwire_connector::client::Error| topic_error(topic, &e);
+    let partitions: Vec<i32> = client
+        .topic(topic)
+        .await
+        .map_err(fail)?
+        .partitions
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    let mut available = 0u64;
+    for &p in &partitions {
+        let start = client
+            .list_offset(topic, p, OffsetSpec::Earliest)
+            .await
+            .map_err(fail)?;
+        let end = end_offset(client, topic, p, IsolationLevel::ReadUncommitted)
+            .await
+            .map_err(fail)?;
+        available += u64::try_from(end - start.max(0)).unwrap_or(0);
+    }
+    if available < args.records {
+        let missing = args.records - available;
+        let bar = progress_bar(missing, "prepare");
+        produce(client, args, missing, &bar).await?;
+        bar.finish_and_clear();
+    }
+    // Every partition from its start to its end, as of now.
+    let mut positions = Vec::new();
+    for &p in &partitions {
+        let start = client
+            .list_offset(topic, p, OffsetSpec::Earliest)
+            .await
+            .map_err(fail)?;
+        let end = end_offset(client, topic, p, IsolationLevel::ReadUncommitted)
+            .await
+            .map_err(fail)?;
+        positions.push((p, start.max(0), end));
+    }
+    let options = FetchOptions {
+        max_wait: Duration::from_millis(10),
+        ..FetchOptions::default()
+    };
+    let bar = progress_bar(args.records, "consume");
+    let (mut records, mut bytes) = (0u64, 0u64);
+    let started = Instant::now();
+    while records < args.records {
+        let wanted: Vec<(String, i32, i64)> = positions
+            .iter()
+            .filter(|(_, pos, end)| pos < end)
+            .map(|(p, pos, _)| (topic.to_owned(), *p, *pos))
+            .collect();
+        if wanted.is_empty() {
+            break;
+        }
+        let fetched = client
+            .retry(Some(topic), || client.fetch(&wanted, &options))
+            .await
+            .map_err(fail)?;
+        for f in fetched {
+            let take = (args.records - records).min(f.records.len() as u64);
+            for r in f.records.iter().take(usize::try_from(take)?) {
+                bytes +=
+                    (r.key.as_ref().map_or(0, Bytes::len) + r.value.as_ref().map_or(0, Bytes::len)) as u64;
+            }
+            records += take;
+            bar.inc(take);
+            if let Some(entry) = positions.iter_mut().find(|(p, _, _)| *p == f.partition) {
+                entry.1 = entry.1.max(f.next_offset);
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    bar.finish_and_clear();
+    if records < args.records {
+        anyhow::bail!("the topic ended after {records} of {} records", args.records);
+    }
+    Ok((records, bytes, elapsed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_pick_the_nearest_rank() {
+        let v: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&v, 0.5), Duration::from_millis(51));
+        assert_eq!(percentile(&v, 0.99), Duration::from_millis(99));
+        assert_eq!(percentile(&[], 0.5), Duration::ZERO);
+    }
+
+    #[test]
+    fn payload_has_the_size_asked_for() {
+        assert_eq!(payload(0).len(), 0);
+        assert_eq!(payload(1000).len(), 1000);
+    }
+}

@@ -1,0 +1,187 @@
+//! What the commands share: the bootstrap default, connecting, error lines, Ctrl-C.
+
+use std::io::Write;
+use std::time::Duration;
+
+use kwire_connector::client::{Client, Error, FetchOptions, IsolationLevel, OffsetSpec};
+use kwire_protocol::ErrorCode;
+use kwire_testkit::LocalBroker;
+
+/// The broker a command talks to when neither `--bootstrap` nor `$KWIRE_BOOTSTRAP` names one.
+pub(crate) const DEFAULT_BOOTSTRAP: &str = "127.0.0.1:9092";
+
+/// `bootstrap`, or [`DEFAULT_BOOTSTRAP`].
+pub(crate) fn bootstrap_or_default(bootstrap: Option<&str>) -> String {
+    bootstrap.unwrap_or(DEFAULT_BOOTSTRAP).to_owned()
+}
+
+/// Checks `--bootstrap`: `host:port` entries separated by commas.
+pub(crate) fn parse_bootstrap(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        // An empty $KWIRE_BOOTSTRAP means "not set".
+        return Ok(String::new());
+    }
+    for entry in s.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let Some((host, port)) = entry.rsplit_once(':') else {
+            return Err(format!("`{entry}` is not HOST:PORT"));
+        };
+        if host.is_empty() {
+            return Err(format!("`{entry}` has no host"));
+        }
+        match port.parse::<u16>() {
+            Ok(p) if p > 0 => {}
+            _ => return Err(format!("`{port}` is not a port number (1-65535)")),
+        }
+    }
+    Ok(s.trim().to_owned())
+}
+
+/// Prints `kwire: error: <message>` as one line on stderr.
+pub(crate) fn report_line(message: &str) {
+    let one_line: String = message
+        .split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let _ = writeln!(std::io::stderr().lock(), "kwire: error: {one_line}");
+}
+
+/// Prints `e` with its causes as one line on stderr.
+pub(crate) fn report_error(e: &anyhow::Error) {
+    report_line(&format!("{e:#}"));
+}
+
+/// Prints a warning (something failed but the command goes on) as one line on stderr.
+pub(crate) fn warn(message: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "kwire: warning: {message}");
+}
+
+/// Panics are bugs; if one happens anyway, it is reported like any other error: one line, no
+/// backtrace.
+pub(crate) fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown cause".to_owned());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        report_line(&format!("internal error{at}: {what}"));
+    }));
+}
+
+/// Connects to `bootstrap` and loads the cluster's metadata.
+pub(crate) async fn connect(bootstrap: &str) -> anyhow::Result<Client> {
+    Client::builder()
+        .bootstrap(bootstrap)
+        .client_id("kwire-cli")
+        .retry_timeout(Duration::from_secs(30))
+        .build()
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", describe(&e)))
+}
+
+/// The client error as a sentence, with the broker's own message when it sent one.
+pub(crate) fn describe(e: &Error) -> String {
+    match e {
+        Error::Broker { message: Some(m), .. } if !m.is_empty() => format!("{e} ({m})"),
+        _ => e.to_string(),
+    }
+}
+
+/// The broker's error code in `e`, looking through retries.
+pub(crate) fn broker_code(e: &Error) -> Option<ErrorCode> {
+    match e {
+        Error::Broker { code, .. } => Some(*code),
+        Error::RetriesExhausted { last, .. } => broker_code(last),
+        _ => None,
+    }
+}
+
+/// Turns a client error about `topic` into an error line, naming a missing topic plainly.
+pub(crate) fn topic_error(topic: &str, e: &Error) -> anyhow::Error {
+    if broker_code(e) == Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION) {
+        anyhow::anyhow!("topic `{topic}` does not exist ({})", describe(e))
+    } else {
+        anyhow::anyhow!("{}", describe(e))
+    }
+}
+
+/// Resolves when the process gets Ctrl-C (SIGINT). If the handler cannot be installed, it never
+/// resolves: the command then runs to its end.
+pub(crate) async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// The end of `topic`-`partition`: the high watermark (or, read_committed, the last stable offset),
+/// taken from a Fetch. ListOffsets "latest" is not used for this: tansu answers it with the last
+/// batch's base offset + 1 (docs/interop.md).
+pub(crate) async fn end_offset(
+    client: &Client,
+    topic: &str,
+    partition: i32,
+    isolation: IsolationLevel,
+) -> Result<i64, Error> {
+    // Any offset up to the end will do; "latest" is at or below it on every broker known.
+    let near_end = client
+        .list_offset(topic, partition, OffsetSpec::Latest)
+        .await?
+        .max(0);
+    let options = FetchOptions {
+        max_wait: Duration::ZERO,
+        min_bytes: 0,
+        partition_max_bytes: 1,
+        isolation,
+        ..FetchOptions::default()
+    };
+    let f = client
+        .retry(Some(topic), || {
+            client.fetch_one(topic, partition, near_end, &options)
+        })
+        .await?;
+    Ok(match isolation {
+        IsolationLevel::ReadCommitted if f.last_stable_offset >= 0 => f.last_stable_offset,
+        _ => f.high_watermark,
+    })
+}
+
+/// A rate per second, or 0 for no time at all.
+pub(crate) fn per_second(amount: f64, elapsed: Duration) -> f64 {
+    let secs = elapsed.as_secs_f64();
+    if secs > 0.0 {
+        amount / secs
+    } else {
+        0.0
+    }
+}
+
+/// Writes `bytes` to stdout and flushes; `Ok(false)` when the reader went away (a closed pipe, as
+/// with `| head`), which ends a command quietly.
+pub(crate) fn write_stdout(bytes: &[u8]) -> anyhow::Result<bool> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(anyhow::anyhow!("cannot write to stdout: {e}")),
+    }
+}
+
+/// Starts the embedded broker on a free port (off the async threads: starting blocks until it
+/// accepts connections).
+pub(crate) async fn start_embedded() -> anyhow::Result<LocalBroker> {
+    Ok(tokio::task::spawn_blocking(|| LocalBroker::embedded(0))
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start the embedded broker: {e}"))??)
+}
+
+/// Stops the embedded broker (off the async threads: stopping waits for its thread).
+pub(crate) async fn stop_embedded(broker: LocalBroker) {
+    let _ = tokio::task::spawn_blocking(move || drop(broker)).await;
+}

@@ -1,0 +1,569 @@
+//! `kwire consume`: prints a topic's records, like Kafka's console consumer, read by N source
+//! instances with the connector's (Flink's) partition assignment.
+//!
+//! Each instance is a task that fetches its partitions from their leaders and hands the records to
+//! the printer in offset order; with `--group` the printer commits what it printed (offset of the
+//! last printed record + 1, without group membership, as Flink's source does) every few seconds and
+//! at exit.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use kwire_connector::client::{Client, Error, FetchOptions, IsolationLevel, OffsetSpec};
+use kwire_connector::core::assign::owner;
+use kwire_protocol::records::ConsumerRecord;
+use kwire_protocol::ErrorCode;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::common::{connect, ctrl_c, describe, end_offset, topic_error, warn, write_stdout};
+
+/// Options of `kwire consume`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The topic to read.
+    topic: String,
+    /// Where each partition starts: earliest, latest, or a time in ms since the epoch (the first
+    /// record at or after it). Default: the offsets committed under --group, else latest.
+    #[arg(long, value_name = "earliest|latest|UNIX_MS", value_parser = StartAt::parse)]
+    from: Option<StartAt>,
+    /// Exits after printing N records (default: follows the topic until Ctrl-C).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_records: Option<u64>,
+    /// Prints each record by this template instead of its value: {key} {value} {partition}
+    /// {offset} {timestamp}; `\t` and `\n` are a tab and a newline, `{{` and `}}` braces.
+    #[arg(long, value_name = "TEMPLATE", value_parser = Template::parse)]
+    format: Option<Template>,
+    /// Reads with N source instances, each reading the partitions the connector's assignment
+    /// (the same as Flink's, see `kwire assign`) gives it.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    parallelism: u32,
+    /// Commits the offsets printed under this consumer group (without joining it) every 5 s and
+    /// at exit; starts from them when --from is not given.
+    #[arg(long, value_name = "GROUP")]
+    group: Option<String>,
+    /// Whether records of open or aborted transactions are printed.
+    #[arg(long, value_enum, default_value_t = Isolation::Uncommitted)]
+    isolation: Isolation,
+}
+
+/// `--from`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StartAt {
+    /// The log start.
+    Earliest,
+    /// The end: only records written from now on.
+    Latest,
+    /// The first record at or after this time (ms since the epoch).
+    Timestamp(i64),
+}
+
+impl StartAt {
+    fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "earliest" => Ok(Self::Earliest),
+            "latest" => Ok(Self::Latest),
+            _ => match s.parse::<i64>() {
+                Ok(ms) if ms >= 0 => Ok(Self::Timestamp(ms)),
+                _ => Err("expected earliest, latest or a time in ms since the epoch".into()),
+            },
+        }
+    }
+}
+
+/// `--isolation`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Isolation {
+    /// Only records of committed transactions (read_committed).
+    Committed,
+    /// Every record (read_uncommitted).
+    Uncommitted,
+}
+
+impl From<Isolation> for IsolationLevel {
+    fn from(i: Isolation) -> Self {
+        match i {
+            Isolation::Committed => Self::ReadCommitted,
+            Isolation::Uncommitted => Self::ReadUncommitted,
+        }
+    }
+}
+
+/// One part of a `--format` template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Text(Vec<u8>),
+    Key,
+    Value,
+    Partition,
+    Offset,
+    Timestamp,
+}
+
+/// A parsed `--format` template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Template(Vec<Part>);
+
+impl Template {
+    fn parse(s: &str) -> Result<Self, String> {
+        let mut parts = Vec::new();
+        let mut text = Vec::new();
+        let mut chars = s.chars().peekable();
+        let mut utf8 = [0u8; 4];
+        while let Some(c) = chars.next() {
+            match c {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    text.push(b'{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    text.push(b'}');
+                }
+                '{' => {
+                    let mut name = String::new();
+                    loop {
+                        match chars.next() {
+                            Some('}') => break,
+                            Some(c) => name.push(c),
+                            None => return Err(format!("`{{{name}` is not closed with `}}`")),
+                        }
+                    }
+                    let part = match name.as_str() {
+                        "key" => Part::Key,
+                        "value" => Part::Value,
+                        "partition" => Part::Partition,
+                        "offset" => Part::Offset,
+                        "timestamp" => Part::Timestamp,
+                        _ => {
+                            return Err(format!(
+                                "unknown field {{{name}}} (known: {{key}} {{value}} {{partition}} {{offset}} {{timestamp}})"
+                            ))
+                        }
+                    };
+                    if !text.is_empty() {
+                        parts.push(Part::Text(std::mem::take(&mut text)));
+                    }
+                    parts.push(part);
+                }
+                '}' => return Err("a lone `}` (write `}}` for a brace)".into()),
+                '\\' => match chars.next() {
+                    Some('t') => text.push(b'\t'),
+                    Some('n') => text.push(b'\n'),
+                    Some('\\') => text.push(b'\\'),
+                    Some(other) => {
+                        text.push(b'\\');
+                        text.extend_from_slice(other.encode_utf8(&mut utf8).as_bytes());
+                    }
+                    None => text.push(b'\\'),
+                },
+                c => text.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes()),
+            }
+        }
+        if !text.is_empty() {
+            parts.push(Part::Text(text));
+        }
+        Ok(Self(parts))
+    }
+
+    /// Appends `record` of `partition` and a newline to `out`.
+    fn render(&self, partition: i32, record: &ConsumerRecord, out: &mut Vec<u8>) {
+        fn bytes_or_null(b: Option<&bytes::Bytes>, out: &mut Vec<u8>) {
+            out.extend_from_slice(b.map_or(&b"null"[..], |b| &b[..]));
+        }
+        for part in &self.0 {
+            match part {
+                Part::Text(t) => out.extend_from_slice(t),
+                Part::Key => bytes_or_null(record.key.as_ref(), out),
+                Part::Value => bytes_or_null(record.value.as_ref(), out),
+                Part::Partition => out.extend_from_slice(partition.to_string().as_bytes()),
+                Part::Offset => out.extend_from_slice(record.offset.to_string().as_bytes()),
+                Part::Timestamp => out.extend_from_slice(record.timestamp.to_string().as_bytes()),
+            }
+        }
+        out.push(b'\n');
+    }
+}
+
+/// How long a fetch may wait for data: short, so records show at once (tansu holds a fetch for
+/// about half of it even when data is there).
+const MAX_WAIT: Duration = Duration::from_millis(100);
+/// How often offsets are committed under `--group`.
+const COMMIT_INTERVAL: Duration = Duration::from_secs(5);
+/// How long the commit at exit may take.
+const FINAL_COMMIT_LIMIT: Duration = Duration::from_secs(10);
+/// How far back a reader looks for the start of a batch it was positioned inside (tansu).
+const MAX_BATCH_PROBE: i64 = 100_000;
+
+/// Prints records until `--max-records`, Ctrl-C, or a failure.
+pub(crate) async fn run(args: Args, bootstrap: &str) -> anyhow::Result<ExitCode> {
+    let client = connect(bootstrap).await?;
+    let topic = client
+        .topic(&args.topic)
+        .await
+        .map_err(|e| topic_error(&args.topic, &e))?;
+    let partitions: Vec<i32> = topic.partitions.iter().map(|p| p.id).collect();
+    let isolation = IsolationLevel::from(args.isolation);
+    let starts = start_offsets(&client, &args, &partitions, isolation).await?;
+    let template = args.format.clone().unwrap_or_else(|| Template(vec![Part::Value]));
+
+    let options = FetchOptions {
+        max_wait: MAX_WAIT,
+        isolation,
+        ..FetchOptions::default()
+    };
+    let (tx, mut rx) = mpsc::channel::<(i32, Vec<ConsumerRecord>)>(64);
+    let mut readers = JoinSet::new();
+    let parallelism = usize::try_from(args.parallelism)?;
+    for instance in 0..parallelism {
+        let positions: Vec<Position> = starts
+            .iter()
+            .filter(|(p, _)| owner(&args.topic, **p, parallelism) == instance)
+            .map(|(p, o)| Position {
+                partition: *p,
+                offset: *o,
+                not_before: match args.from {
+                    Some(StartAt::Timestamp(ms)) => Some(ms),
+                    _ => None,
+                },
+            })
+            .collect();
+        if positions.is_empty() {
+            continue; // More instances than partitions: this one idles, as in Flink.
+        }
+        let reader = Reader {
+            client: client.clone(),
+            topic: args.topic.clone(),
+            positions,
+            options: options.clone(),
+            tx: tx.clone(),
+        };
+        readers.spawn(reader.read());
+    }
+    drop(tx);
+
+    // Offsets printed (next to read) and committed, by partition.
+    let mut printed: BTreeMap<i32, i64> = BTreeMap::new();
+    let mut committed: BTreeMap<i32, i64> = BTreeMap::new();
+    let mut count = 0u64;
+    let mut commit_tick = tokio::time::interval(COMMIT_INTERVAL);
+    commit_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    commit_tick.tick().await;
+    let interrupted = ctrl_c();
+    tokio::pin!(interrupted);
+    let outcome: anyhow::Result<()> = loop {
+        tokio::select! {
+            () = &mut interrupted => break Ok(()),
+            Some(joined) = readers.join_next() => match joined {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => break Err(e),
+                Err(e) => break Err(anyhow::anyhow!("a reader stopped: {e}")),
+            },
+            msg = rx.recv() => {
+                let Some((partition, records)) = msg else { break Ok(()) };
+                let mut out = Vec::new();
+                let mut done = false;
+                for record in &records {
+                    template.render(partition, record, &mut out);
+                    printed.insert(partition, record.offset + 1);
+                    count += 1;
+                    if args.max_records == Some(count) {
+                        done = true;
+                        break;
+                    }
+                }
+                match write_stdout(&out) {
+                    Ok(true) if !done => {}
+                    Ok(_) => break Ok(()),
+                    Err(e) => break Err(e),
+                }
+            }
+            _ = commit_tick.tick(), if args.group.is_some() => {
+                if let Some(group) = &args.group {
+                    if let Err(e) = commit(&client, group, &args.topic, &printed, &mut committed).await {
+                        warn(&format!("commit under group `{group}` failed, will retry: {e:#}"));
+                    }
+                }
+            }
+        }
+    };
+    readers.abort_all();
+    if let Some(group) = &args.group {
+        // Bounded, so that Ctrl-C with an unreachable broker does not hang.
+        let res = tokio::time::timeout(
+            FINAL_COMMIT_LIMIT,
+            commit(&client, group, &args.topic, &printed, &mut committed),
+        )
+        .await
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("no answer within {FINAL_COMMIT_LIMIT:?}")));
+        if let (Err(e), Ok(())) = (res, &outcome) {
+            return Err(e.context(format!("cannot commit offsets under group `{group}`")));
+        }
+    }
+    outcome?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Where each partition starts: `--from`, else the group's committed offset, else the end.
+async fn start_offsets(
+    client: &Client,
+    args: &Args,
+    partitions: &[i32],
+    isolation: IsolationLevel,
+) -> anyhow::Result<BTreeMap<i32, i64>> {
+    let topic = args.topic.as_str();
+    let fail = |e: Error| topic_error(topic, &e);
+    let mut committed = BTreeMap::new();
+    if let (Some(group), None) = (&args.group, args.from) {
+        let offsets = client
+            .committed_offsets(group, topic, partitions)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot read the offsets of group `{group}`: {}", describe(&e)))?;
+        committed.extend(offsets.into_iter().filter(|(_, o)| *o >= 0));
+    }
+    let mut starts = BTreeMap::new();
+    for &p in partitions {
+        let offset = match (committed.get(&p), args.from.unwrap_or(StartAt::Latest)) {
+            (Some(o), _) => *o,
+            (None, StartAt::Earliest) => client
+                .list_offset(topic, p, OffsetSpec::Earliest)
+                .await
+                .map_err(fail)?
+                .max(0),
+            (None, StartAt::Latest) => end_offset(client, topic, p, isolation).await.map_err(fail)?,
+            (None, StartAt::Timestamp(ms)) => {
+                match client
+                    .list_offset(topic, p, OffsetSpec::Timestamp(ms))
+                    .await
+                    .map_err(fail)?
+                {
+                    o if o >= 0 => o,
+                    // No record at or after that time: only new ones.
+                    _ => end_offset(client, topic, p, isolation).await.map_err(fail)?,
+                }
+            }
+        };
+        starts.insert(p, offset);
+    }
+    Ok(starts)
+}
+
+/// Commits the printed offsets that changed since the last commit.
+async fn commit(
+    client: &Client,
+    group: &str,
+    topic: &str,
+    printed: &BTreeMap<i32, i64>,
+    committed: &mut BTreeMap<i32, i64>,
+) -> anyhow::Result<()> {
+    let changed: Vec<(String, i32, i64)> = printed
+        .iter()
+        .filter(|(p, o)| committed.get(p) != Some(o))
+        .map(|(p, o)| (topic.to_owned(), *p, *o))
+        .collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    client
+        .commit_offsets(group, &changed, "")
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
+    committed.extend(changed.into_iter().map(|(_, p, o)| (p, o)));
+    Ok(())
+}
+
+/// Where a reader is in one partition.
+#[derive(Debug, Clone, Copy)]
+struct Position {
+    partition: i32,
+    /// The next offset to fetch.
+    offset: i64,
+    /// With `--from <ms>`: records before the first one at or after this time are skipped. The
+    /// broker's ListOffsets answer is the start, but tansu answers a time after its last batch
+    /// with offset 0 rather than -1 (and goes by append time), so the reader checks.
+    not_before: Option<i64>,
+}
+
+/// One source instance: its partitions and where it is in each.
+struct Reader {
+    client: Client,
+    topic: String,
+    positions: Vec<Position>,
+    options: FetchOptions,
+    tx: mpsc::Sender<(i32, Vec<ConsumerRecord>)>,
+}
+
+impl Reader {
+    /// Fetches its partitions until the printer stops listening or a fetch fails for good.
+    async fn read(mut self) -> anyhow::Result<()> {
+        loop {
+            let wanted: Vec<(String, i32, i64)> = self
+                .positions
+                .iter()
+                .map(|p| (self.topic.clone(), p.partition, p.offset))
+                .collect();
+            let fetched = self
+                .client
+                .retry(Some(&self.topic), || self.client.fetch(&wanted, &self.options))
+                .await;
+            let fetched = match fetched {
+                Ok(f) => f,
+                Err(e) => {
+                    self.reset_out_of_range(&e).await?;
+                    continue;
+                }
+            };
+            for f in fetched {
+                let Some(at) = self.positions.iter().position(|p| p.partition == f.partition) else {
+                    continue;
+                };
+                let pos = self.positions[at].offset;
+                let end = match self.options.isolation {
+                    IsolationLevel::ReadCommitted if f.last_stable_offset >= 0 => f.last_stable_offset,
+                    _ => f.high_watermark,
+                };
+                let (mut records, next) = if f.bytes == 0 && pos < end {
+                    self.read_inside_batch(f.partition, pos, f.log_start_offset)
+                        .await?
+                } else {
+                    (f.records, f.next_offset)
+                };
+                let position = &mut self.positions[at];
+                position.offset = next.max(pos);
+                if let Some(ms) = position.not_before {
+                    match records.iter().position(|r| r.timestamp >= ms) {
+                        Some(first) => {
+                            records.drain(..first);
+                            position.not_before = None;
+                        }
+                        None => records.clear(),
+                    }
+                }
+                if !records.is_empty() && self.tx.send((f.partition, records)).await.is_err() {
+                    return Ok(()); // The printer is done.
+                }
+            }
+        }
+    }
+
+    /// A position the log no longer has (deleted by retention, or a stale committed offset)
+    /// restarts from the log start, as `auto.offset.reset=earliest` would; any other error ends
+    /// the reader.
+    async fn reset_out_of_range(&mut self, e: &Error) -> anyhow::Result<()> {
+        let partition = match e {
+            Error::Broker {
+                code: ErrorCode::OFFSET_OUT_OF_RANGE,
+                partition: Some(p),
+                ..
+            } => *p,
+            _ => return Err(topic_error(&self.topic, e)),
+        };
+        let start = self
+            .client
+            .list_offset(&self.topic, partition, OffsetSpec::Earliest)
+            .await
+            .map_err(|e| topic_error(&self.topic, &e))?
+            .max(0);
+        if let Some(entry) = self.positions.iter_mut().find(|p| p.partition == partition) {
+            warn(&format!(
+                "offset {} of {}-{partition} is out of range; reading from the log start {start}",
+                entry.offset, self.topic
+            ));
+            entry.offset = start;
+        }
+        Ok(())
+    }
+
+    /// The records from `pos` on when a fetch at `pos` brought nothing although the partition has
+    /// more: tansu answers a fetch at an offset inside a batch with no bytes at all (Apache Kafka
+    /// returns the batch; docs/interop.md). Steps back to the batch's base offset, where tansu
+    /// answers, and drops the records before `pos`.
+    async fn read_inside_batch(
+        &self,
+        partition: i32,
+        pos: i64,
+        log_start: i64,
+    ) -> anyhow::Result<(Vec<ConsumerRecord>, i64)> {
+        let options = FetchOptions {
+            max_wait: Duration::ZERO,
+            min_bytes: 0,
+            ..self.options.clone()
+        };
+        let floor = log_start.max(0).max(pos - MAX_BATCH_PROBE);
+        let mut from = pos;
+        while from > floor {
+            from -= 1;
+            let f = self
+                .client
+                .fetch_one(&self.topic, partition, from, &options)
+                .await
+                .map_err(|e| topic_error(&self.topic, &e))?;
+            if f.bytes > 0 {
+                let records = f.records.into_iter().filter(|r| r.offset >= pos).collect();
+                return Ok((records, f.next_offset.max(pos)));
+            }
+        }
+        anyhow::bail!(
+            "cannot read {}-{partition} from offset {pos}: the broker returns nothing there \
+             (tansu does so inside a record batch, see docs/interop.md)",
+            self.topic
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use kwire_protocol::records::TimestampType;
+
+    use super::*;
+
+    fn record(key: Option<&'static str>, value: &'static str) -> ConsumerRecord {
+        ConsumerRecord {
+            offset: 7,
+            timestamp: 1_700_000_000_000,
+            timestamp_type: TimestampType::CreateTime,
+            key: key.map(|k| Bytes::from_static(k.as_bytes())),
+            value: Some(Bytes::from_static(value.as_bytes())),
+            headers: Vec::new(),
+        }
+    }
+
+    fn render(template: &str, r: &ConsumerRecord) -> String {
+        let mut out = Vec::new();
+        Template::parse(template).unwrap().render(2, r, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn template_fills_every_field() {
+        let r = record(Some("k"), "v");
+        assert_eq!(
+            render("{partition}/{offset}@{timestamp} {key}={value}", &r),
+            "2/7@1700000000000 k=v\n"
+        );
+        assert_eq!(render("{key}\\t{value}", &r), "k\tv\n");
+        assert_eq!(render("{{{value}}}", &r), "{v}\n");
+        assert_eq!(render("{key}", &record(None, "v")), "null\n");
+    }
+
+    #[test]
+    fn template_rejects_unknown_fields_and_lone_braces() {
+        assert!(Template::parse("{nope}").unwrap_err().contains("{nope}"));
+        assert!(Template::parse("a}b").is_err());
+        assert!(Template::parse("{value").is_err());
+    }
+
+    #[test]
+    fn start_at_parses_names_and_times() {
+        assert_eq!(StartAt::parse("earliest"), Ok(StartAt::Earliest));
+        assert_eq!(StartAt::parse("latest"), Ok(StartAt::Latest));
+        assert_eq!(
+            StartAt::parse("1700000000000"),
+            Ok(StartAt::Timestamp(1_700_000_000_000))
+        );
+        assert!(StartAt::parse("yesterday").is_err());
+        assert!(StartAt::parse("-5").is_err());
+    }
+}
