@@ -205,18 +205,23 @@ impl Client {
 
     /// The coordinator of consumer group `group`.
     pub async fn group_coordinator(&self, group: &str) -> Result<Arc<Connection>, Error> {
+        self.coordinator(group, GROUP_KEY).await
+    }
+
+    /// The coordinator of `key`: a consumer group (`key_type` 0) or a transactional id (1).
+    pub async fn coordinator(&self, key: &str, key_type: i8) -> Result<Arc<Connection>, Error> {
         self.retry(None, || async {
             let conn = self.any_broker().await?;
             let resp = conn
                 .send_built(|version| FindCoordinatorRequest {
                     key: if version < 4 {
-                        group.to_owned()
+                        key.to_owned()
                     } else {
                         String::new()
                     },
-                    key_type: GROUP_KEY,
+                    key_type,
                     coordinator_keys: if version >= 4 {
-                        vec![group.to_owned()]
+                        vec![key.to_owned()]
                     } else {
                         Vec::new()
                     },
@@ -228,7 +233,7 @@ impl Client {
                 None => (ErrorCode(resp.error_code), resp.host.clone(), resp.port),
             };
             if !code.is_ok() {
-                return Err(Error::broker_at("FindCoordinator", code, group, None));
+                return Err(Error::broker_at("FindCoordinator", code, key, None));
             }
             self.connection(&format!("{host}:{port}")).await
         })

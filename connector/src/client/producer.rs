@@ -25,8 +25,8 @@ use kwire_protocol::messages::txn_offset_commit_request::{
     TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
 };
 use kwire_protocol::messages::{
-    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, EndTxnRequest, FindCoordinatorRequest,
-    InitProducerIdRequest, ProduceRequest, TxnOffsetCommitRequest,
+    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, EndTxnRequest, InitProducerIdRequest, ProduceRequest,
+    TxnOffsetCommitRequest,
 };
 use kwire_protocol::records::{Compression, Header, RecordBatchBuilder};
 use kwire_protocol::ErrorCode;
@@ -467,32 +467,8 @@ impl Producer {
     }
 
     async fn txn_coordinator(&self) -> Result<Arc<Connection>, Error> {
-        let id = self.cfg.transactional_id.clone().unwrap_or_default();
-        self.client
-            .retry(None, || async {
-                let conn = self.client.any_broker().await?;
-                let resp = conn
-                    .send_built(|version| FindCoordinatorRequest {
-                        key: if version < 4 { id.clone() } else { String::new() },
-                        key_type: 1,
-                        coordinator_keys: if version >= 4 {
-                            vec![id.clone()]
-                        } else {
-                            Vec::new()
-                        },
-                        ..Default::default()
-                    })
-                    .await?;
-                let (code, host, port) = match resp.coordinators.first() {
-                    Some(c) => (ErrorCode(c.error_code), c.host.clone(), c.port),
-                    None => (ErrorCode(resp.error_code), resp.host.clone(), resp.port),
-                };
-                if !code.is_ok() {
-                    return Err(Error::broker_at("FindCoordinator", code, &id, None));
-                }
-                self.client.connection(&format!("{host}:{port}")).await
-            })
-            .await
+        let id = self.cfg.transactional_id.as_deref().unwrap_or_default();
+        self.client.coordinator(id, TRANSACTION_KEY).await
     }
 
     /// InitProducerId: a new producer id (idempotent), or for a transactional id the id with a
@@ -777,6 +753,9 @@ impl Producer {
         Ok(())
     }
 }
+
+/// FindCoordinator's key type for a transactional id.
+const TRANSACTION_KEY: i8 = 1;
 
 fn check(api: &'static str, code: i16) -> Result<(), Error> {
     let code = ErrorCode(code);
