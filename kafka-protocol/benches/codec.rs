@@ -5,7 +5,10 @@
 //! request (v11):
 //!
 //! - decode: message body bytes -> message -> record batch -> every record, whose offset, key and
-//!   value lengths are summed so that nothing can be skipped;
+//!   value lengths are summed so that nothing can be skipped. kwire is measured twice: `kwire`
+//!   through its fastest API (`RecordBatches::views`, records decoded lazily with borrowed
+//!   payloads), `kwire-owned` through the owned one (`RecordBatches`, `Batch::into_records`, every
+//!   key and value a `Bytes`, as `kafka-protocol` hands them out);
 //! - encode: the records (prepared beforehand, in each crate's own input form) -> a batch -> the
 //!   message -> its body bytes.
 //!
@@ -113,8 +116,8 @@ fn payloads() -> Vec<(Bytes, Bytes)> {
 }
 
 /// What a decode hands back: every record's offset, key and value lengths, summed.
-fn touch(offset: i64, key: Option<&Bytes>, value: Option<&Bytes>) -> u64 {
-    offset as u64 + key.map_or(0, Bytes::len) as u64 + value.map_or(0, Bytes::len) as u64
+fn touch(offset: i64, key: Option<&[u8]>, value: Option<&[u8]>) -> u64 {
+    offset as u64 + key.map_or(0, <[u8]>::len) as u64 + value.map_or(0, <[u8]>::len) as u64
 }
 
 /// Where a batch sits: a broker's fetched log, or a producer's request.
@@ -200,25 +203,47 @@ fn kwire_encode(records: &[(Bytes, Bytes)], compression: Compression, side: Side
     .expect("encode")
 }
 
+/// Which of kwire's record APIs a decode goes through.
+#[derive(Clone, Copy)]
+enum Api {
+    /// `RecordBatches::views` and `BatchView::records`: records decoded lazily, payloads borrowed.
+    View,
+    /// `RecordBatches` and `Batch::into_records`: owned records, payloads as `Bytes`.
+    Owned,
+}
+
 /// Sums every record of a `records` field as a consumer (or a broker) reads them.
-fn kwire_records(records: Option<Bytes>) -> u64 {
+fn kwire_records(records: Option<Bytes>, api: Api) -> u64 {
+    let mut batches = RecordBatches::new(records.unwrap_or_default());
     let mut sum = 0;
-    for batch in RecordBatches::new(records.unwrap_or_default()) {
-        for r in batch.expect("batch").into_records() {
-            sum += touch(r.offset, r.key.as_ref(), r.value.as_ref());
+    match api {
+        Api::View => {
+            for batch in batches.views() {
+                for r in batch.expect("batch").records() {
+                    let r = r.expect("record");
+                    sum += touch(r.offset, r.key, r.value);
+                }
+            }
+        }
+        Api::Owned => {
+            for batch in batches {
+                for r in batch.expect("batch").into_records() {
+                    sum += touch(r.offset, r.key.as_deref(), r.value.as_deref());
+                }
+            }
         }
     }
     sum
 }
 
-fn kwire_decode(body: &Bytes, side: Side) -> u64 {
+fn kwire_decode(body: &Bytes, side: Side, api: Api) -> u64 {
     match side {
         Side::Fetch => {
             let resp = FetchResponse::decode_bytes(body.clone(), FETCH_VERSION).expect("decode");
             resp.responses
                 .into_iter()
                 .flat_map(|t| t.partitions)
-                .map(|p| kwire_records(p.records))
+                .map(|p| kwire_records(p.records, api))
                 .sum()
         }
         Side::Produce => {
@@ -226,7 +251,7 @@ fn kwire_decode(body: &Bytes, side: Side) -> u64 {
             req.topic_data
                 .into_iter()
                 .flat_map(|t| t.partition_data)
-                .map(|p| kwire_records(p.records))
+                .map(|p| kwire_records(p.records, api))
                 .sum()
         }
     }
@@ -363,7 +388,7 @@ fn kp_records_sum(records: Option<Bytes>) -> u64 {
         )
         .expect("decode batch");
         for r in &set.records {
-            sum += touch(r.offset, r.key.as_ref(), r.value.as_ref());
+            sum += touch(r.offset, r.key.as_deref(), r.value.as_deref());
         }
     }
     sum
@@ -406,7 +431,7 @@ fn message_cases(c: &mut Criterion, side: Side, name: &str) {
     let expected: u64 = records
         .iter()
         .enumerate()
-        .map(|(i, (k, v))| touch(side.base_offset() + i as i64, Some(k), Some(v)))
+        .map(|(i, (k, v))| touch(side.base_offset() + i as i64, Some(k.as_ref()), Some(v.as_ref())))
         .sum();
     // Every case counts the uncompressed body, so LZ4 and uncompressed figures compare.
     let logical = kwire_encode(&records, Compression::None, side).len();
@@ -419,11 +444,13 @@ fn message_cases(c: &mut Criterion, side: Side, name: &str) {
             ours == theirs,
             "{name} {compression}: the crates encode different bytes"
         );
-        assert_eq!(
-            kwire_decode(&ours, side),
-            expected,
-            "{name} {compression}: kwire decode"
-        );
+        for api in [Api::View, Api::Owned] {
+            assert_eq!(
+                kwire_decode(&ours, side, api),
+                expected,
+                "{name} {compression}: kwire decode"
+            );
+        }
         assert_eq!(
             kp_decode(&ours, side),
             expected,
@@ -435,7 +462,12 @@ fn message_cases(c: &mut Criterion, side: Side, name: &str) {
         );
 
         let mut g = group(c, &format!("{name}/decode/{compression}"), logical);
-        g.bench_function("kwire", |b| b.iter(|| kwire_decode(black_box(&ours), side)));
+        g.bench_function("kwire", |b| {
+            b.iter(|| kwire_decode(black_box(&ours), side, Api::View))
+        });
+        g.bench_function("kwire-owned", |b| {
+            b.iter(|| kwire_decode(black_box(&ours), side, Api::Owned))
+        });
         g.bench_function("kafka-protocol", |b| b.iter(|| kp_decode(black_box(&ours), side)));
         g.finish();
 

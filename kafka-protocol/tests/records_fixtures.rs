@@ -43,9 +43,19 @@ fn expected(with_headers: bool, magic: i8) -> Vec<ConsumerRecord> {
 }
 
 fn decode_all(bytes: Bytes) -> Vec<Batch> {
-    let mut it = RecordBatches::new(bytes);
+    let mut it = RecordBatches::new(bytes.clone());
     let batches = it.by_ref().collect::<Result<Vec<_>, _>>().unwrap();
     assert_eq!(it.incomplete(), None);
+    // The lazy views read the same records.
+    let mut views = RecordBatches::new(bytes);
+    let mut viewed = Vec::new();
+    for view in views.views() {
+        for r in view.unwrap().records() {
+            viewed.push(r.unwrap().to_consumer_record());
+        }
+    }
+    let owned: Vec<ConsumerRecord> = batches.iter().cloned().flat_map(Batch::into_records).collect();
+    assert_eq!(viewed, owned);
     batches
 }
 

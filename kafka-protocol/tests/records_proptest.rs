@@ -1,15 +1,17 @@
 //! Property tests of record batches: arbitrary batches (every codec of the build, transactional
 //! and control flags, null keys and values, headers) roundtrip, several back to back iterate, the
-//! builder agrees with the decoder, and no input (random or a damaged real batch) panics.
+//! builder agrees with the decoder, the lazy views agree with the owned decode, and no input
+//! (random or a damaged real batch) panics.
 
 #![cfg(feature = "arbitrary")]
 
 use bytes::{Bytes, BytesMut};
 use kwire_protocol::arb::Arb;
 use kwire_protocol::records::{
-    Batch, Compression, ControlRecord, DecodeOptions, Header, LegacyBatch, RecordBatch, RecordBatchBuilder,
-    RecordBatches,
+    Batch, BatchView, Compression, ConsumerRecord, ControlRecord, DecodeOptions, Header, LegacyBatch,
+    RecordBatch, RecordBatchBuilder, RecordBatchView, RecordBatches,
 };
+use kwire_protocol::DecodeError;
 use proptest::prelude::*;
 
 fn arb_batch(seed: &[u8]) -> RecordBatch {
@@ -40,7 +42,7 @@ fn decode_everything(data: Bytes, options: &DecodeOptions) {
         }
     }
     let _ = LegacyBatch::decode_with(data.clone(), options);
-    let mut it = RecordBatches::with_options(data, *options);
+    let mut it = RecordBatches::with_options(data.clone(), *options);
     let mut n = 0;
     for item in it.by_ref() {
         n += 1;
@@ -51,6 +53,66 @@ fn decode_everything(data: Bytes, options: &DecodeOptions) {
     }
     assert!(n < 1 << 20);
     let _ = it.incomplete();
+    views_agree_with_owned(data, options);
+}
+
+/// The records of a view, made owned, or the first error of its iteration.
+fn view_records(view: &BatchView) -> Result<Vec<ConsumerRecord>, DecodeError> {
+    view.records()
+        .map(|r| r.map(|r| r.to_consumer_record()))
+        .collect()
+}
+
+/// Iterating `data` through views gives what the owned decode gives: the same batches, the same
+/// records, the same errors, the same end.
+fn views_agree_with_owned(data: Bytes, options: &DecodeOptions) {
+    if let Ok(view) = RecordBatchView::decode_with(data.clone(), options) {
+        let owned = RecordBatch::decode_with(data.clone(), options);
+        assert_eq!(view.clone().into_batch(), owned);
+        let all: Result<Vec<_>, _> = view
+            .records()
+            .map(|r| r.map(|r| r.to_consumer_record()))
+            .collect();
+        match (&owned, all) {
+            (Ok(batch), Ok(all)) => {
+                assert_eq!(all.len(), batch.records.len());
+                for (v, r) in all.iter().zip(&batch.records) {
+                    assert_eq!(v.offset, batch.offset_of(r));
+                    assert_eq!(v.timestamp, batch.timestamp_of(r));
+                    assert_eq!((&v.key, &v.value, &v.headers), (&r.key, &r.value, &r.headers));
+                }
+                let ours: Vec<_> = view.control_records().collect();
+                let theirs: Vec<_> = batch.control_records().collect();
+                assert_eq!(ours, theirs);
+            }
+            (Err(e), Err(all)) => assert_eq!(&all, e),
+            (owned, all) => panic!("owned {owned:?}, view records {all:?}"),
+        }
+    }
+
+    let owned: Vec<Result<Batch, DecodeError>> =
+        RecordBatches::with_options(data.clone(), *options).collect();
+    let mut batches = RecordBatches::with_options(data, *options);
+    let mut owned = owned.into_iter();
+    for view in batches.views() {
+        let expected = owned.next().expect("the owned iteration has as many entries");
+        let view = match view {
+            Ok(view) => view,
+            Err(e) => {
+                assert_eq!(Err(e), expected);
+                break;
+            }
+        };
+        let records = view_records(&view);
+        let batch = view.into_batch();
+        assert_eq!(batch, expected);
+        match expected {
+            Ok(batch) => assert_eq!(records, Ok(batch.into_records().collect())),
+            // The owned iteration stops at a broken record; the views would go on.
+            Err(_) => break,
+        }
+    }
+    assert!(owned.next().is_none());
 }
 
 proptest! {
@@ -63,6 +125,26 @@ proptest! {
         let back = RecordBatch::decode(bytes.clone()).unwrap();
         prop_assert_eq!(&back, &batch);
         prop_assert_eq!(back.to_bytes().unwrap(), bytes);
+    }
+
+    #[test]
+    fn views_of_arbitrary_batches_agree_with_the_owned_decode(seed in seed()) {
+        let batch = arb_batch(&seed);
+        let bytes = batch.to_bytes().unwrap();
+        let view = RecordBatchView::decode(bytes.clone()).unwrap();
+        prop_assert_eq!(view.header(), &batch.header());
+        prop_assert_eq!(view.record_count(), batch.records.len());
+        prop_assert_eq!(view.clone().into_batch().unwrap(), batch.clone());
+        let expected: Vec<ConsumerRecord> = Batch::V2(batch).into_records().collect();
+        let mut blob = BytesMut::new();
+        blob.extend_from_slice(&bytes);
+        blob.extend_from_slice(&bytes[..bytes.len() / 2]);
+        let mut batches = RecordBatches::new(blob.freeze());
+        let views: Vec<BatchView> = batches.views().collect::<Result<_, _>>().unwrap();
+        prop_assert_eq!(views.len(), 1);
+        prop_assert_eq!(view_records(&views[0]).unwrap(), expected);
+        prop_assert!(batches.incomplete().is_some());
+        views_agree_with_owned(bytes, &DecodeOptions::default());
     }
 
     #[test]

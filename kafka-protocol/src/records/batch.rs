@@ -21,7 +21,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::{BatchEncodeError, Compression, ControlRecord, DecodeOptions, TimestampType};
+use super::{BatchEncodeError, Compression, ControlRecord, DecodeOptions, RecordBatchView, TimestampType};
 use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
 use crate::primitives::{Decoder, Encoder};
 
@@ -35,8 +35,6 @@ pub(crate) const MAGIC_OFFSET: usize = 16;
 const CRC_OFFSET: usize = 17;
 /// Where the CRC32C's span starts: the attributes.
 const ATTRIBUTES_OFFSET: usize = 21;
-/// The fewest bytes a record takes: a one-byte length and six one-byte fields.
-const MIN_RECORD_SIZE: usize = 7;
 
 /// The attributes of a v2 batch, an int16 on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -168,6 +166,85 @@ pub struct RecordBatch {
     pub records: Vec<Record>,
 }
 
+/// The header of a v2 batch: every field but the records (and the length, magic, CRC and
+/// records count, which decoding checks and encoding computes). Exhaustive, as [`RecordBatch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BatchHeader {
+    /// The offset of the first record (assigned by the broker; a producer writes 0).
+    pub base_offset: i64,
+    /// The leader epoch the broker wrote the batch under; -1 from a producer.
+    pub partition_leader_epoch: i32,
+    /// Compression, timestamp type, transactional, control, delete horizon.
+    pub attributes: Attributes,
+    /// The offset delta of the last record as written, which stays when compaction removes it.
+    pub last_offset_delta: i32,
+    /// The timestamp the records' deltas are from (the delete horizon if that attribute is set).
+    pub base_timestamp: i64,
+    /// The largest timestamp of the batch (the log-append time under that timestamp type).
+    pub max_timestamp: i64,
+    /// The idempotent or transactional producer's id; -1 for none.
+    pub producer_id: i64,
+    /// The producer's epoch; -1 for none.
+    pub producer_epoch: i16,
+    /// The sequence number of the first record, per producer and partition; -1 for none.
+    pub base_sequence: i32,
+}
+
+impl BatchHeader {
+    /// The offset of the last record as written: base offset + last offset delta.
+    pub fn last_offset(&self) -> i64 {
+        self.base_offset.wrapping_add(i64::from(self.last_offset_delta))
+    }
+
+    /// The offset a consumer goes on from after this batch, even when compaction left it empty.
+    pub fn next_offset(&self) -> i64 {
+        self.last_offset().wrapping_add(1)
+    }
+
+    /// The absolute offset of the record with `offset_delta`.
+    pub fn offset_at(&self, offset_delta: i32) -> i64 {
+        self.base_offset.wrapping_add(i64::from(offset_delta))
+    }
+
+    /// The timestamp of the record with `timestamp_delta`: the batch's max timestamp under
+    /// log-append time, else base timestamp plus the delta.
+    pub fn timestamp_at(&self, timestamp_delta: i64) -> i64 {
+        match self.attributes.timestamp_type {
+            TimestampType::LogAppendTime => self.max_timestamp,
+            _ => self.base_timestamp.wrapping_add(timestamp_delta),
+        }
+    }
+
+    /// The sequence number of the last record, wrapping past `i32::MAX` to 0 as the broker does;
+    /// -1 when the batch has no sequence.
+    pub fn last_sequence(&self) -> i32 {
+        if self.base_sequence < 0 {
+            return -1;
+        }
+        let increment = self.last_offset_delta.max(0);
+        if self.base_sequence > i32::MAX - increment {
+            increment - (i32::MAX - self.base_sequence) - 1
+        } else {
+            self.base_sequence + increment
+        }
+    }
+
+    /// Whether the batch holds control records.
+    pub fn is_control(&self) -> bool {
+        self.attributes.control
+    }
+
+    /// Whether the batch belongs to a transaction.
+    pub fn is_transactional(&self) -> bool {
+        self.attributes.transactional
+    }
+
+    /// The delete horizon set by the log cleaner (KIP-534), if any.
+    pub fn delete_horizon(&self) -> Option<i64> {
+        self.attributes.delete_horizon.then_some(self.base_timestamp)
+    }
+}
+
 impl Default for RecordBatch {
     /// An empty uncompressed batch with no producer: ids, epochs and sequence -1, as the Java
     /// client writes them for a plain producer.
@@ -208,17 +285,49 @@ impl RecordBatch {
     /// [`DecodeErrorKind::UnexpectedEof`]; use [`super::RecordBatches`] to tell a partial trailing
     /// batch from a broken one.
     pub fn decode_from(d: &mut Decoder, options: &DecodeOptions) -> Result<Self, DecodeError> {
-        let base_offset = d.i64()?;
-        let len_at = d.offset();
-        let len = d.i32()?;
-        if len < (HEADER_SIZE - LOG_OVERHEAD) as i32 {
-            return Err(DecodeError::new(
-                DecodeErrorKind::InvalidLength(len.into()),
-                len_at,
-            ));
+        RecordBatchView::decode_from(d, options)?.into_batch()
+    }
+
+    /// The header fields, without the records.
+    pub fn header(&self) -> BatchHeader {
+        BatchHeader {
+            base_offset: self.base_offset,
+            partition_leader_epoch: self.partition_leader_epoch,
+            attributes: self.attributes,
+            last_offset_delta: self.last_offset_delta,
+            base_timestamp: self.base_timestamp,
+            max_timestamp: self.max_timestamp,
+            producer_id: self.producer_id,
+            producer_epoch: self.producer_epoch,
+            base_sequence: self.base_sequence,
         }
-        let mut body = d.sub(len as usize)?;
-        decode_body(base_offset, &mut body, options)
+    }
+
+    /// A batch of `header` and `records`.
+    pub fn from_parts(header: BatchHeader, records: Vec<Record>) -> Self {
+        let BatchHeader {
+            base_offset,
+            partition_leader_epoch,
+            attributes,
+            last_offset_delta,
+            base_timestamp,
+            max_timestamp,
+            producer_id,
+            producer_epoch,
+            base_sequence,
+        } = header;
+        Self {
+            base_offset,
+            partition_leader_epoch,
+            attributes,
+            last_offset_delta,
+            base_timestamp,
+            max_timestamp,
+            producer_id,
+            producer_epoch,
+            base_sequence,
+            records,
+        }
     }
 
     /// Writes the batch to the end of `out`: header, records compressed as the attributes say,
@@ -268,72 +377,49 @@ impl RecordBatch {
             }
             compression.compress(&raw.into_inner(), e.buf_mut())?;
         }
-        let header = HeaderFields {
-            base_offset: self.base_offset,
-            partition_leader_epoch: self.partition_leader_epoch,
-            attributes: self.attributes.to_bits(),
-            last_offset_delta: self.last_offset_delta,
-            base_timestamp: self.base_timestamp,
-            max_timestamp: self.max_timestamp,
-            producer_id: self.producer_id,
-            producer_epoch: self.producer_epoch,
-            base_sequence: self.base_sequence,
-            count,
-        };
-        header.patch(&mut e.buf_mut()[start..])
+        self.header().patch(count, &mut e.buf_mut()[start..])
     }
 
     /// The offset of the last record as written: base offset + last offset delta.
     pub fn last_offset(&self) -> i64 {
-        self.base_offset.wrapping_add(i64::from(self.last_offset_delta))
+        self.header().last_offset()
     }
 
     /// The offset a consumer goes on from after this batch, even when compaction left it empty.
     pub fn next_offset(&self) -> i64 {
-        self.last_offset().wrapping_add(1)
+        self.header().next_offset()
     }
 
     /// A record's absolute offset.
     pub fn offset_of(&self, record: &Record) -> i64 {
-        self.base_offset.wrapping_add(i64::from(record.offset_delta))
+        self.header().offset_at(record.offset_delta)
     }
 
     /// A record's timestamp: the batch's max timestamp under log-append time, else base timestamp
     /// plus the record's delta.
     pub fn timestamp_of(&self, record: &Record) -> i64 {
-        match self.attributes.timestamp_type {
-            TimestampType::LogAppendTime => self.max_timestamp,
-            _ => self.base_timestamp.wrapping_add(record.timestamp_delta),
-        }
+        self.header().timestamp_at(record.timestamp_delta)
     }
 
     /// The sequence number of the last record, wrapping past `i32::MAX` to 0 as the broker does;
     /// -1 when the batch has no sequence.
     pub fn last_sequence(&self) -> i32 {
-        if self.base_sequence < 0 {
-            return -1;
-        }
-        let increment = self.last_offset_delta.max(0);
-        if self.base_sequence > i32::MAX - increment {
-            increment - (i32::MAX - self.base_sequence) - 1
-        } else {
-            self.base_sequence + increment
-        }
+        self.header().last_sequence()
     }
 
     /// Whether the batch holds control records.
     pub fn is_control(&self) -> bool {
-        self.attributes.control
+        self.header().is_control()
     }
 
     /// Whether the batch belongs to a transaction.
     pub fn is_transactional(&self) -> bool {
-        self.attributes.transactional
+        self.header().is_transactional()
     }
 
     /// The delete horizon set by the log cleaner (KIP-534), if any.
     pub fn delete_horizon(&self) -> Option<i64> {
-        self.attributes.delete_horizon.then_some(self.base_timestamp)
+        self.header().delete_horizon()
     }
 
     /// The control records of a control batch (none for a batch of user records).
@@ -384,24 +470,10 @@ pub(crate) struct RecordParts<'a> {
     pub(crate) headers: &'a [Header],
 }
 
-/// The fixed fields of a v2 header, written over the reserved bytes once the records are in.
-pub(crate) struct HeaderFields {
-    pub(crate) base_offset: i64,
-    pub(crate) partition_leader_epoch: i32,
-    pub(crate) attributes: i16,
-    pub(crate) last_offset_delta: i32,
-    pub(crate) base_timestamp: i64,
-    pub(crate) max_timestamp: i64,
-    pub(crate) producer_id: i64,
-    pub(crate) producer_epoch: i16,
-    pub(crate) base_sequence: i32,
-    pub(crate) count: i32,
-}
-
-impl HeaderFields {
+impl BatchHeader {
     /// Fills in the header of `batch` (a whole batch whose first [`HEADER_SIZE`] bytes were
     /// reserved): every field, the batch length, and last the CRC32C over attributes..end.
-    pub(crate) fn patch(&self, batch: &mut [u8]) -> Result<(), BatchEncodeError> {
+    pub(crate) fn patch(&self, count: i32, batch: &mut [u8]) -> Result<(), BatchEncodeError> {
         debug_assert!(batch.len() >= HEADER_SIZE);
         let body = batch.len() - LOG_OVERHEAD;
         let length = i32::try_from(body).map_err(|_| EncodeError::TooLong {
@@ -415,14 +487,14 @@ impl HeaderFields {
         w.put_i32(self.partition_leader_epoch);
         w.put_i8(RecordBatch::MAGIC);
         w.put_u32(0); // the CRC, computed below
-        w.put_i16(self.attributes);
+        w.put_i16(self.attributes.to_bits());
         w.put_i32(self.last_offset_delta);
         w.put_i64(self.base_timestamp);
         w.put_i64(self.max_timestamp);
         w.put_i64(self.producer_id);
         w.put_i16(self.producer_epoch);
         w.put_i32(self.base_sequence);
-        w.put_i32(self.count);
+        w.put_i32(count);
         debug_assert!(w.is_empty());
         batch[..HEADER_SIZE].copy_from_slice(&header);
         let crc = crc32c::crc32c(&batch[ATTRIBUTES_OFFSET..]);
@@ -517,131 +589,6 @@ pub(crate) fn write_record(
     }
     debug_assert_eq!(e.len() - before, body);
     Ok(())
-}
-
-/// Decodes what follows the batch length: `b` holds exactly the rest of the batch.
-fn decode_body(
-    base_offset: i64,
-    b: &mut Decoder,
-    options: &DecodeOptions,
-) -> Result<RecordBatch, DecodeError> {
-    let partition_leader_epoch = b.i32()?;
-    let magic_at = b.offset();
-    let magic = b.i8()?;
-    if magic != RecordBatch::MAGIC {
-        return Err(DecodeError::new(DecodeErrorKind::InvalidMagic(magic), magic_at));
-    }
-    let crc_at = b.offset();
-    let expected = b.u32()?;
-    if options.verify_crc {
-        let actual = crc32c::crc32c(b.peek());
-        if actual != expected {
-            return Err(DecodeError::new(
-                DecodeErrorKind::CrcMismatch { expected, actual },
-                crc_at,
-            ));
-        }
-    }
-    let attributes_at = b.offset();
-    let attributes = Attributes::from_bits(b.i16()?).map_err(|k| DecodeError::new(k, attributes_at))?;
-    let last_offset_delta = b.i32()?;
-    let base_timestamp = b.i64()?;
-    let max_timestamp = b.i64()?;
-    let producer_id = b.i64()?;
-    let producer_epoch = b.i16()?;
-    let base_sequence = b.i32()?;
-    let count_at = b.offset();
-    let count = b.i32()?;
-    let count = usize::try_from(count)
-        .map_err(|_| DecodeError::new(DecodeErrorKind::InvalidLength(count.into()), count_at))?;
-    let records = match attributes.compression {
-        Compression::None => {
-            let records = decode_records(b, count)?;
-            b.finish()?;
-            records
-        }
-        compression => {
-            let data_at = b.offset();
-            let compressed = b.take_rest();
-            let data = compression
-                .decompress(&compressed, options.max_decompressed_size)
-                .map_err(|k| DecodeError::new(k, data_at).within("records"))?;
-            // Offsets in errors below count from the start of the decompressed data.
-            let mut inner = Decoder::new(Bytes::from(data));
-            let records = decode_records(&mut inner, count).map_err(|e| e.within("decompressed"))?;
-            inner
-                .finish()
-                .map_err(|e| e.within("records").within("decompressed"))?;
-            records
-        }
-    };
-    Ok(RecordBatch {
-        base_offset,
-        partition_leader_epoch,
-        attributes,
-        last_offset_delta,
-        base_timestamp,
-        max_timestamp,
-        producer_id,
-        producer_epoch,
-        base_sequence,
-        records,
-    })
-}
-
-/// Decodes `count` records; the vector's capacity is capped by what the input can hold.
-fn decode_records(d: &mut Decoder, count: usize) -> Result<Vec<Record>, DecodeError> {
-    let mut records = Vec::with_capacity(d.capacity_for(count, MIN_RECORD_SIZE));
-    for _ in 0..count {
-        records.push(decode_record(d).map_err(|e| e.within("records"))?);
-    }
-    Ok(records)
-}
-
-/// A varint length: `None` for -1, an error below that.
-fn varint_len_field(d: &mut Decoder, nullable: bool) -> Result<Option<usize>, DecodeError> {
-    let at = d.offset();
-    let n = d.varint()?;
-    match n {
-        -1 if nullable => Ok(None),
-        n if n < 0 => Err(DecodeError::new(DecodeErrorKind::InvalidLength(n.into()), at)),
-        n => Ok(Some(n as usize)),
-    }
-}
-
-fn nullable_bytes(d: &mut Decoder) -> Result<Option<Bytes>, DecodeError> {
-    match varint_len_field(d, true)? {
-        None => Ok(None),
-        Some(n) => d.take(n).map(Some),
-    }
-}
-
-fn decode_record(d: &mut Decoder) -> Result<Record, DecodeError> {
-    let len = varint_len_field(d, false)?.unwrap_or(0);
-    let mut r = d.sub(len)?;
-    let attributes = r.i8()?;
-    let timestamp_delta = r.varlong()?;
-    let offset_delta = r.varint()?;
-    let key = nullable_bytes(&mut r).map_err(|e| e.within("key"))?;
-    let value = nullable_bytes(&mut r).map_err(|e| e.within("value"))?;
-    let count = varint_len_field(&mut r, false)?.unwrap_or(0);
-    // A header takes at least two bytes: a key length and a value length.
-    let mut headers = Vec::with_capacity(r.capacity_for(count, 2));
-    for _ in 0..count {
-        let key_len = varint_len_field(&mut r, false)?.unwrap_or(0);
-        let key = String::from_utf8_lossy(&r.take(key_len)?).into_owned();
-        let value = nullable_bytes(&mut r)?;
-        headers.push(Header { key, value });
-    }
-    r.finish()?;
-    Ok(Record {
-        attributes,
-        timestamp_delta,
-        offset_delta,
-        key,
-        value,
-        headers,
-    })
 }
 
 #[cfg(feature = "arbitrary")]

@@ -10,8 +10,8 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::batch::{self, HeaderFields, RecordParts, HEADER_SIZE};
-use super::{Attributes, BatchEncodeError, Compression, Header, TimestampType};
+use super::batch::{self, RecordParts, HEADER_SIZE};
+use super::{Attributes, BatchEncodeError, BatchHeader, Compression, Header, TimestampType};
 use crate::error::EncodeError;
 use crate::primitives::Encoder;
 
@@ -161,21 +161,21 @@ impl RecordBatchBuilder {
     /// The finished batch: records compressed, header filled in, CRC computed.
     pub fn finish(self) -> Result<Bytes, BatchEncodeError> {
         let compression = self.attributes.compression;
-        let header = HeaderFields {
+        let header = BatchHeader {
             base_offset: self.base_offset,
             partition_leader_epoch: self.partition_leader_epoch,
-            attributes: self.attributes.to_bits(),
+            attributes: self.attributes,
             last_offset_delta: (self.count - 1).max(0),
             base_timestamp: self.base_timestamp.unwrap_or(-1),
             max_timestamp: self.max_timestamp,
             producer_id: self.producer_id,
             producer_epoch: self.producer_epoch,
             base_sequence: self.base_sequence,
-            count: self.count,
         };
+        let count = self.count;
         let mut buf = self.buf.into_inner();
         if compression == Compression::None {
-            header.patch(&mut buf)?;
+            header.patch(count, &mut buf)?;
             return Ok(buf.freeze());
         }
         if !compression.is_available() {
@@ -184,7 +184,7 @@ impl RecordBatchBuilder {
         let mut out = BytesMut::with_capacity(buf.len() / 2 + HEADER_SIZE);
         out.put_bytes(0, HEADER_SIZE);
         compression.compress(&buf[HEADER_SIZE..], &mut out)?;
-        header.patch(&mut out)?;
+        header.patch(count, &mut out)?;
         Ok(out.freeze())
     }
 }

@@ -16,9 +16,9 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::Record;
+use super::reader::Reader;
+use super::{Record, RecordView};
 use crate::error::{DecodeError, DecodeErrorKind};
-use crate::primitives::Decoder;
 
 /// A typed control record.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -54,11 +54,26 @@ impl ControlRecord {
     /// Decodes the control record `record` of a control batch. Versions newer than 0 are read
     /// as far as version 0 goes, as the Java client does.
     pub fn decode(record: &Record) -> Result<Self, DecodeError> {
-        let key = record
-            .key
-            .clone()
-            .ok_or_else(|| DecodeError::new(DecodeErrorKind::Invalid("control record without a key"), 0))?;
-        let mut k = Decoder::new(key);
+        Self::decode_parts(record.key.as_deref(), record.value.as_deref(), || {
+            record.value.clone()
+        })
+    }
+
+    /// Decodes the control record `record` of a control batch's view, as [`Self::decode`].
+    pub(crate) fn decode_view(record: &RecordView<'_>) -> Result<Self, DecodeError> {
+        Self::decode_parts(record.key, record.value, || record.value_bytes())
+    }
+
+    /// Decodes a control record from its key and value; `value_bytes` gives the value as owned
+    /// bytes, kept by [`Self::Other`].
+    fn decode_parts(
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        value_bytes: impl FnOnce() -> Option<Bytes>,
+    ) -> Result<Self, DecodeError> {
+        let key =
+            key.ok_or_else(|| DecodeError::new(DecodeErrorKind::Invalid("control record without a key"), 0))?;
+        let mut k = Reader::new(key, 0);
         let key_version = k.i16().map_err(|e| e.within("key"))?;
         if key_version < 0 {
             return Err(
@@ -71,13 +86,13 @@ impl ControlRecord {
             return Ok(Self::Other {
                 kind,
                 key_version,
-                value: record.value.clone(),
+                value: value_bytes(),
             });
         }
-        let value = record.value.clone().ok_or_else(|| {
+        let value = value.ok_or_else(|| {
             DecodeError::new(DecodeErrorKind::Invalid("transaction marker without a value"), 0)
         })?;
-        let mut v = Decoder::new(value);
+        let mut v = Reader::new(value, 0);
         let value_version = v.i16().map_err(|e| e.within("value"))?;
         if value_version < 0 {
             return Err(

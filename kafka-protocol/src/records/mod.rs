@@ -9,11 +9,18 @@
 //!
 //! - [`RecordBatch`] / [`Record`] / [`Header`]: decode and encode of v2 batches; decoding an
 //!   uncompressed batch hands out keys and values as slices of the input (no copy).
+//! - [`RecordBatchView`] / [`RecordView`] / [`HeaderView`]: the lazy, borrowed reading of a v2
+//!   batch. The header, CRC and decompression are handled once when the view is made; each record
+//!   is decoded when the iteration reaches it, its key, value and headers `&[u8]` slices of the
+//!   batch's bytes (no allocation and no reference count per record), made owned [`Bytes`] only
+//!   on request. The owned decode is built on it, so both read the same bytes the same way.
 //! - [`RecordBatchBuilder`]: the producer's side, a batch written record by record with a chosen
 //!   [`Compression`]; the header is reserved first and patched at the end (length and CRC).
 //! - [`RecordBatches`]: iterates every batch of a Fetch response's `records`; a partial batch at the
 //!   end (legal, the broker cuts at the byte limit) ends the iteration and is reported by
-//!   [`RecordBatches::incomplete`], not as an error.
+//!   [`RecordBatches::incomplete`], not as an error. It yields owned [`Batch`]es, whose
+//!   [`Batch::into_records`] moves out [`ConsumerRecord`]s; [`RecordBatches::views`] yields
+//!   [`BatchView`]s instead, whose [`BatchView::records`] is the fastest way through a fetch.
 //! - [`ControlRecord`]: the typed commit/abort markers of transactional control batches.
 //! - [`LegacyBatch`]: MessageSet v0/v1 decoding, compressed wrappers included.
 //!
@@ -24,6 +31,7 @@
 //! Memory note: a decoded [`Record`] takes about 100 bytes besides its payload (which it shares
 //! with the input or the decompressed buffer), so a batch of tiny records costs up to ~15 times its
 //! decompressed size once decoded: size [`DecodeOptions::max_decompressed_size`] with that in mind.
+//! A view costs its decompressed size and nothing per record.
 //!
 //! ```
 //! use kwire_protocol::records::{Compression, RecordBatchBuilder, RecordBatches};
@@ -33,7 +41,7 @@
 //! builder.append(1_700_000_000_001, None, Some(b"second"), &[]).unwrap();
 //! let records = builder.finish().unwrap();
 //!
-//! let mut batches = RecordBatches::new(records);
+//! let mut batches = RecordBatches::new(records.clone());
 //! let mut values = Vec::new();
 //! for batch in &mut batches {
 //!     for record in batch.unwrap().into_records() {
@@ -42,6 +50,17 @@
 //! }
 //! assert_eq!(values, [(0, "value".into()), (1, "second".into())]);
 //! assert!(batches.incomplete().is_none());
+//!
+//! // The same records, borrowed: nothing is allocated per record.
+//! let mut batches = RecordBatches::new(records);
+//! let mut lengths = Vec::new();
+//! for batch in batches.views() {
+//!     for record in batch.unwrap().records() {
+//!         let record = record.unwrap();
+//!         lengths.push((record.offset, record.value.map_or(0, <[u8]>::len)));
+//!     }
+//! }
+//! assert_eq!(lengths, [(0, 5), (1, 6)]);
 //! ```
 //!
 //! References: the "Record Batch" and "Message Sets (legacy)" sections of the Kafka protocol
@@ -57,15 +76,21 @@ mod builder;
 mod compression;
 mod control;
 mod legacy;
+mod reader;
+mod view;
+
+#[cfg(doc)]
+use bytes::Bytes;
 
 use crate::error::EncodeError;
 
-pub use batch::{Attributes, Header, Record, RecordBatch};
-pub use batches::{Batch, ConsumerRecord, Incomplete, RecordBatches};
+pub use batch::{Attributes, BatchHeader, Header, Record, RecordBatch};
+pub use batches::{Batch, BatchView, BatchViews, ConsumerRecord, Incomplete, IntoRecords, RecordBatches};
 pub use builder::RecordBatchBuilder;
 pub use compression::{Compression, ParseCompressionError};
 pub use control::ControlRecord;
 pub use legacy::{LegacyBatch, LegacyMessage};
+pub use view::{HeaderView, HeaderViews, RecordBatchView, RecordView, RecordViews};
 
 #[cfg(doc)]
 use crate::error::DecodeErrorKind;
