@@ -655,9 +655,6 @@ impl Producer {
             (st.producer_id, st.producer_epoch, !st.txn_partitions.is_empty())
         };
         let txn = self.cfg.transactional_id.clone().unwrap_or_default();
-        // A transaction to which nothing was added has nothing to end at the coordinator, unless
-        // offsets were added (the coordinator then knows it): EndTxn is harmless either way.
-        let _ = any;
         let res = self
             .client
             .retry(None, || async {
