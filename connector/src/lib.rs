@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod core;
+pub mod runtime;
 pub mod source;
 
 pub use kwire_protocol as protocol;

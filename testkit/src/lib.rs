@@ -4,6 +4,7 @@
 
 pub mod broker;
 pub mod conformance;
+pub mod data;
 pub mod proxy;
 
 pub use broker::LocalBroker;

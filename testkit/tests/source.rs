@@ -4,46 +4,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use bytes::Bytes;
-use kwire_connector::client::{Client, ProducerRecord};
 use kwire_connector::core::assign::owner;
 use kwire_connector::core::fetch_plan::BufferLimits;
 use kwire_connector::source::{KafkaSource, SourceRecord, StartingOffsets, StoppingOffsets};
-use kwire_testkit::LocalBroker;
-
-async fn client(broker: &LocalBroker) -> Client {
-    Client::builder()
-        .bootstrap(broker.bootstrap())
-        .build()
-        .await
-        .unwrap()
-}
-
-/// Writes `count` records round-robin over `partitions` partitions; value = "<i>:" padded to
-/// `size`. With `one_per_batch`, every record is its own batch: tansu cannot fetch from an offset
-/// inside a batch (docs/interop.md), and tests that resume mid-stream need batch boundaries there.
-async fn fill(client: &Client, topic: &str, partitions: i32, count: u32, size: usize, one_per_batch: bool) {
-    client.create_topic(topic, partitions, 1).await.unwrap();
-    let mut builder = client.producer();
-    if one_per_batch {
-        builder = builder.batch_size(1).linger(Duration::ZERO);
-    }
-    let producer = builder.build().await.unwrap();
-    for i in 0..count {
-        let mut v = format!("{i}:").into_bytes();
-        v.resize(size.max(v.len()), b'x');
-        producer
-            .send(ProducerRecord::new(topic, Bytes::from(v)).partition((i % partitions as u32) as i32))
-            .await
-            .unwrap();
-    }
-    producer.close().await.unwrap();
-}
+use kwire_testkit::{data, LocalBroker};
 
 fn index(r: &SourceRecord) -> u32 {
-    let v = r.value.as_deref().unwrap();
-    let end = v.iter().position(|b| *b == b':').unwrap();
-    std::str::from_utf8(&v[..end]).unwrap().parse().unwrap()
+    data::index(r.value.as_deref().unwrap()).unwrap()
 }
 
 async fn drain(source: &KafkaSource, instance: usize) -> (Vec<SourceRecord>, bool) {
@@ -58,8 +25,8 @@ async fn drain(source: &KafkaSource, instance: usize) -> (Vec<SourceRecord>, boo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twelve_partitions_over_three_instances_each_read_by_its_owner_in_order() {
     let broker = LocalBroker::start_or_fail();
-    let client = client(&broker).await;
-    fill(&client, "twelve", 12, 1200, 10, false).await;
+    let client = data::client(&broker).await.unwrap();
+    data::fill(&client, "twelve", 12, 1200, 10, false).await.unwrap();
     let source = KafkaSource::builder(client.clone(), &["twelve"])
         .parallelism(3)
         .stopping_offsets(StoppingOffsets::Latest)
@@ -95,8 +62,8 @@ async fn twelve_partitions_over_three_instances_each_read_by_its_owner_in_order(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_partitions_over_five_instances_leave_three_idle() {
     let broker = LocalBroker::start_or_fail();
-    let client = client(&broker).await;
-    fill(&client, "two", 2, 20, 10, false).await;
+    let client = data::client(&broker).await.unwrap();
+    data::fill(&client, "two", 2, 20, 10, false).await.unwrap();
     let source = KafkaSource::builder(client.clone(), &["two"])
         .parallelism(5)
         .stopping_offsets(StoppingOffsets::Latest)
@@ -116,8 +83,8 @@ async fn two_partitions_over_five_instances_leave_three_idle() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restore_resumes_exactly_at_the_checkpoint_and_commits_follow_completion() {
     let broker = LocalBroker::start_or_fail();
-    let client = client(&broker).await;
-    fill(&client, "ckpt", 3, 900, 10, true).await;
+    let client = data::client(&broker).await.unwrap();
+    data::fill(&client, "ckpt", 3, 900, 10, true).await.unwrap();
     let source = KafkaSource::builder(client.clone(), &["ckpt"])
         .group_id("ckpt-group")
         .stopping_offsets(StoppingOffsets::Latest)
@@ -167,9 +134,11 @@ async fn a_restore_resumes_exactly_at_the_checkpoint_and_commits_follow_completi
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_downstream_keeps_the_buffer_within_its_bound() {
     let broker = LocalBroker::start_or_fail();
-    let client = client(&broker).await;
+    let client = data::client(&broker).await.unwrap();
     // About 6 MB waiting in the topic.
-    fill(&client, "backlog", 1, 6000, 1000, false).await;
+    data::fill(&client, "backlog", 1, 6000, 1000, false)
+        .await
+        .unwrap();
     let limits = BufferLimits {
         max_records: 1000,
         max_bytes: 64 << 10,
@@ -206,8 +175,8 @@ async fn a_slow_downstream_keeps_the_buffer_within_its_bound() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn starting_from_committed_offsets() {
     let broker = LocalBroker::start_or_fail();
-    let client = client(&broker).await;
-    fill(&client, "starts", 1, 10, 10, true).await;
+    let client = data::client(&broker).await.unwrap();
+    data::fill(&client, "starts", 1, 10, 10, true).await.unwrap();
     client
         .commit_offsets("starts-group", &[("starts".to_owned(), 0, 7)], "")
         .await

@@ -20,6 +20,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use kwire_protocol::error::DecodeError;
+use kwire_protocol::primitives::{Decoder, Encoder};
 use kwire_protocol::records::Header;
 use tracing::{debug, info, warn};
 
@@ -80,6 +82,47 @@ pub struct SourceRecord {
 pub struct SourceState {
     /// Next offset to hand downstream, per partition.
     pub offsets: Offsets,
+}
+
+impl SourceState {
+    /// The state as bytes, for a checkpoint store: a count, then per partition the topic
+    /// (u32 length + UTF-8), the partition (i32) and the offset (i64), all big-endian.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut e = Encoder::new();
+        e.u32(u32::try_from(self.offsets.len()).unwrap_or(u32::MAX));
+        for ((topic, partition), offset) in &self.offsets {
+            e.u32(u32::try_from(topic.len()).unwrap_or(u32::MAX));
+            e.raw(topic.as_bytes());
+            e.i32(*partition);
+            e.i64(*offset);
+        }
+        e.into_inner().to_vec()
+    }
+
+    /// Reads what [`Self::to_bytes`] wrote; a typed error on damaged bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut d = Decoder::new(Bytes::copy_from_slice(bytes));
+        let count = d.u32()?;
+        let mut offsets = Offsets::new();
+        for _ in 0..count {
+            let len = d.u32()?;
+            let topic = d.utf8(len as usize)?;
+            let partition = d.i32()?;
+            offsets.insert((topic, partition), d.i64()?);
+        }
+        d.finish()?;
+        Ok(Self { offsets })
+    }
+
+    /// One state holding every partition of `states` (the states of all instances of a source):
+    /// after a restore each reader takes the partitions it owns, whatever the parallelism was.
+    pub fn merge<'a>(states: impl IntoIterator<Item = &'a Self>) -> Self {
+        let mut offsets = Offsets::new();
+        for s in states {
+            offsets.extend(s.offsets.iter().map(|(k, v)| (k.clone(), *v)));
+        }
+        Self { offsets }
+    }
 }
 
 /// What a reader has done, for monitoring.
@@ -406,37 +449,65 @@ impl SourceReader {
     /// Fetches only when the buffer has room.
     pub async fn next(&mut self) -> Option<Result<SourceRecord, Error>> {
         loop {
-            if let Some(item) = self.buffer.pop_front() {
-                match item {
-                    Buffered::Record(r, size) => {
-                        self.plan.handle_consumed(1, size);
-                        self.positions
-                            .insert((r.topic.clone(), r.partition), r.offset + 1);
-                        self.metrics.records += 1;
-                        return Some(Ok(r));
-                    }
-                    Buffered::Advance(tp, next) => {
-                        if let Some(p) = self.positions.get_mut(&tp) {
-                            *p = (*p).max(next);
-                        }
-                        continue;
-                    }
-                }
+            if let Some(r) = self.pop() {
+                return Some(Ok(r));
             }
             if self.is_finished() {
                 return None;
             }
-            if let Some(every) = self.source.discovery {
-                if self.last_discovery.elapsed() >= every {
-                    if let Err(e) = self.discover().await {
-                        return Some(Err(e));
-                    }
-                }
-            }
-            if let Err(e) = self.fill().await {
+            if let Err(e) = self.poll_fetch().await {
                 return Some(Err(e));
             }
         }
+    }
+
+    /// Moves up to `max` buffered records into `out`, in offset order per partition. When none is
+    /// buffered it first runs one round of fetching (at most about the fetch's max wait, so a
+    /// caller that must also react to other events, such as checkpoint barriers, gets control
+    /// back). Returns how many records were moved; 0 may mean no data yet or a finished read
+    /// ([`Self::is_finished`]).
+    pub async fn next_batch(&mut self, out: &mut Vec<SourceRecord>, max: usize) -> Result<usize, Error> {
+        if self.buffer.is_empty() && !self.is_finished() {
+            self.poll_fetch().await?;
+        }
+        let mut n = 0;
+        while n < max {
+            let Some(r) = self.pop() else { break };
+            out.push(r);
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// The next buffered record, moving the position past it (and past control batches).
+    fn pop(&mut self) -> Option<SourceRecord> {
+        while let Some(item) = self.buffer.pop_front() {
+            match item {
+                Buffered::Record(r, size) => {
+                    self.plan.handle_consumed(1, size);
+                    self.positions
+                        .insert((r.topic.clone(), r.partition), r.offset + 1);
+                    self.metrics.records += 1;
+                    return Some(r);
+                }
+                Buffered::Advance(tp, next) => {
+                    if let Some(p) = self.positions.get_mut(&tp) {
+                        *p = (*p).max(next);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// One round: partition discovery when due, then one fetch if the buffer has room.
+    async fn poll_fetch(&mut self) -> Result<(), Error> {
+        if let Some(every) = self.source.discovery {
+            if self.last_discovery.elapsed() >= every {
+                self.discover().await?;
+            }
+        }
+        self.fill().await
     }
 
     /// One fetch for the owned partitions that are not finished, if the buffer has room.

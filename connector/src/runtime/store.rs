@@ -1,0 +1,208 @@
+//! The checkpoint store: each completed checkpoint is one file in a directory, written to a
+//! temporary name, synced, then renamed into place, so a crash leaves either the whole checkpoint or
+//! none of it. The newest readable checkpoint is the one a restart resumes from.
+//!
+//! File layout (big-endian): magic `KWCK`, format version (u8), checkpoint id (u64), the number of
+//! stages (u32); per stage the number of instances (u32); per instance the number of states (u32),
+//! each a u32 length and its bytes; last, a CRC-32C of everything before it.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use kwire_protocol::primitives::{Decoder, Encoder};
+use tracing::warn;
+
+use super::JobError;
+
+const MAGIC: &[u8; 4] = b"KWCK";
+const FORMAT: u8 = 1;
+const PREFIX: &str = "chk-";
+
+/// The states of a completed checkpoint: per stage, per instance, the states of its chain in
+/// order (a source instance's first state is its offsets).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Snapshot {
+    /// The checkpoint id.
+    pub id: u64,
+    /// `stages[stage][instance]` = the instance's states.
+    pub stages: Vec<Vec<Vec<Vec<u8>>>>,
+}
+
+impl Snapshot {
+    /// The snapshot as the store writes it.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut e = Encoder::new();
+        e.raw(MAGIC);
+        e.i8(FORMAT as i8);
+        e.i64(self.id as i64);
+        e.u32(self.stages.len() as u32);
+        for stage in &self.stages {
+            e.u32(stage.len() as u32);
+            for states in stage {
+                e.u32(states.len() as u32);
+                for s in states {
+                    e.u32(s.len() as u32);
+                    e.raw(s);
+                }
+            }
+        }
+        let crc = crc32c::crc32c(&e.buf_mut()[..]);
+        e.u32(crc);
+        e.into_inner().to_vec()
+    }
+
+    /// Reads what [`Self::to_bytes`] wrote; `None` for damaged or foreign bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let (body, crc) = bytes.split_at_checked(bytes.len().checked_sub(4)?)?;
+        if crc32c::crc32c(body).to_be_bytes() != crc {
+            return None;
+        }
+        let mut d = Decoder::new(Bytes::copy_from_slice(body));
+        if d.take(4).ok()?.as_ref() != MAGIC || d.i8().ok()? != FORMAT as i8 {
+            return None;
+        }
+        let id = d.i64().ok()? as u64;
+        let mut stages = Vec::new();
+        for _ in 0..d.u32().ok()? {
+            let mut stage = Vec::new();
+            for _ in 0..d.u32().ok()? {
+                let count = d.u32().ok()? as usize;
+                let mut states = Vec::with_capacity(d.capacity_for(count, 4));
+                for _ in 0..count {
+                    let len = d.u32().ok()? as usize;
+                    states.push(d.take(len).ok()?.to_vec());
+                }
+                stage.push(states);
+            }
+            stages.push(stage);
+        }
+        d.finish().ok()?;
+        Some(Self { id, stages })
+    }
+}
+
+/// Completed checkpoints in a directory.
+#[derive(Debug, Clone)]
+pub struct CheckpointStore {
+    dir: PathBuf,
+    retain: usize,
+}
+
+impl CheckpointStore {
+    /// The store in `dir` (created if missing), keeping the newest 3 checkpoints.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, JobError> {
+        let dir = dir.as_ref().to_path_buf();
+        fs::create_dir_all(&dir).map_err(|e| JobError::store(&dir, e))?;
+        Ok(Self { dir, retain: 3 })
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn path(&self, id: u64) -> PathBuf {
+        self.dir.join(format!("{PREFIX}{id:020}"))
+    }
+
+    /// Writes `snapshot` durably (temporary file, fsync, rename, fsync of the directory), then
+    /// removes checkpoints older than the newest few.
+    pub fn save(&self, snapshot: &Snapshot) -> Result<(), JobError> {
+        let path = self.path(snapshot.id);
+        let tmp = path.with_extension("tmp");
+        let write = || -> std::io::Result<()> {
+            let mut f = fs::File::create(&tmp)?;
+            f.write_all(&snapshot.to_bytes())?;
+            f.sync_all()?;
+            fs::rename(&tmp, &path)?;
+            fs::File::open(&self.dir)?.sync_all()
+        };
+        write().map_err(|e| JobError::store(&path, e))?;
+        let ids = self.ids()?;
+        for old in ids.iter().rev().skip(self.retain) {
+            let _ = fs::remove_file(self.path(*old));
+        }
+        Ok(())
+    }
+
+    /// The ids of the stored checkpoints, oldest first.
+    pub fn ids(&self) -> Result<Vec<u64>, JobError> {
+        let mut ids: Vec<u64> = fs::read_dir(&self.dir)
+            .map_err(|e| JobError::store(&self.dir, e))?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().to_str()?.strip_prefix(PREFIX)?.parse().ok())
+            .collect();
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// The newest checkpoint that reads back whole; damaged files are skipped with a warning.
+    pub fn latest(&self) -> Result<Option<Snapshot>, JobError> {
+        for id in self.ids()?.into_iter().rev() {
+            let path = self.path(id);
+            let bytes = fs::read(&path).map_err(|e| JobError::store(&path, e))?;
+            match Snapshot::from_bytes(&bytes) {
+                Some(s) if s.id == id => return Ok(Some(s)),
+                _ => warn!(path = %path.display(), "damaged checkpoint skipped"),
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(id: u64) -> Snapshot {
+        Snapshot {
+            id,
+            stages: vec![
+                vec![vec![b"offsets".to_vec(), Vec::new()], vec![]],
+                vec![vec![vec![1, 2, 3]]],
+            ],
+        }
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("kwire-store-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn a_snapshot_reads_back_and_damage_is_refused() {
+        let s = snapshot(42);
+        let bytes = s.to_bytes();
+        assert_eq!(Snapshot::from_bytes(&bytes), Some(s));
+        for i in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[i] ^= 0x10;
+            assert_eq!(Snapshot::from_bytes(&bad), None, "flip at {i}");
+        }
+        assert_eq!(Snapshot::from_bytes(&bytes[..bytes.len() - 1]), None);
+        assert_eq!(Snapshot::from_bytes(&[]), None);
+    }
+
+    #[test]
+    fn the_newest_whole_checkpoint_wins_and_old_ones_are_pruned() {
+        let dir = temp_dir("latest");
+        let store = CheckpointStore::open(&dir).unwrap();
+        assert_eq!(store.latest().unwrap(), None);
+        for id in 1..=5 {
+            store.save(&snapshot(id)).unwrap();
+        }
+        assert_eq!(store.ids().unwrap(), vec![3, 4, 5]);
+        assert_eq!(store.latest().unwrap().map(|s| s.id), Some(5));
+        // A torn newest file (as a crash mid-write without the rename would never leave, but a
+        // disk might): the previous checkpoint is used.
+        fs::write(store.path(5), b"KWCK-torn").unwrap();
+        assert_eq!(store.latest().unwrap().map(|s| s.id), Some(4));
+        // A temporary file is never taken for a checkpoint.
+        fs::write(store.path(9).with_extension("tmp"), snapshot(9).to_bytes()).unwrap();
+        assert_eq!(store.latest().unwrap().map(|s| s.id), Some(4));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,299 @@
+//! The local runner against a real broker: a bounded job through `rebalance()` delivers every
+//! record and ends; keyed state with checkpoints counts every record exactly once although the job
+//! is killed and restarted from its checkpoint directory several times, or a task panics and the
+//! restart policy restarts it; committed group offsets equal the last completed checkpoint.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kwire_connector::client::Client;
+use kwire_connector::runtime::sinks::Collect;
+use kwire_connector::runtime::{CheckpointStore, JobBuilder, JobError, Operator, RestartPolicy, Stream};
+use kwire_connector::source::{KafkaSource, SourceState, StoppingOffsets};
+use kwire_testkit::data::{client, fill, index};
+use kwire_testkit::LocalBroker;
+
+const KEYS: u32 = 10;
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kwire-runtime-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn source(client: &Client, topic: &str, group: &str) -> KafkaSource {
+    KafkaSource::builder(client.clone(), &[topic])
+        .parallelism(2)
+        .group_id(group)
+        .stopping_offsets(StoppingOffsets::Latest)
+        .max_wait(Duration::from_millis(20))
+        .build()
+}
+
+/// A running count per key, kept in checkpoints; at the end it emits `key=count` lines and how
+/// often a partition's offsets arrived out of order (not checkpointed: checked per run).
+#[derive(Default)]
+struct Counts {
+    counts: BTreeMap<u32, u64>,
+    last_offset: BTreeMap<i32, i64>,
+    out_of_order: u64,
+}
+
+impl Operator<(u32, i32, i64), String> for Counts {
+    fn process(&mut self, (key, partition, offset): (u32, i32, i64), _out: &mut Vec<String>) {
+        *self.counts.entry(key).or_default() += 1;
+        let last = self.last_offset.insert(partition, offset);
+        if last.is_some_and(|l| l >= offset) {
+            self.out_of_order += 1;
+        }
+    }
+
+    fn snapshot(&mut self) -> Vec<u8> {
+        let mut b = Vec::new();
+        for (k, c) in &self.counts {
+            b.extend_from_slice(&k.to_be_bytes());
+            b.extend_from_slice(&c.to_be_bytes());
+        }
+        b
+    }
+
+    fn restore(&mut self, state: &[u8]) {
+        self.counts = state
+            .chunks_exact(12)
+            .map(|c| {
+                let (k, n) = c.split_at(4);
+                (
+                    u32::from_be_bytes(k.try_into().unwrap()),
+                    u64::from_be_bytes(n.try_into().unwrap()),
+                )
+            })
+            .collect();
+    }
+
+    fn finish(&mut self, out: &mut Vec<String>) {
+        out.extend(self.counts.iter().map(|(k, c)| format!("{k}={c}")));
+        out.push(format!("out-of-order={}", self.out_of_order));
+    }
+}
+
+/// source -> (key, partition, offset) -> key_by -> Counts -> collect.
+fn counting_job(
+    builder: JobBuilder,
+    source: KafkaSource,
+    fail_at: Option<(u32, Arc<AtomicBool>)>,
+    out: Arc<Mutex<Vec<String>>>,
+) -> kwire_connector::runtime::Job {
+    let stream: Stream<(u32, i32, i64)> = builder.parallelism(3).source(source).map(move |r| {
+        let i = index(r.value.as_deref().unwrap_or_default()).expect("a numbered record");
+        if let Some((at, armed)) = &fail_at {
+            if i == *at && armed.swap(false, Ordering::SeqCst) {
+                panic!("injected failure at record {i}");
+            }
+        }
+        (i % KEYS, r.partition, r.offset)
+    });
+    stream
+        .key_by(|t| t.0)
+        .process(|_| Counts::default())
+        .sink(move |_| Collect::new(out.clone()))
+}
+
+fn assert_exact_counts(lines: &[String], total: u32) {
+    let mut lines = lines.to_vec();
+    lines.sort();
+    let mut expected: Vec<String> = (0..KEYS).map(|k| format!("{k}={}", total / KEYS)).collect();
+    expected.extend((0..3).map(|_| "out-of-order=0".to_owned()));
+    expected.sort();
+    assert_eq!(
+        lines, expected,
+        "every record counted exactly once, in order per partition"
+    );
+}
+
+fn offsets_sum(state: Option<&kwire_connector::runtime::Snapshot>) -> i64 {
+    state.map_or(0, |s| {
+        s.stages[0]
+            .iter()
+            .map(|states| {
+                SourceState::from_bytes(&states[0])
+                    .unwrap()
+                    .offsets
+                    .values()
+                    .sum::<i64>()
+            })
+            .sum()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bounded_job_through_rebalance_delivers_every_record_and_ends() {
+    let broker = LocalBroker::start_or_fail();
+    let client = client(&broker).await.unwrap();
+    fill(&client, "rt-all", 6, 3000, 20, false).await.unwrap();
+    let source = KafkaSource::builder(client.clone(), &["rt-all"])
+        .parallelism(3)
+        .stopping_offsets(StoppingOffsets::Latest)
+        .build();
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let sink_out = out.clone();
+    let report = JobBuilder::new("all")
+        .parallelism(2)
+        .source(source)
+        .rebalance()
+        .map(|r| index(r.value.as_deref().unwrap_or_default()).unwrap())
+        .filter(|i| i % 2 == 0)
+        .flat_map(|i| [i, i + 1])
+        .sink(move |_| Collect::new(sink_out.clone()))
+        .run()
+        .await
+        .unwrap();
+    let mut got = out.lock().unwrap().clone();
+    got.sort_unstable();
+    assert_eq!(got, (0..3000).collect::<Vec<u32>>());
+    assert_eq!(report.restarts, 0);
+    assert!(
+        report.checkpoints >= 1,
+        "a bounded job ends with a checkpoint: {report:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyed_counts_are_exact_after_kills_and_restarts_from_the_checkpoint_dir() {
+    const TOTAL: u32 = 100_000;
+    let broker = LocalBroker::start_or_fail();
+    let client = client(&broker).await.unwrap();
+    let started = std::time::Instant::now();
+    fill(&client, "rt-eo", 4, TOTAL, 10, true).await.unwrap();
+    println!("written in {:?}", started.elapsed());
+    let dir = temp_dir("kills");
+    let store = CheckpointStore::open(&dir).unwrap();
+    let seed = std::env::var("KWIRE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| u64::from(std::process::id()));
+    println!("seed {seed} (KWIRE_SEED replays it)");
+    let mut rng = seed | 1;
+    let mut next_rand = move |n: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    };
+    let mut kills = 0;
+    let mut resumed_mid_stream = 0;
+    let lines = loop {
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let job = counting_job(
+            JobBuilder::new("counts")
+                .checkpoint_interval(Duration::from_millis(30))
+                .checkpoint_dir(&dir),
+            source(&client, "rt-eo", "rt-eo-group"),
+            None,
+            out.clone(),
+        );
+        let before = store.latest().unwrap();
+        let at = offsets_sum(before.as_ref());
+        println!("run {} starts at {at} of {TOTAL}", kills + 1);
+        if at > 0 && at < i64::from(TOTAL) {
+            resumed_mid_stream += 1;
+        }
+        if kills >= 6 {
+            job.run().await.unwrap();
+            break out.lock().unwrap().clone();
+        }
+        // Kill the job (drop it, as a killed process stops) a random time after its first
+        // checkpoint that made progress, so that each restart resumes further into the stream.
+        let run = tokio::spawn(job.run());
+        loop {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            if run.is_finished() || offsets_sum(store.latest().unwrap().as_ref()) > at {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(next_rand(40))).await;
+        if run.is_finished() {
+            run.await.unwrap().unwrap();
+            break out.lock().unwrap().clone();
+        }
+        run.abort();
+        let _ = run.await;
+        kills += 1;
+    };
+    assert_exact_counts(&lines, TOTAL);
+    assert!(
+        kills >= 1 && resumed_mid_stream >= 1,
+        "kills {kills}, resumed mid-stream {resumed_mid_stream}"
+    );
+    // Committed group offsets equal the last completed checkpoint (the final one: the end).
+    let last = store.latest().unwrap().unwrap();
+    let checkpointed = SourceState::merge(
+        &last.stages[0]
+            .iter()
+            .map(|s| SourceState::from_bytes(&s[0]).unwrap())
+            .collect::<Vec<_>>(),
+    );
+    let mut committed = client
+        .committed_offsets("rt-eo-group", "rt-eo", &[0, 1, 2, 3])
+        .await
+        .unwrap();
+    committed.sort();
+    let expected: Vec<(i32, i64)> = checkpointed.offsets.iter().map(|((_, p), o)| (*p, *o)).collect();
+    assert_eq!(committed, expected);
+    assert_eq!(expected.iter().map(|(_, o)| o).sum::<i64>(), i64::from(TOTAL));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_task_restarts_the_job_from_the_last_checkpoint() {
+    const TOTAL: u32 = 6_000;
+    let broker = LocalBroker::start_or_fail();
+    let client = client(&broker).await.unwrap();
+    fill(&client, "rt-panic", 4, TOTAL, 10, true).await.unwrap();
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let armed = Arc::new(AtomicBool::new(true));
+    let report = counting_job(
+        JobBuilder::new("panic")
+            .checkpoint_interval(Duration::from_millis(20))
+            .restart_policy(RestartPolicy::fixed(3, Duration::from_millis(10))),
+        source(&client, "rt-panic", "rt-panic-group"),
+        Some((4_000, armed.clone())),
+        out.clone(),
+    )
+    .run()
+    .await
+    .unwrap();
+    assert!(!armed.load(Ordering::SeqCst), "the failure was injected");
+    assert_eq!(report.restarts, 1);
+    assert_exact_counts(&out.lock().unwrap(), TOTAL);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_restart_policy_gives_up_after_its_limit() {
+    let broker = LocalBroker::start_or_fail();
+    let client = client(&broker).await.unwrap();
+    fill(&client, "rt-limit", 1, 10, 10, false).await.unwrap();
+    let source = KafkaSource::builder(client.clone(), &["rt-limit"])
+        .stopping_offsets(StoppingOffsets::Latest)
+        .build();
+    let err = JobBuilder::new("limit")
+        .restart_policy(RestartPolicy::fixed(2, Duration::from_millis(1)))
+        .source(source)
+        .map(|_| -> u32 { panic!("always fails") })
+        .sink(|_| Collect::new(Arc::new(Mutex::new(Vec::new()))))
+        .run()
+        .await
+        .unwrap_err();
+    match err {
+        JobError::RestartsExhausted { restarts, last } => {
+            assert_eq!(restarts, 2);
+            assert!(
+                matches!(&*last, JobError::Panicked { stage: 0, message, .. } if message == "always fails"),
+                "{last}"
+            );
+        }
+        other => panic!("unexpected {other}"),
+    }
+}
