@@ -5,6 +5,7 @@
 pub mod client;
 pub mod core;
 pub mod runtime;
+pub mod sink;
 pub mod source;
 
 pub use kwire_protocol as protocol;

@@ -143,6 +143,16 @@ pub struct SinkContext {
     pub parallelism: usize,
 }
 
+impl SinkContext {
+    /// Instance `instance` of `parallelism` (for driving a sink outside a job, e.g. in tests).
+    pub fn new(instance: usize, parallelism: usize) -> Self {
+        Self {
+            instance,
+            parallelism,
+        }
+    }
+}
+
 /// The end of a job. Its hooks are the two phases of a checkpoint: prepare at the barrier (flush,
 /// or pre-commit a transaction) and commit once the checkpoint is complete everywhere.
 pub trait Sink<T>: Send + 'static {
