@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kwire_connector::client::{Client, Error, ProducerRecord};
+use kwire_connector::runtime::CheckpointStore;
+use kwire_connector::source::SourceState;
 
 use crate::LocalBroker;
 
@@ -55,4 +57,61 @@ pub async fn fill(
 pub fn index(value: &[u8]) -> Option<u32> {
     let end = value.iter().position(|b| *b == b':')?;
     std::str::from_utf8(&value[..end]).ok()?.parse().ok()
+}
+
+/// A small xorshift generator for fault schedules: the same seed gives the same schedule.
+#[derive(Debug, Clone)]
+pub struct Seeded {
+    seed: u64,
+    state: u64,
+}
+
+impl Seeded {
+    /// A generator from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self {
+            seed,
+            state: seed | 1,
+        }
+    }
+
+    /// The seed in `$KWIRE_SEED`, else a fresh one; prints it, so that a failure can be replayed.
+    pub fn from_env() -> Self {
+        let seed = std::env::var("KWIRE_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.subsec_nanos());
+                u64::from(std::process::id()) << 32 | u64::from(nanos)
+            });
+        println!("seed {seed} (KWIRE_SEED={seed} replays it)");
+        Self::new(seed)
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// A number in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        self.state.checked_rem(n).unwrap_or(0)
+    }
+}
+
+/// How far the newest checkpoint in `store` got: the sum of its source offsets (0 without one).
+pub fn checkpointed_offsets(store: &CheckpointStore) -> i64 {
+    let Ok(Some(snapshot)) = store.latest() else {
+        return 0;
+    };
+    snapshot.stages[0]
+        .iter()
+        .filter_map(|states| SourceState::from_bytes(states.first()?).ok())
+        .map(|s| s.offsets.values().sum::<i64>())
+        .sum()
 }

@@ -13,7 +13,7 @@ use kwire_connector::client::Client;
 use kwire_connector::runtime::sinks::Collect;
 use kwire_connector::runtime::{CheckpointStore, JobBuilder, JobError, Operator, RestartPolicy, Stream};
 use kwire_connector::source::{KafkaSource, SourceState, StoppingOffsets};
-use kwire_testkit::data::{client, fill, index};
+use kwire_testkit::data::{checkpointed_offsets, client, fill, index, Seeded};
 use kwire_testkit::LocalBroker;
 
 const KEYS: u32 = 10;
@@ -113,21 +113,6 @@ fn assert_exact_counts(lines: &[String], total: u32) {
     );
 }
 
-fn offsets_sum(state: Option<&kwire_connector::runtime::Snapshot>) -> i64 {
-    state.map_or(0, |s| {
-        s.stages[0]
-            .iter()
-            .map(|states| {
-                SourceState::from_bytes(&states[0])
-                    .unwrap()
-                    .offsets
-                    .values()
-                    .sum::<i64>()
-            })
-            .sum()
-    })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bounded_job_through_rebalance_delivers_every_record_and_ends() {
     let broker = LocalBroker::start_or_fail();
@@ -170,18 +155,7 @@ async fn keyed_counts_are_exact_after_kills_and_restarts_from_the_checkpoint_dir
     println!("written in {:?}", started.elapsed());
     let dir = temp_dir("kills");
     let store = CheckpointStore::open(&dir).unwrap();
-    let seed = std::env::var("KWIRE_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| u64::from(std::process::id()));
-    println!("seed {seed} (KWIRE_SEED replays it)");
-    let mut rng = seed | 1;
-    let mut next_rand = move |n: u64| {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng % n
-    };
+    let mut rng = Seeded::from_env();
     let mut kills = 0;
     let mut resumed_mid_stream = 0;
     let lines = loop {
@@ -194,8 +168,7 @@ async fn keyed_counts_are_exact_after_kills_and_restarts_from_the_checkpoint_dir
             None,
             out.clone(),
         );
-        let before = store.latest().unwrap();
-        let at = offsets_sum(before.as_ref());
+        let at = checkpointed_offsets(&store);
         println!("run {} starts at {at} of {TOTAL}", kills + 1);
         if at > 0 && at < i64::from(TOTAL) {
             resumed_mid_stream += 1;
@@ -209,11 +182,11 @@ async fn keyed_counts_are_exact_after_kills_and_restarts_from_the_checkpoint_dir
         let run = tokio::spawn(job.run());
         loop {
             tokio::time::sleep(Duration::from_millis(5)).await;
-            if run.is_finished() || offsets_sum(store.latest().unwrap().as_ref()) > at {
+            if run.is_finished() || checkpointed_offsets(&store) > at {
                 break;
             }
         }
-        tokio::time::sleep(Duration::from_millis(next_rand(40))).await;
+        tokio::time::sleep(Duration::from_millis(rng.below(40))).await;
         if run.is_finished() {
             run.await.unwrap().unwrap();
             break out.lock().unwrap().clone();

@@ -655,27 +655,11 @@ impl Producer {
             (st.producer_id, st.producer_epoch, !st.txn_partitions.is_empty())
         };
         let txn = self.cfg.transactional_id.clone().unwrap_or_default();
-        let res = self
-            .client
-            .retry(None, || async {
-                let coord = self.txn_coordinator().await?;
-                let resp = coord
-                    .send_built(|_| EndTxnRequest {
-                        transactional_id: txn.clone(),
-                        producer_id: pid,
-                        producer_epoch: epoch,
-                        committed: commit,
-                        ..Default::default()
-                    })
-                    .await?;
-                let code = ErrorCode(resp.error_code);
-                if code == ErrorCode::INVALID_TXN_STATE && !any {
-                    // Nothing was ever added: the coordinator has no transaction to end.
-                    return Ok(());
-                }
-                check("EndTxn", resp.error_code)
-            })
-            .await;
+        let res = match self.client.end_transaction(&txn, pid, epoch, commit).await {
+            // Nothing was ever added: the coordinator has no transaction to end.
+            Err(Error::Broker { code, .. }) if code == ErrorCode::INVALID_TXN_STATE && !any => Ok(()),
+            res => res,
+        };
         let mut st = self.state();
         st.in_transaction = false;
         st.txn_partitions.clear();
@@ -753,6 +737,36 @@ impl Producer {
 
 /// FindCoordinator's key type for a transactional id.
 const TRANSACTION_KEY: i8 = 1;
+
+impl Client {
+    /// EndTxn: commits (or aborts) the transaction that producer `producer_id` at
+    /// `producer_epoch` has open under `transactional_id`, retrying retriable errors. A sink
+    /// restored from a checkpoint uses it to finish the transaction the checkpoint pre-committed,
+    /// with the producer id and epoch the checkpoint recorded, without a producer of its own
+    /// (a new InitProducerId would abort that transaction instead).
+    pub async fn end_transaction(
+        &self,
+        transactional_id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        commit: bool,
+    ) -> Result<(), Error> {
+        self.retry(None, || async {
+            let coord = self.coordinator(transactional_id, TRANSACTION_KEY).await?;
+            let resp = coord
+                .send_built(|_| EndTxnRequest {
+                    transactional_id: transactional_id.to_owned(),
+                    producer_id,
+                    producer_epoch,
+                    committed: commit,
+                    ..Default::default()
+                })
+                .await?;
+            check("EndTxn", resp.error_code)
+        })
+        .await
+    }
+}
 
 fn check(api: &'static str, code: i16) -> Result<(), Error> {
     let code = ErrorCode(code);

@@ -15,14 +15,23 @@
 //! Delivery: [`DeliveryGuarantee::None`] sends and forgets; [`DeliveryGuarantee::AtLeastOnce`]
 //! flushes at each checkpoint barrier and waits for every acknowledgement before the checkpoint
 //! is acknowledged, so a failed write fails the checkpoint (and the job restarts from the previous
-//! one) instead of being dropped.
+//! one) instead of being dropped. [`DeliveryGuarantee::ExactlyOnce`] writes each checkpoint's
+//! records in a Kafka transaction: at the barrier the transaction is flushed (pre-commit) and
+//! recorded in the checkpoint; when the checkpoint completes it commits; a restore commits the
+//! transactions its checkpoint recorded, then fences the instance's transactional ids, which aborts
+//! anything a failed run left open. Ids come from a bounded pool per instance and are reused.
 //!
 //! References: Flink's KafkaSink and `FlinkFixedPartitioner`; the Java client's
 //! `BuiltInPartitioner.partitionForKey`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
+
+use bytes::Bytes;
+use kwire_protocol::primitives::{Decoder, Encoder};
+use kwire_protocol::{DecodeError, ErrorCode};
+use tracing::{debug, info, warn};
 
 use crate::client::partitioner::partition_for_key;
 use crate::client::{Client, DeliveryFuture, Error, Producer, ProducerBuilder, ProducerRecord};
@@ -68,6 +77,9 @@ pub enum DeliveryGuarantee {
     /// written twice.
     #[default]
     AtLeastOnce,
+    /// Kafka transactions: a checkpoint's records commit together when the checkpoint completes,
+    /// so read_committed consumers see each record once. Needs a transactional id prefix.
+    ExactlyOnce,
 }
 
 type Serializer<T> = Arc<dyn Fn(&str, T) -> ProducerRecord + Send + Sync>;
@@ -81,6 +93,8 @@ pub struct KafkaSink<T> {
     partitioner: Partitioner,
     guarantee: DeliveryGuarantee,
     configure: Configure,
+    prefix: Option<String>,
+    pool: usize,
 }
 
 impl<T> Clone for KafkaSink<T> {
@@ -92,6 +106,8 @@ impl<T> Clone for KafkaSink<T> {
             partitioner: self.partitioner.clone(),
             guarantee: self.guarantee,
             configure: self.configure.clone(),
+            prefix: self.prefix.clone(),
+            pool: self.pool,
         }
     }
 }
@@ -112,7 +128,25 @@ impl<T: Send + 'static> KafkaSink<T> {
             partitioner: Partitioner::default(),
             guarantee: DeliveryGuarantee::default(),
             configure: Arc::new(|b| b),
+            prefix: None,
+            pool: 4,
         }
+    }
+
+    /// Exactly-once: the transactional ids are `{prefix}-{instance}-{slot}`. The prefix must be
+    /// unique to the job (two jobs with one prefix fence each other).
+    pub fn transactional_id_prefix(mut self, prefix: &str) -> Self {
+        self.prefix = Some(prefix.to_owned());
+        self
+    }
+
+    /// Exactly-once: transactional ids per instance (default 4): one for the open transaction and
+    /// the rest for transactions pre-committed at checkpoints not yet complete. The ids are
+    /// reused, so their number stays bounded however many checkpoints a job takes; at a start or
+    /// restore every one of them is fenced, which aborts what a failed run left open.
+    pub fn transaction_pool(mut self, n: usize) -> Self {
+        self.pool = n.max(2);
+        self
     }
 
     /// The partitioner (default fixed).
@@ -146,6 +180,7 @@ impl<T: Send + 'static> KafkaSink<T> {
             partitions: HashMap::new(),
             next: ctx.instance,
             acks: Vec::new(),
+            txn: Transactions::default(),
         }
     }
 }
@@ -165,6 +200,66 @@ pub struct KafkaSinkWriter<T> {
     partitions: HashMap<String, Vec<i32>>,
     next: usize,
     acks: Vec<(String, i32, DeliveryFuture)>,
+    txn: Transactions,
+}
+
+/// One transactional producer of the pool.
+struct Txn {
+    slot: usize,
+    producer: Producer,
+}
+
+/// The exactly-once writer's transactions.
+#[derive(Default)]
+struct Transactions {
+    /// Fenced every slot (at the first write or at a restore).
+    started: bool,
+    /// The transaction records go to now.
+    open: Option<Txn>,
+    /// Transactions pre-committed at a checkpoint, waiting for it to complete.
+    prepared: BTreeMap<u64, Txn>,
+    /// Producers with no open transaction, ready for the next.
+    idle: Vec<Txn>,
+}
+
+/// A pre-committed transaction as a checkpoint records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PreparedTxn {
+    checkpoint: u64,
+    transactional_id: String,
+    producer_id: i64,
+    epoch: i16,
+}
+
+fn encode_prepared(list: &[PreparedTxn]) -> Vec<u8> {
+    let mut e = Encoder::new();
+    e.u32(list.len() as u32);
+    for t in list {
+        e.i64(t.checkpoint as i64);
+        e.u32(t.transactional_id.len() as u32);
+        e.raw(t.transactional_id.as_bytes());
+        e.i64(t.producer_id);
+        e.i16(t.epoch);
+    }
+    e.into_inner().to_vec()
+}
+
+fn decode_prepared(bytes: &[u8]) -> Result<Vec<PreparedTxn>, DecodeError> {
+    let mut d = Decoder::new(Bytes::copy_from_slice(bytes));
+    let count = d.u32()? as usize;
+    let mut list = Vec::with_capacity(d.capacity_for(count, 22));
+    for _ in 0..count {
+        let checkpoint = d.i64()? as u64;
+        let len = d.u32()? as usize;
+        list.push(PreparedTxn {
+            checkpoint,
+            transactional_id: d.utf8(len)?,
+            producer_id: d.i64()?,
+            epoch: d.i16()?,
+        });
+    }
+    d.finish()?;
+    Ok(list)
 }
 
 /// Acknowledgements kept before the finished ones are checked (bounds the list between
@@ -172,6 +267,64 @@ pub struct KafkaSinkWriter<T> {
 const ACKS_CHECKED_AT: usize = 4096;
 
 impl<T: Send + 'static> KafkaSinkWriter<T> {
+    fn transactional_id(&self, slot: usize) -> String {
+        let prefix = self.sink.prefix.as_deref().unwrap_or("kwire");
+        format!("{prefix}-{}-{slot}", self.instance)
+    }
+
+    /// A transactional producer for `slot`, fenced: InitProducerId aborts whatever an earlier
+    /// producer with the same id left open.
+    async fn fenced(&self, slot: usize) -> Result<Txn, Error> {
+        let builder = (self.sink.configure)(self.sink.client.producer());
+        let producer = builder
+            .transactional_id(&self.transactional_id(slot))
+            .build()
+            .await?;
+        producer.init_transactions().await?;
+        Ok(Txn { slot, producer })
+    }
+
+    /// At the first write or a restore: fences every slot of the pool (a bounded, logged search
+    /// for transactions a failed run left open), keeping the producers for reuse.
+    async fn start_transactions(&mut self) -> Result<(), JobError> {
+        if self.sink.prefix.is_none() {
+            return Err(JobError::Config(
+                "exactly-once needs a transactional id prefix".into(),
+            ));
+        }
+        if self.txn.started {
+            return Ok(());
+        }
+        for slot in 0..self.sink.pool {
+            let txn = self.fenced(slot).await?;
+            self.txn.idle.push(txn);
+        }
+        info!(
+            prefix = self.sink.prefix.as_deref().unwrap_or_default(),
+            instance = self.instance,
+            ids = self.sink.pool,
+            "transactional ids fenced; their open transactions are aborted"
+        );
+        self.txn.started = true;
+        Ok(())
+    }
+
+    /// The producer of the open transaction, beginning one if none is open.
+    async fn open_transaction(&mut self) -> Result<&Producer, JobError> {
+        self.start_transactions().await?;
+        if self.txn.open.is_none() {
+            let Some(txn) = self.txn.idle.pop() else {
+                return Err(JobError::Operator(format!(
+                    "all {} transactional ids of instance {} wait for checkpoints to complete",
+                    self.sink.pool, self.instance
+                )));
+            };
+            txn.producer.begin_transaction().await?;
+            self.txn.open = Some(txn);
+        }
+        Ok(&self.txn.open.as_ref().expect("just opened").producer)
+    }
+
     async fn producer(&mut self) -> Result<&Producer, Error> {
         if self.producer.is_none() {
             let builder = (self.sink.configure)(self.sink.client.producer());
@@ -261,8 +414,12 @@ impl<T: Send + 'static> Sink<T> for KafkaSinkWriter<T> {
             record.partition = Some(self.choose(&record, &partitions));
         }
         let (topic, partition) = (record.topic.clone(), record.partition.unwrap_or(-1));
-        let ack = self.producer().await?.send(record).await?;
-        if self.sink.guarantee == DeliveryGuarantee::AtLeastOnce {
+        let producer = match self.sink.guarantee {
+            DeliveryGuarantee::ExactlyOnce => self.open_transaction().await?,
+            _ => self.producer().await?,
+        };
+        let ack = producer.send(record).await?;
+        if self.sink.guarantee != DeliveryGuarantee::None {
             self.acks.push((topic, partition, ack));
             if self.acks.len() >= ACKS_CHECKED_AT {
                 self.check_finished_acks()?;
@@ -271,18 +428,140 @@ impl<T: Send + 'static> Sink<T> for KafkaSinkWriter<T> {
         Ok(())
     }
 
-    async fn prepare_checkpoint(&mut self, _checkpoint_id: u64) -> Result<Vec<u8>, JobError> {
-        if self.sink.guarantee == DeliveryGuarantee::AtLeastOnce {
-            self.flush().await?;
+    async fn prepare_checkpoint(&mut self, checkpoint_id: u64) -> Result<Vec<u8>, JobError> {
+        match self.sink.guarantee {
+            DeliveryGuarantee::None => Ok(Vec::new()),
+            DeliveryGuarantee::AtLeastOnce => {
+                self.flush().await?;
+                Ok(Vec::new())
+            }
+            DeliveryGuarantee::ExactlyOnce => {
+                // Pre-commit: every record of the open transaction acknowledged; the transaction
+                // waits for the checkpoint to complete, and the checkpoint records it.
+                if let Some(txn) = self.txn.open.take() {
+                    let flushed = txn.producer.flush().await;
+                    self.txn.prepared.insert(checkpoint_id, txn);
+                    flushed?;
+                    self.await_acks().await?;
+                }
+                let list: Vec<PreparedTxn> = self
+                    .txn
+                    .prepared
+                    .iter()
+                    .map(|(checkpoint, t)| {
+                        let (producer_id, epoch) = t.producer.producer_id_and_epoch();
+                        PreparedTxn {
+                            checkpoint: *checkpoint,
+                            transactional_id: self.transactional_id(t.slot),
+                            producer_id,
+                            epoch,
+                        }
+                    })
+                    .collect();
+                Ok(encode_prepared(&list))
+            }
         }
-        Ok(Vec::new())
+    }
+
+    async fn checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<(), JobError> {
+        // Completing a checkpoint completes every older one it subsumes.
+        let later = self.txn.prepared.split_off(&(checkpoint_id + 1));
+        let done = std::mem::replace(&mut self.txn.prepared, later);
+        for (checkpoint, txn) in done {
+            txn.producer.commit_transaction().await?;
+            debug!(
+                checkpoint,
+                slot = txn.slot,
+                instance = self.instance,
+                "transaction committed"
+            );
+            self.txn.idle.push(txn);
+        }
+        Ok(())
+    }
+
+    async fn restore(&mut self, state: Option<Vec<u8>>) -> Result<(), JobError> {
+        if self.sink.guarantee != DeliveryGuarantee::ExactlyOnce {
+            return Ok(());
+        }
+        let list = match state.as_deref() {
+            None | Some([]) => Vec::new(),
+            Some(bytes) => decode_prepared(bytes)
+                .map_err(|e| JobError::Config(format!("sink state in the checkpoint is damaged: {e}")))?,
+        };
+        // First commit what the checkpoint pre-committed (with the recorded producer id and
+        // epoch); only then fence the pool, which aborts anything else left open.
+        for t in &list {
+            match self
+                .sink
+                .client
+                .end_transaction(&t.transactional_id, t.producer_id, t.epoch, true)
+                .await
+            {
+                Ok(()) => {
+                    info!(id = %t.transactional_id, checkpoint = t.checkpoint, "recovered transaction committed")
+                }
+                Err(Error::Broker { code, .. })
+                    if code == ErrorCode::INVALID_TXN_STATE
+                        || code == ErrorCode::PRODUCER_FENCED
+                        || code == ErrorCode::INVALID_PRODUCER_EPOCH =>
+                {
+                    // Committed before the failure (a later epoch exists or nothing is open).
+                    warn!(id = %t.transactional_id, checkpoint = t.checkpoint, %code, "recovered transaction already completed");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.start_transactions().await
     }
 
     async fn finish(&mut self) -> Result<(), JobError> {
+        if let Some(txn) = self.txn.open.take() {
+            // Outputs after the final checkpoint (operators' final results): commit them now.
+            txn.producer.commit_transaction().await?;
+            self.txn.idle.push(txn);
+        }
         self.flush().await?;
-        if let Some(p) = self.producer.take() {
+        let txns = self
+            .txn
+            .idle
+            .drain(..)
+            .chain(std::mem::take(&mut self.txn.prepared).into_values());
+        for p in self.producer.take().into_iter().chain(txns.map(|t| t.producer)) {
             p.close().await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prepared_transactions_read_back_and_damage_is_an_error() {
+        let list = vec![
+            PreparedTxn {
+                checkpoint: 7,
+                transactional_id: "job-0-1".into(),
+                producer_id: 4001,
+                epoch: 3,
+            },
+            PreparedTxn {
+                checkpoint: 8,
+                transactional_id: "jöb-2-0".into(),
+                producer_id: -1,
+                epoch: i16::MAX,
+            },
+        ];
+        let bytes = encode_prepared(&list);
+        assert_eq!(decode_prepared(&bytes).unwrap(), list);
+        assert_eq!(decode_prepared(&encode_prepared(&[])).unwrap(), vec![]);
+        for cut in 0..bytes.len() {
+            assert!(decode_prepared(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut huge = bytes.clone();
+        huge[..4].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(decode_prepared(&huge).is_err());
     }
 }
