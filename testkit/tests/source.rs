@@ -191,3 +191,48 @@ async fn starting_from_committed_offsets() {
     let (records, _) = drain(&committed, 0).await;
     assert_eq!(records.iter().map(index).collect::<Vec<_>>(), vec![7, 8, 9]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_matching_topic_created_while_reading_is_discovered_and_read_from_the_earliest() {
+    use kwire_connector::source::TopicFilter;
+
+    let broker = LocalBroker::start_or_fail();
+    let client = data::client(&broker).await.unwrap();
+    data::fill(&client, "metrics-a", 2, 10, 10, false).await.unwrap();
+    let source =
+        KafkaSource::builder_matching(client.clone(), TopicFilter::new(|t| t.starts_with("metrics-")))
+            .starting_offsets(StartingOffsets::Latest)
+            .partition_discovery(Some(Duration::from_millis(100)))
+            .max_wait(Duration::from_millis(20))
+            .build();
+    let mut reader = source.reader(0, None).await.unwrap();
+    assert_eq!(reader.assigned().len(), 2, "metrics-a from the start");
+    // Created after the reader started: read from its earliest offset whatever the starting
+    // offsets say; a topic that does not match is never read.
+    data::fill(&client, "metrics-b", 3, 30, 10, false).await.unwrap();
+    data::fill(&client, "other", 1, 5, 10, false).await.unwrap();
+    let mut got = Vec::new();
+    while got.len() < 30 {
+        let r = tokio::time::timeout(Duration::from_secs(20), reader.next())
+            .await
+            .expect("the new topic is discovered")
+            .unwrap()
+            .unwrap();
+        got.push((r.topic.clone(), index(&r)));
+    }
+    assert!(got.iter().all(|(t, _)| t == "metrics-b"), "{got:?}");
+    let mut indexes: Vec<u32> = got.iter().map(|(_, i)| *i).collect();
+    indexes.sort_unstable();
+    assert_eq!(indexes, (0..30).collect::<Vec<u32>>());
+    let topics: BTreeSet<String> = reader.assigned().into_iter().map(|(t, _)| t).collect();
+    assert_eq!(
+        topics,
+        BTreeSet::from(["metrics-a".to_owned(), "metrics-b".to_owned()])
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), reader.next())
+            .await
+            .is_err(),
+        "nothing else arrives"
+    );
+}

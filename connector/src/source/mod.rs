@@ -17,6 +17,8 @@
 //! `KafkaSourceEnumerator`, KIP-98 (transaction markers).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -148,11 +150,36 @@ pub struct SourceMetrics {
     pub failed_commits: u64,
 }
 
+/// Chooses topics by name, for a source that reads every topic matching a pattern (new matching
+/// topics are found by partition discovery). The library takes a predicate so that any pattern
+/// language fits, e.g. `move |t| re.is_match(t)` with the `regex` crate.
+#[derive(Clone)]
+pub struct TopicFilter(Arc<dyn Fn(&str) -> bool + Send + Sync>);
+
+impl TopicFilter {
+    /// A filter from a predicate over topic names.
+    pub fn new(f: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+
+    /// Whether `topic` is chosen.
+    pub fn matches(&self, topic: &str) -> bool {
+        (self.0)(topic)
+    }
+}
+
+impl fmt::Debug for TopicFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TopicFilter(..)")
+    }
+}
+
 /// The job-wide description of a Kafka source.
 #[derive(Debug, Clone)]
 pub struct KafkaSource {
     client: Client,
     topics: Vec<String>,
+    filter: Option<TopicFilter>,
     parallelism: usize,
     starting: StartingOffsets,
     stopping: Option<StoppingOffsets>,
@@ -177,6 +204,7 @@ impl KafkaSource {
             source: Self {
                 client,
                 topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+                filter: None,
                 parallelism: 1,
                 starting: StartingOffsets::Earliest,
                 stopping: None,
@@ -187,6 +215,15 @@ impl KafkaSource {
                 discovery: Some(Duration::from_secs(30)),
             },
         }
+    }
+
+    /// A builder reading every topic whose name `filter` accepts, now and later (new topics are
+    /// found at each partition discovery and read from the earliest offset); otherwise as
+    /// [`Self::builder`].
+    pub fn builder_matching(client: Client, filter: TopicFilter) -> KafkaSourceBuilder {
+        let mut b = Self::builder(client, &[]);
+        b.source.filter = Some(filter);
+        b
     }
 
     /// The number of parallel readers.
@@ -334,7 +371,17 @@ impl SourceReader {
     /// Finds the partitions of the topics that this instance owns and are not known yet, and
     /// resolves where each starts.
     async fn discover(&mut self) -> Result<(), Error> {
-        for topic in self.source.topics.clone() {
+        let mut topics = self.source.topics.clone();
+        if let Some(filter) = &self.source.filter {
+            match self.source.client.list_topics().await {
+                Ok(all) => topics.extend(all.into_iter().filter(|t| filter.matches(t))),
+                Err(e) if !self.first_start => warn!(error = %e, "topic discovery failed"),
+                Err(e) => return Err(e),
+            }
+            topics.sort();
+            topics.dedup();
+        }
+        for topic in topics {
             self.source.client.invalidate(&topic);
             let meta = match self.source.client.topic(&topic).await {
                 Ok(m) => m,
