@@ -8,6 +8,8 @@
 
 use std::collections::VecDeque;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -15,6 +17,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use kwire_connector::client::{
     Client, DeliveryFuture, FetchOptions, IsolationLevel, OffsetSpec, ProducerRecord,
 };
+use kwire_connector::runtime::{JobBuilder, JobError, Sink};
+use kwire_connector::source::{KafkaSource, SourceRecord, StartingOffsets, StoppingOffsets};
 use kwire_protocol::ErrorCode;
 use tokio::sync::oneshot::error::TryRecvError;
 
@@ -53,6 +57,10 @@ pub(crate) struct Args {
     /// How record batches are compressed.
     #[arg(long, value_enum, default_value_t = CompressionArg::None)]
     compression: CompressionArg,
+    /// Consume through the connector's source with this many instances in a local job (records
+    /// counted at the sink), instead of the client's raw fetch loop.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
+    parallelism: Option<u64>,
 }
 
 /// Runs a benchmark against `bootstrap`, or the embedded broker when none is given.
@@ -108,8 +116,12 @@ async fn bench(cmd: Command, bootstrap: &str, where_: &str) -> anyhow::Result<Ex
         }
         Command::Consume(args) => {
             let (records, bytes, elapsed) = consume(&client, &args).await?;
+            let via = match args.parallelism {
+                Some(n) => format!("source x{n} in a job"),
+                None => "raw fetch".to_owned(),
+            };
             format!(
-                "bench consume: {records} records ({:.1} MB) from {} ({partitions} partitions) on {where_} \
+                "bench consume ({via}): {records} records ({:.1} MB) from {} ({partitions} partitions) on {where_} \
                  in {:.2} s: {:.0} records/s, {:.1} MB/s (fetch max wait 10 ms)",
                 bytes as f64 / 1e6,
                 args.topic,
@@ -301,6 +313,9 @@ async fn consume(client: &Client, args: &Args) -> anyhow::Result<(u64, u64, Dura
             .map_err(fail)?;
         positions.push((p, start.max(0), end));
     }
+    if let Some(n) = args.parallelism {
+        return consume_in_job(client, args, n as usize, &positions).await;
+    }
     let options = FetchOptions {
         max_wait: Duration::from_millis(10),
         ..FetchOptions::default()
@@ -340,6 +355,64 @@ async fn consume(client: &Client, args: &Args) -> anyhow::Result<(u64, u64, Dura
         anyhow::bail!("the topic ended after {records} of {} records", args.records);
     }
     Ok((records, bytes, elapsed))
+}
+
+/// Counts records and key + value bytes at the end of a job.
+struct Count {
+    records: Arc<AtomicU64>,
+    bytes: Arc<AtomicU64>,
+    bar: ProgressBar,
+}
+
+impl Sink<SourceRecord> for Count {
+    async fn write(&mut self, r: SourceRecord) -> Result<(), JobError> {
+        let len = r.key.as_ref().map_or(0, Bytes::len) + r.value.as_ref().map_or(0, Bytes::len);
+        self.bytes.fetch_add(len as u64, Ordering::Relaxed);
+        self.records.fetch_add(1, Ordering::Relaxed);
+        self.bar.inc(1);
+        Ok(())
+    }
+}
+
+/// Reads `positions` (partition, start, end) through a job of `parallelism` source instances.
+async fn consume_in_job(
+    client: &Client,
+    args: &Args,
+    parallelism: usize,
+    positions: &[(i32, i64, i64)],
+) -> anyhow::Result<(u64, u64, Duration)> {
+    let topic = args.topic.as_str();
+    let tp = |p: i32| (topic.to_owned(), p);
+    let source = KafkaSource::builder(client.clone(), &[topic])
+        .parallelism(parallelism)
+        .starting_offsets(StartingOffsets::Specific(
+            positions.iter().map(|(p, s, _)| (tp(*p), *s)).collect(),
+        ))
+        .stopping_offsets(StoppingOffsets::Specific(
+            positions.iter().map(|(p, _, e)| (tp(*p), *e)).collect(),
+        ))
+        .max_wait(Duration::from_millis(10))
+        .build();
+    let (records, bytes) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let bar = progress_bar(args.records, "consume");
+    let (r, b, pb) = (records.clone(), bytes.clone(), bar.clone());
+    let started = Instant::now();
+    JobBuilder::new("bench")
+        .source(source)
+        .sink(move |_| Count {
+            records: r.clone(),
+            bytes: b.clone(),
+            bar: pb.clone(),
+        })
+        .run()
+        .await?;
+    let elapsed = started.elapsed();
+    bar.finish_and_clear();
+    Ok((
+        records.load(Ordering::Relaxed),
+        bytes.load(Ordering::Relaxed),
+        elapsed,
+    ))
 }
 
 #[cfg(test)]
