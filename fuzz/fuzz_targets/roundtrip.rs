@@ -12,7 +12,9 @@ fn check<M: Message + Arb>(u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
     let version = u.int_in_range(versions.min..=versions.max)?;
     let mut value = M::arb(u)?;
     value.normalize_to(version);
-    let bytes = value.encode_to_bytes(version).expect("a normalized value encodes");
+    let bytes = value
+        .encode_to_bytes(version)
+        .expect("a normalized value encodes");
     let back = M::decode_bytes(bytes, version).expect("an encoded value decodes");
     assert_eq!(back, value);
     Ok(())

@@ -9,7 +9,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::error::{DecodeError, EncodeError};
+use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
 use crate::primitives::{Ctx, Decoder, Encoder, Wire};
 
 /// What the declaration says of one field.
@@ -273,7 +273,8 @@ pub fn finish_tagged(
 }
 
 /// Reads a tagged-field section; `known` decodes a known tag from its payload and says whether it
-/// did; the others are kept in `unknown`.
+/// did; the others are kept in `unknown`. Tags must be strictly ascending (KIP-482): a repeated
+/// or out-of-order tag is an error, so that what decodes encodes back to the same bytes.
 #[doc(hidden)]
 pub fn read_tagged(
     d: &mut Decoder,
@@ -281,8 +282,17 @@ pub fn read_tagged(
     unknown: &mut Vec<crate::primitives::RawTaggedField>,
 ) -> Result<(), DecodeError> {
     let count = d.uvarint()?;
+    let mut last = None;
     for _ in 0..count {
+        let at = d.offset();
         let tag = d.uvarint()?;
+        if last.is_some_and(|last| tag <= last) {
+            return Err(DecodeError::new(
+                DecodeErrorKind::Invalid("tagged fields out of order or repeated"),
+                at,
+            ));
+        }
+        last = Some(tag);
         let size = d.uvarint()? as usize;
         let mut sub = d.sub(size)?;
         if !known(tag, &mut sub)? {
