@@ -471,6 +471,8 @@ fn every_command_has_help() {
         &["bench", "--help"],
         &["bench", "produce", "--help"],
         &["bench", "consume", "--help"],
+        &["txn", "--help"],
+        &["txn", "recover", "--help"],
     ] {
         let run = kwire(args);
         assert!(run.ok(), "{args:?}: {run:?}");
@@ -544,4 +546,61 @@ fn from_latest_and_from_a_time_skip_older_records() {
     let run = consumer.join().expect("consumer thread");
     assert!(run.ok(), "{run:?}");
     assert_eq!(run.stdout, "later\n", "{run:?}");
+}
+
+#[test]
+fn txn_recover_dry_run_lists_what_it_would_commit_and_fence() {
+    use kwire_connector::runtime::{CheckpointStore, Snapshot};
+    use kwire_connector::sink::PreparedTransaction;
+
+    let dir = std::env::temp_dir().join(format!("kwire-cli-txn-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = CheckpointStore::open(&dir).unwrap();
+    let sink_state = |list: &[PreparedTransaction]| vec![Vec::new(), PreparedTransaction::encode_list(list)];
+    let snapshot = Snapshot {
+        id: 8,
+        stages: vec![
+            vec![vec![Vec::new()]],
+            vec![
+                sink_state(&[PreparedTransaction::new(7, "job-0-1", 4001, 3)]),
+                sink_state(&[]),
+            ],
+        ],
+    };
+    store.save(&snapshot).unwrap();
+    let dir_arg = dir.to_str().unwrap();
+    let run = kwire(&[
+        "txn",
+        "recover",
+        "--prefix",
+        "job",
+        "--pool",
+        "2",
+        "--checkpoint-dir",
+        dir_arg,
+        "--dry-run",
+    ]);
+    assert!(run.ok(), "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "would commit job-0-1 (checkpoint 7, producer id 4001, epoch 3)\n\
+         would fence job-0-0 (aborts its open transaction, if any)\n\
+         would fence job-0-1 (aborts its open transaction, if any)\n\
+         would fence job-1-0 (aborts its open transaction, if any)\n\
+         would fence job-1-1 (aborts its open transaction, if any)\n"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    let missing = kwire(&[
+        "txn",
+        "recover",
+        "--prefix",
+        "job",
+        "--checkpoint-dir",
+        dir_arg,
+        "--dry-run",
+    ]);
+    assert!(
+        missing.assert_one_error_line().contains("no checkpoint"),
+        "{missing:?}"
+    );
 }

@@ -222,14 +222,97 @@ struct Transactions {
     idle: Vec<Txn>,
 }
 
-/// A pre-committed transaction as a checkpoint records it.
+/// A transaction pre-committed at a checkpoint, as the checkpoint records it (the exactly-once
+/// writer's state).
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct PreparedTxn {
-    checkpoint: u64,
-    transactional_id: String,
-    producer_id: i64,
-    epoch: i16,
+#[non_exhaustive]
+pub struct PreparedTransaction {
+    /// The checkpoint whose barrier pre-committed it.
+    pub checkpoint: u64,
+    /// Its transactional id.
+    pub transactional_id: String,
+    /// The producer id that wrote it.
+    pub producer_id: i64,
+    /// The producer epoch that wrote it.
+    pub epoch: i16,
 }
+
+impl PreparedTransaction {
+    /// Reads an exactly-once writer's state from a checkpoint (empty state: none).
+    pub fn decode_list(state: &[u8]) -> Result<Vec<Self>, DecodeError> {
+        if state.is_empty() {
+            return Ok(Vec::new());
+        }
+        decode_prepared(state)
+    }
+
+    /// The state [`Self::decode_list`] reads.
+    pub fn encode_list(list: &[Self]) -> Vec<u8> {
+        encode_prepared(list)
+    }
+
+    /// A record of transaction `transactional_id`, written by `producer_id` at `epoch`, that
+    /// checkpoint `checkpoint` pre-committed.
+    pub fn new(checkpoint: u64, transactional_id: &str, producer_id: i64, epoch: i16) -> Self {
+        Self {
+            checkpoint,
+            transactional_id: transactional_id.to_owned(),
+            producer_id,
+            epoch,
+        }
+    }
+}
+
+/// The transactional ids of sink instance `instance`: `{prefix}-{instance}-{slot}` for each slot
+/// of a pool of `pool`.
+pub fn transactional_ids(prefix: &str, instance: usize, pool: usize) -> Vec<String> {
+    (0..pool)
+        .map(|slot| transactional_id(prefix, instance, slot))
+        .collect()
+}
+
+fn transactional_id(prefix: &str, instance: usize, slot: usize) -> String {
+    format!("{prefix}-{instance}-{slot}")
+}
+
+/// Commits transactions a checkpoint pre-committed, with the producer id and epoch it recorded.
+/// One that was already completed (a later epoch exists, or nothing is open) is logged and
+/// skipped: it committed before the failure. Call before fencing the ids (which would abort them).
+pub async fn commit_prepared(client: &Client, prepared: &[PreparedTransaction]) -> Result<(), Error> {
+    for t in prepared {
+        match client
+            .end_transaction(&t.transactional_id, t.producer_id, t.epoch, true)
+            .await
+        {
+            Ok(()) => {
+                info!(id = %t.transactional_id, checkpoint = t.checkpoint, "recovered transaction committed")
+            }
+            Err(Error::Broker { code, .. })
+                if code == ErrorCode::INVALID_TXN_STATE
+                    || code == ErrorCode::PRODUCER_FENCED
+                    || code == ErrorCode::INVALID_PRODUCER_EPOCH =>
+            {
+                warn!(id = %t.transactional_id, checkpoint = t.checkpoint, %code, "recovered transaction already completed");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Fences transactional id `id` (InitProducerId bumps its epoch, which aborts its open
+/// transaction), returning the producer, ready for a new transaction.
+pub async fn fence(
+    client: &Client,
+    id: &str,
+    configure: impl FnOnce(ProducerBuilder) -> ProducerBuilder,
+) -> Result<Producer, Error> {
+    let producer = configure(client.producer()).transactional_id(id).build().await?;
+    producer.init_transactions().await?;
+    Ok(producer)
+}
+
+type PreparedTxn = PreparedTransaction;
 
 fn encode_prepared(list: &[PreparedTxn]) -> Vec<u8> {
     let mut e = Encoder::new();
@@ -268,20 +351,11 @@ const ACKS_CHECKED_AT: usize = 4096;
 
 impl<T: Send + 'static> KafkaSinkWriter<T> {
     fn transactional_id(&self, slot: usize) -> String {
-        let prefix = self.sink.prefix.as_deref().unwrap_or("kwire");
-        format!("{prefix}-{}-{slot}", self.instance)
-    }
-
-    /// A transactional producer for `slot`, fenced: InitProducerId aborts whatever an earlier
-    /// producer with the same id left open.
-    async fn fenced(&self, slot: usize) -> Result<Txn, Error> {
-        let builder = (self.sink.configure)(self.sink.client.producer());
-        let producer = builder
-            .transactional_id(&self.transactional_id(slot))
-            .build()
-            .await?;
-        producer.init_transactions().await?;
-        Ok(Txn { slot, producer })
+        transactional_id(
+            self.sink.prefix.as_deref().unwrap_or_default(),
+            self.instance,
+            slot,
+        )
     }
 
     /// At the first write or a restore: fences every slot of the pool (a bounded, logged search
@@ -295,9 +369,13 @@ impl<T: Send + 'static> KafkaSinkWriter<T> {
         if self.txn.started {
             return Ok(());
         }
-        for slot in 0..self.sink.pool {
-            let txn = self.fenced(slot).await?;
-            self.txn.idle.push(txn);
+        let prefix = self.sink.prefix.as_deref().unwrap_or_default();
+        for (slot, id) in transactional_ids(prefix, self.instance, self.sink.pool)
+            .iter()
+            .enumerate()
+        {
+            let producer = fence(&self.sink.client, id, |b| (self.sink.configure)(b)).await?;
+            self.txn.idle.push(Txn { slot, producer });
         }
         info!(
             prefix = self.sink.prefix.as_deref().unwrap_or_default(),
@@ -444,13 +522,13 @@ impl<T: Send + 'static> Sink<T> for KafkaSinkWriter<T> {
                     flushed?;
                     self.await_acks().await?;
                 }
-                let list: Vec<PreparedTxn> = self
+                let list: Vec<PreparedTransaction> = self
                     .txn
                     .prepared
                     .iter()
                     .map(|(checkpoint, t)| {
                         let (producer_id, epoch) = t.producer.producer_id_and_epoch();
-                        PreparedTxn {
+                        PreparedTransaction {
                             checkpoint: *checkpoint,
                             transactional_id: self.transactional_id(t.slot),
                             producer_id,
@@ -486,32 +564,12 @@ impl<T: Send + 'static> Sink<T> for KafkaSinkWriter<T> {
         }
         let list = match state.as_deref() {
             None | Some([]) => Vec::new(),
-            Some(bytes) => decode_prepared(bytes)
+            Some(bytes) => PreparedTransaction::decode_list(bytes)
                 .map_err(|e| JobError::Config(format!("sink state in the checkpoint is damaged: {e}")))?,
         };
         // First commit what the checkpoint pre-committed (with the recorded producer id and
         // epoch); only then fence the pool, which aborts anything else left open.
-        for t in &list {
-            match self
-                .sink
-                .client
-                .end_transaction(&t.transactional_id, t.producer_id, t.epoch, true)
-                .await
-            {
-                Ok(()) => {
-                    info!(id = %t.transactional_id, checkpoint = t.checkpoint, "recovered transaction committed")
-                }
-                Err(Error::Broker { code, .. })
-                    if code == ErrorCode::INVALID_TXN_STATE
-                        || code == ErrorCode::PRODUCER_FENCED
-                        || code == ErrorCode::INVALID_PRODUCER_EPOCH =>
-                {
-                    // Committed before the failure (a later epoch exists or nothing is open).
-                    warn!(id = %t.transactional_id, checkpoint = t.checkpoint, %code, "recovered transaction already completed");
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+        commit_prepared(&self.sink.client, &list).await?;
         self.start_transactions().await
     }
 

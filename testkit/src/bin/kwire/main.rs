@@ -14,6 +14,7 @@ mod conformance;
 mod consume;
 mod produce;
 mod topic;
+mod txn;
 
 use std::process::ExitCode;
 
@@ -58,6 +59,9 @@ enum Command {
     /// Measures produce or consume throughput.
     #[command(subcommand)]
     Bench(bench::Command),
+    /// Recovers an exactly-once sink's transactions by hand (see `kwire txn recover --help`).
+    #[command(subcommand)]
+    Txn(txn::Command),
 }
 
 fn main() -> ExitCode {
@@ -95,6 +99,7 @@ async fn dispatch(command: Command, bootstrap: Option<String>) -> anyhow::Result
         Command::Bench(cmd) => bench::run(cmd, b).await,
         Command::Broker(args) => broker::run(&args).await,
         Command::Assign(args) => assign::run(&args),
+        Command::Txn(cmd) => txn::run(cmd, &common::bootstrap_or_default(b)).await,
     }
 }
 
@@ -106,7 +111,7 @@ fn usage_error(e: &clap::Error) -> ExitCode {
             return ExitCode::SUCCESS;
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
-            common::report_line("a command is required: broker, topic, produce, consume, assign, conformance or bench (see --help)");
+            common::report_line("a command is required: broker, topic, produce, consume, assign, conformance, bench or txn (see --help)");
             return ExitCode::from(2);
         }
         _ => {}
