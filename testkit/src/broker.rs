@@ -83,14 +83,25 @@ impl LocalBroker {
     pub fn embedded_behind_proxy() -> Result<(Self, FaultProxy), BrokerError> {
         let start_err = |e: std::io::Error| BrokerError::Start(e.to_string());
         let proxy_port = free_port().map_err(start_err)?;
+        let (broker, listening) = Self::embedded_advertising(proxy_port)?;
+        let proxy = FaultProxy::start(proxy_port, listening).map_err(start_err)?;
+        Ok((broker, proxy))
+    }
+
+    /// A new embedded broker that advertises 127.0.0.1:`advertised_port` rather than the port it
+    /// listens on, for a proxy the caller puts on that port (faults, TLS termination). Returns the
+    /// broker, whose bootstrap is the advertised address, and the address it really listens on.
+    #[cfg(feature = "embedded-broker")]
+    pub fn embedded_advertising(advertised_port: u16) -> Result<(Self, SocketAddr), BrokerError> {
+        let start_err = |e: std::io::Error| BrokerError::Start(e.to_string());
         let broker_port = free_port().map_err(start_err)?;
-        let handle = embedded::Handle::start_advertising(broker_port, proxy_port)?;
-        let proxy = FaultProxy::start(proxy_port, handle.addr).map_err(start_err)?;
+        let handle = embedded::Handle::start_advertising(broker_port, advertised_port)?;
+        let listening = handle.addr;
         let broker = Self {
-            bootstrap: proxy.addr().to_string(),
+            bootstrap: format!("127.0.0.1:{advertised_port}"),
             embedded: Some(handle),
         };
-        Ok((broker, proxy))
+        Ok((broker, listening))
     }
 
     /// A new embedded broker: not compiled in.

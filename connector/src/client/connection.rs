@@ -20,8 +20,7 @@ use kwire_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, Message, Request, VersionRange,
 };
 use kwire_protocol::{Decoder, ErrorCode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tracing::{debug, trace, warn};
@@ -39,6 +38,9 @@ pub struct ConnectionConfig {
     pub connect_timeout: Duration,
     /// The largest response frame accepted.
     pub max_frame_size: usize,
+    /// TLS for the connection; `None`: plaintext.
+    #[cfg(feature = "tls")]
+    pub tls: Option<super::TlsConfig>,
 }
 
 impl Default for ConnectionConfig {
@@ -48,11 +50,18 @@ impl Default for ConnectionConfig {
             request_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             max_frame_size: kwire_protocol::frame::DEFAULT_MAX_FRAME_SIZE,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
 
 type Waiter = oneshot::Sender<Result<Bytes, Error>>;
+
+/// The read side of a connection: a TCP read half, or the read side of a TLS stream.
+type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
+/// The write side of a connection.
+type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
 
 #[derive(Debug)]
 struct Pending {
@@ -120,15 +129,24 @@ impl Drop for PendingGuard<'_> {
 }
 
 /// A connection to one broker.
-#[derive(Debug)]
 pub struct Connection {
     addr: String,
     config: ConnectionConfig,
-    writer: tokio::sync::Mutex<OwnedWriteHalf>,
+    writer: tokio::sync::Mutex<WriteHalf>,
     shared: Arc<Shared>,
     next_correlation_id: AtomicI32,
     versions: HashMap<i16, VersionRange>,
     reader: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("addr", &self.addr)
+            .field("closed", &self.is_closed())
+            .field("apis", &self.versions.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Drop for Connection {
@@ -152,7 +170,7 @@ impl Connection {
             })?
             .map_err(io_err)?;
         stream.set_nodelay(true).map_err(io_err)?;
-        let (read, write) = stream.into_split();
+        let (read, write) = Self::secure(addr, &config, stream).await?;
         let shared = Arc::new(Shared::default());
         let reader = tokio::spawn(read_loop(
             read,
@@ -172,6 +190,28 @@ impl Connection {
         conn.versions = conn.negotiate().await?;
         debug!(broker = %conn.addr, apis = conn.versions.len(), "connected");
         Ok(conn)
+    }
+
+    /// Splits the stream into its read and write sides, after a TLS handshake when TLS is on.
+    async fn secure(
+        addr: &str,
+        config: &ConnectionConfig,
+        stream: TcpStream,
+    ) -> Result<(ReadHalf, WriteHalf), Error> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &config.tls {
+            let stream = tokio::time::timeout(config.connect_timeout, tls.handshake(addr, stream))
+                .await
+                .map_err(|_| Error::Timeout {
+                    what: format!("TLS handshake with {addr}"),
+                    after: config.connect_timeout,
+                })??;
+            let (read, write) = tokio::io::split(stream);
+            return Ok((Box::new(read), Box::new(write)));
+        }
+        let _ = (addr, config);
+        let (read, write) = stream.into_split();
+        Ok((Box::new(read), Box::new(write)))
     }
 
     /// ApiVersions at the newest version we speak; a broker that does not know it answers
@@ -351,12 +391,7 @@ impl Connection {
     }
 }
 
-async fn read_loop(
-    mut read: tokio::net::tcp::OwnedReadHalf,
-    shared: Arc<Shared>,
-    addr: String,
-    frames: FrameDecoder,
-) {
+async fn read_loop(mut read: ReadHalf, shared: Arc<Shared>, addr: String, frames: FrameDecoder) {
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let why = loop {
         match frames.decode(&mut buf) {

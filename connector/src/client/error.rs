@@ -18,6 +18,15 @@ pub enum Error {
         /// The IO error.
         source: Arc<std::io::Error>,
     },
+    /// The TLS handshake with a broker failed (an untrusted or mismatched certificate, no common
+    /// protocol version, or a plaintext listener).
+    #[error("TLS handshake with broker {broker} failed: {reason}")]
+    Tls {
+        /// The broker's address.
+        broker: String,
+        /// What the TLS layer said.
+        reason: String,
+    },
     /// The connection closed while a request waited.
     #[error("connection to {broker} closed: {reason}")]
     ConnectionClosed {

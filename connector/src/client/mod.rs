@@ -17,6 +17,8 @@ mod error;
 mod fetch;
 pub mod partitioner;
 mod producer;
+#[cfg(feature = "tls")]
+mod tls;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -33,6 +35,8 @@ pub use connection::{Connection, ConnectionConfig};
 pub use error::Error;
 pub use fetch::{decode_records, FetchOptions, Fetched, IsolationLevel, OffsetReset};
 pub use producer::{Acks, DeliveryFuture, Producer, ProducerBuilder, ProducerRecord, RecordMetadata};
+#[cfg(feature = "tls")]
+pub use tls::TlsConfig;
 
 /// Settings of a [`Client`], with the Java client's defaults.
 #[derive(Debug, Clone)]
@@ -96,6 +100,13 @@ impl ClientBuilder {
     /// The largest response frame accepted (default 100 MiB).
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
         self.connection.max_frame_size = bytes;
+        self
+    }
+
+    /// Secures every broker connection with TLS (feature `tls`; default: plaintext).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.connection.tls = Some(tls);
         self
     }
 
