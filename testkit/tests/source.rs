@@ -135,41 +135,47 @@ async fn a_restore_resumes_exactly_at_the_checkpoint_and_commits_follow_completi
 async fn a_slow_downstream_keeps_the_buffer_within_its_bound() {
     let broker = LocalBroker::start_or_fail();
     let client = data::client(&broker).await.unwrap();
-    // About 6 MB waiting in the topic.
-    data::fill(&client, "backlog", 1, 6000, 1000, false)
+    // 100 MB waiting in the topic, against a buffer of 1 MiB.
+    const RECORDS: u32 = 100_000;
+    const SIZE: usize = 1000;
+    data::fill(&client, "backlog", 1, RECORDS, SIZE, false)
         .await
         .unwrap();
     let limits = BufferLimits {
-        max_records: 1000,
-        max_bytes: 64 << 10,
-        min_fetch_bytes: 16 << 10,
+        max_records: 4000,
+        max_bytes: 1 << 20,
+        min_fetch_bytes: 64 << 10,
     };
     let source = KafkaSource::builder(client.clone(), &["backlog"])
         .buffer(limits)
+        // tansu holds a fetch for about half its max wait even when data is ready.
+        .max_wait(Duration::from_millis(4))
         .stopping_offsets(StoppingOffsets::Latest)
         .build();
     let mut reader = source.reader(0, None).await.unwrap();
-    let mut n = 0;
+    // A batch larger than the room is still returned whole (KIP-74): one producer batch (16 KiB)
+    // of slack.
+    let bound = limits.max_bytes + (20 << 10);
+    let mut n = 0u32;
+    let mut next = 0u32;
     while let Some(r) = reader.next().await {
-        r.unwrap();
+        let r = r.unwrap();
+        assert_eq!(index(&r), next, "order within the partition");
+        next += 1;
         n += 1;
-        if n <= 200 {
-            // The slow phase.
+        if n <= 2000 {
+            // The slow phase: the reader must stop fetching once its buffer is full.
             tokio::time::sleep(Duration::from_micros(200)).await;
             let m = reader.metrics();
-            // A batch larger than the room is still returned whole (KIP-74): one producer batch
-            // (16 KiB) of slack.
-            assert!(m.buffered_bytes <= limits.max_bytes + (20 << 10), "{m:?}");
+            assert!(m.buffered_bytes <= bound, "{m:?}");
+            assert!(m.buffered_records <= limits.max_records, "{m:?}");
         }
     }
-    assert_eq!(n, 6000);
+    assert_eq!(n, RECORDS);
     let m = reader.metrics();
-    assert!(
-        m.peak_buffered_bytes <= limits.max_bytes + (20 << 10),
-        "peak {}",
-        m.peak_buffered_bytes
-    );
-    assert!(m.bytes >= 6_000_000, "{m:?}");
+    assert!(m.peak_buffered_bytes <= bound, "peak {}", m.peak_buffered_bytes);
+    // The backlog was read through the bounded buffer, not around it.
+    assert!(m.bytes >= u64::from(RECORDS) * SIZE as u64, "{m:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
