@@ -471,6 +471,7 @@ fn every_command_has_help() {
         &["bench", "--help"],
         &["bench", "produce", "--help"],
         &["bench", "consume", "--help"],
+        &["bench", "sink", "--help"],
         &["txn", "--help"],
         &["txn", "recover", "--help"],
     ] {

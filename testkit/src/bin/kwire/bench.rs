@@ -1,5 +1,5 @@
-//! `kwire bench produce|consume`: throughput (and produce latency) with a progress bar and one
-//! summary line.
+//! `kwire bench produce|consume|sink`: throughput (and produce latency) with a progress bar and
+//! one summary line.
 //!
 //! Produce latency is the time from `send` to the acknowledgement being seen; acknowledgements are
 //! collected in send order, so a record acknowledged while an older one is still outstanding is
@@ -17,7 +17,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use kwire_connector::client::{
     Client, DeliveryFuture, FetchOptions, IsolationLevel, OffsetSpec, ProducerRecord,
 };
-use kwire_connector::runtime::{JobBuilder, JobError, Sink};
+use kwire_connector::runtime::{JobBuilder, JobError, Sink, SinkContext};
+use kwire_connector::sink::{DeliveryGuarantee, KafkaSink, Partitioner};
 use kwire_connector::source::{KafkaSource, SourceRecord, StartingOffsets, StoppingOffsets};
 use kwire_protocol::ErrorCode;
 use tokio::sync::oneshot::error::TryRecvError;
@@ -34,6 +35,43 @@ pub(crate) enum Command {
     /// Reads N records from the topic's start (writing them first if it has fewer); reports
     /// records/s and MB/s.
     Consume(Args),
+    /// Writes N records through one Kafka sink writer with a delivery guarantee, completing a
+    /// checkpoint every --checkpoint-ms; reports records/s, MB/s and the checkpoints taken.
+    Sink(SinkArgs),
+}
+
+/// Options of `kwire bench sink`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct SinkArgs {
+    #[command(flatten)]
+    common: Args,
+    /// The sink's delivery guarantee (exactly-once needs a broker with transactions).
+    #[arg(long, value_enum, default_value_t = GuaranteeArg::AtLeastOnce)]
+    guarantee: GuaranteeArg,
+    /// How often a checkpoint is taken and completed, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    checkpoint_ms: u64,
+}
+
+/// `--guarantee` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum GuaranteeArg {
+    /// Fire and forget.
+    None,
+    /// Flush and wait for every acknowledgement at each checkpoint.
+    AtLeastOnce,
+    /// A Kafka transaction per checkpoint, committed when it completes.
+    ExactlyOnce,
+}
+
+impl From<GuaranteeArg> for DeliveryGuarantee {
+    fn from(g: GuaranteeArg) -> Self {
+        match g {
+            GuaranteeArg::None => Self::None,
+            GuaranteeArg::AtLeastOnce => Self::AtLeastOnce,
+            GuaranteeArg::ExactlyOnce => Self::ExactlyOnce,
+        }
+    }
 }
 
 /// Options of `kwire bench produce|consume`.
@@ -90,7 +128,8 @@ pub(crate) async fn run(cmd: Command, bootstrap: Option<&str>) -> anyhow::Result
 
 async fn bench(cmd: Command, bootstrap: &str, where_: &str) -> anyhow::Result<ExitCode> {
     let client = connect(bootstrap).await?;
-    let (Command::Produce(args) | Command::Consume(args)) = &cmd;
+    let (Command::Produce(args) | Command::Consume(args) | Command::Sink(SinkArgs { common: args, .. })) =
+        &cmd;
     let partitions = ensure_topic(&client, &args.topic, args.partitions).await?;
     let line = match cmd {
         Command::Produce(args) => {
@@ -130,9 +169,80 @@ async fn bench(cmd: Command, bootstrap: &str, where_: &str) -> anyhow::Result<Ex
                 per_second(bytes as f64, elapsed) / 1e6,
             )
         }
+        Command::Sink(sink_args) => {
+            let args = &sink_args.common;
+            let (elapsed, checkpoints) = sink(&client, &sink_args).await?;
+            format!(
+                "bench sink ({}, checkpoint every {} ms): {} records x {} B to {} ({partitions} partitions, \
+                 acks {}, compression {}) on {where_} in {:.2} s: {:.0} records/s, {:.1} MB/s, {checkpoints} checkpoints",
+                guarantee_name(sink_args.guarantee),
+                sink_args.checkpoint_ms,
+                args.records,
+                args.size,
+                args.topic,
+                acks_name(args.acks),
+                compression_name(args.compression),
+                elapsed.as_secs_f64(),
+                per_second(args.records as f64, elapsed),
+                per_second(args.records as f64 * f64::from(args.size), elapsed) / 1e6,
+            )
+        }
     };
     crate::common::write_stdout(format!("{line}\n").as_bytes())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the records through one sink writer, a checkpoint (prepare, then complete) every
+/// `checkpoint_ms` and one at the end: the time until the last one completed, and how many.
+async fn sink(client: &Client, sink_args: &SinkArgs) -> anyhow::Result<(Duration, u64)> {
+    let args = &sink_args.common;
+    let (acks, compression) = (args.acks, args.compression);
+    let sink = KafkaSink::new(client.clone(), &args.topic, |topic, value: Bytes| {
+        ProducerRecord {
+            topic: topic.to_owned(),
+            value: Some(value),
+            ..ProducerRecord::default()
+        }
+    })
+    .partitioner(Partitioner::RoundRobin)
+    .delivery(sink_args.guarantee.into())
+    .transactional_id_prefix(&format!("kwire-bench-{}", std::process::id()))
+    .producer(move |b| b.acks(acks.into()).compression(compression.into()));
+    let mut writer = sink.writer(SinkContext::new(0, 1));
+    let every = Duration::from_millis(sink_args.checkpoint_ms);
+    let value = payload(args.size);
+    let bar = progress_bar(args.records, "sink");
+    let fail = |e: JobError| anyhow::anyhow!("the sink failed: {e}");
+    let mut checkpoints = 0;
+    let started = Instant::now();
+    let mut next_checkpoint = started + every;
+    for i in 0..args.records {
+        writer.write(value.clone()).await.map_err(fail)?;
+        if i % 1024 == 1023 {
+            bar.inc(1024);
+            if Instant::now() >= next_checkpoint {
+                checkpoints += 1;
+                writer.prepare_checkpoint(checkpoints).await.map_err(fail)?;
+                writer.checkpoint_complete(checkpoints).await.map_err(fail)?;
+                next_checkpoint = Instant::now() + every;
+            }
+        }
+    }
+    checkpoints += 1;
+    writer.prepare_checkpoint(checkpoints).await.map_err(fail)?;
+    writer.checkpoint_complete(checkpoints).await.map_err(fail)?;
+    let elapsed = started.elapsed();
+    writer.finish().await.map_err(fail)?;
+    bar.finish_and_clear();
+    Ok((elapsed, checkpoints))
+}
+
+fn guarantee_name(g: GuaranteeArg) -> &'static str {
+    match g {
+        GuaranteeArg::None => "none",
+        GuaranteeArg::AtLeastOnce => "at-least-once",
+        GuaranteeArg::ExactlyOnce => "exactly-once",
+    }
 }
 
 /// Creates `topic` with `partitions` partitions unless it exists; its partition count.
