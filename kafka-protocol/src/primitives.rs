@@ -497,7 +497,11 @@ impl<T: Wire> Wire for Vec<T> {
             return Err(null_error(d));
         };
         let inner = ctx.with_nullable(false);
-        let mut out = Self::with_capacity(d.capacity_for(n, T::MIN_SIZE));
+        // Per element, the larger of its wire size and its size in memory: a struct of a few bytes
+        // on the wire may take a hundred, and what is reserved before any element is read must be
+        // backed by the input, not by the count.
+        let per_element = T::MIN_SIZE.max(size_of::<T>());
+        let mut out = Self::with_capacity(d.capacity_for(n, per_element));
         for _ in 0..n {
             out.push(T::decode(d, inner)?);
         }

@@ -147,8 +147,11 @@ impl LegacyBatch {
 
         // Offsets in errors below count from the start of the decompressed data.
         let mut inner = Decoder::new(Bytes::from(data));
+        // Reserved for the most entries the bytes could hold, counted in memory, so no more than the
+        // decompressed bytes themselves.
         let min_entry = LOG_OVERHEAD + MIN_MESSAGE_V0;
-        let mut raw = Vec::with_capacity(inner.capacity_for(usize::MAX, min_entry));
+        let per_entry = min_entry.max(size_of::<(i64, RawMessage)>());
+        let mut raw = Vec::with_capacity(inner.capacity_for(usize::MAX, per_entry));
         while inner.remaining() > 0 {
             let at = inner.offset();
             let (inner_offset, m) = read_entry(&mut inner, options).map_err(|e| e.within("decompressed"))?;

@@ -173,8 +173,11 @@ impl RecordBatchView {
 
     /// The owned batch: every record decoded, payloads as [`Bytes`] slices of the records' bytes.
     pub fn into_batch(self) -> Result<RecordBatch, DecodeError> {
-        // Capped by what the bytes can hold: a hostile count never makes a large allocation.
-        let mut records = Vec::with_capacity(self.count.min(self.records.len() / MIN_RECORD_SIZE));
+        // Capped by what the bytes can hold, counted in memory (a `Record` is far larger than the
+        // fewest bytes it takes on the wire): a hostile count reserves no more than the records'
+        // bytes, and the vector grows only with records actually read.
+        let per_record = MIN_RECORD_SIZE.max(size_of::<Record>());
+        let mut records = Vec::with_capacity(self.count.min(self.records.len() / per_record));
         for raw in self.raw_records() {
             records.push(owned_record(raw?, &self.records));
         }
