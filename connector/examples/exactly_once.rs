@@ -8,6 +8,13 @@
 //! cargo run --release -p kwire-connector --example exactly_once -- --kill-after-ms 300
 //! cargo run --release -p kwire-connector --example exactly_once        # resumes, prints counts
 //! ```
+//!
+//! Kafka -> count -> Kafka, exactly-once on both ends: with `--output-topic T` every update
+//! (`word n`) goes to topic `T` through the Kafka sink in transactions (one per checkpoint,
+//! committed when the checkpoint completes). Killed and restarted any number of times, a
+//! read_committed reader of `T` sees `word 1` to `word 1000` of each word exactly once: the run that
+//! finishes reads `T` back and checks it. This needs a broker with transactions (EndTxn), such as
+//! Apache Kafka or `kwire broker --fake`; the embedded tansu broker has none.
 
 mod common;
 
@@ -15,9 +22,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use kwire_connector::client::{Client, ProducerRecord};
+use kwire_connector::client::{Client, FetchOptions, IsolationLevel, ProducerRecord};
 use kwire_connector::runtime::sinks::Print;
-use kwire_connector::runtime::{JobBuilder, Operator};
+use kwire_connector::runtime::{JobBuilder, Operator, Sink, SinkContext};
+use kwire_connector::sink::{DeliveryGuarantee, KafkaSink, KafkaSinkWriter};
 use kwire_connector::source::{KafkaSource, StoppingOffsets};
 
 const WORDS: [&str; 10] = [
@@ -25,17 +33,25 @@ const WORDS: [&str; 10] = [
 ];
 const RECORDS: usize = 10_000;
 
-/// A running count per word; the state is `word count` lines.
+/// A running count per word; the state is `word count` lines. With `updates`, every new count
+/// is emitted as `word n`; otherwise the final counts are, at the end.
 #[derive(Default)]
-struct Counts(BTreeMap<String, u64>);
+struct Counts {
+    counts: BTreeMap<String, u64>,
+    updates: bool,
+}
 
 impl Operator<String, String> for Counts {
-    fn process(&mut self, word: String, _out: &mut Vec<String>) {
-        *self.0.entry(word).or_default() += 1;
+    fn process(&mut self, word: String, out: &mut Vec<String>) {
+        let n = self.counts.entry(word.clone()).or_default();
+        *n += 1;
+        if self.updates {
+            out.push(format!("{word} {n}"));
+        }
     }
 
     fn snapshot(&mut self) -> Vec<u8> {
-        self.0
+        self.counts
             .iter()
             .map(|(w, c)| format!("{w} {c}\n"))
             .collect::<String>()
@@ -43,7 +59,7 @@ impl Operator<String, String> for Counts {
     }
 
     fn restore(&mut self, state: &[u8]) {
-        self.0 = String::from_utf8_lossy(state)
+        self.counts = String::from_utf8_lossy(state)
             .lines()
             .filter_map(|l| {
                 let (w, c) = l.split_once(' ')?;
@@ -53,7 +69,9 @@ impl Operator<String, String> for Counts {
     }
 
     fn finish(&mut self, out: &mut Vec<String>) {
-        out.extend(self.0.iter().map(|(w, c)| format!("{w}: {c}")));
+        if !self.updates {
+            out.extend(self.counts.iter().map(|(w, c)| format!("{w}: {c}")));
+        }
     }
 }
 
@@ -63,7 +81,8 @@ async fn main() {
     let kill_after: Option<u64> = common::flag(&rest, "--kill-after-ms");
     let dir: PathBuf =
         common::flag(&rest, "--checkpoint-dir").unwrap_or_else(|| "target/kwire-exactly-once".into());
-    if let Err(e) = run(&bootstrap, kill_after, dir).await {
+    let output: Option<String> = common::flag(&rest, "--output-topic");
+    if let Err(e) = run(&bootstrap, kill_after, dir, output).await {
         eprintln!("exactly_once: {bootstrap}: {e}");
         std::process::exit(1);
     }
@@ -91,14 +110,132 @@ async fn fill(client: &Client) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// Where the job's output goes: printed, or a topic written exactly once.
+enum Output {
+    Print(Print),
+    Kafka(KafkaSinkWriter<String>),
+}
+
+impl Sink<String> for Output {
+    async fn write(&mut self, line: String) -> Result<(), kwire_connector::runtime::JobError> {
+        match self {
+            Self::Print(p) => p.write(line).await,
+            Self::Kafka(k) => k.write(line).await,
+        }
+    }
+
+    async fn prepare_checkpoint(&mut self, id: u64) -> Result<Vec<u8>, kwire_connector::runtime::JobError> {
+        match self {
+            Self::Print(p) => Sink::<String>::prepare_checkpoint(p, id).await,
+            Self::Kafka(k) => k.prepare_checkpoint(id).await,
+        }
+    }
+
+    async fn checkpoint_complete(&mut self, id: u64) -> Result<(), kwire_connector::runtime::JobError> {
+        match self {
+            Self::Print(p) => Sink::<String>::checkpoint_complete(p, id).await,
+            Self::Kafka(k) => k.checkpoint_complete(id).await,
+        }
+    }
+
+    async fn restore(&mut self, state: Option<Vec<u8>>) -> Result<(), kwire_connector::runtime::JobError> {
+        match self {
+            Self::Print(p) => Sink::<String>::restore(p, state).await,
+            Self::Kafka(k) => k.restore(state).await,
+        }
+    }
+
+    async fn finish(&mut self) -> Result<(), kwire_connector::runtime::JobError> {
+        match self {
+            Self::Print(p) => Sink::<String>::finish(p).await,
+            Self::Kafka(k) => k.finish().await,
+        }
+    }
+}
+
+/// Reads `topic` whole with read_committed and checks that every word has the updates 1 to 1000
+/// exactly once.
+async fn verify(client: &Client, topic: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let opts = FetchOptions {
+        isolation: IsolationLevel::ReadCommitted,
+        max_wait: Duration::from_millis(10),
+        ..FetchOptions::default()
+    };
+    let mut seen: BTreeMap<String, BTreeMap<u64, u32>> = BTreeMap::new();
+    let mut total = 0u64;
+    for p in client.topic(topic).await?.partitions.iter().map(|p| p.id) {
+        let mut offset = 0;
+        loop {
+            let f = client.fetch_one(topic, p, offset, &opts).await?;
+            for r in &f.records {
+                let line = String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned();
+                let (word, n) = line.split_once(' ').ok_or("a malformed update")?;
+                *seen
+                    .entry(word.to_owned())
+                    .or_default()
+                    .entry(n.parse()?)
+                    .or_default() += 1;
+                total += 1;
+            }
+            offset = f.next_offset;
+            if offset >= f.last_stable_offset {
+                break;
+            }
+        }
+    }
+    let per_word = (RECORDS / WORDS.len()) as u64;
+    let mut wrong = Vec::new();
+    for word in WORDS {
+        let counts = seen.remove(word).unwrap_or_default();
+        for n in 1..=per_word {
+            match counts.get(&n) {
+                Some(1) => {}
+                Some(k) => wrong.push(format!("{word} {n} seen {k} times")),
+                None => wrong.push(format!("{word} {n} missing")),
+            }
+        }
+        if counts.keys().any(|n| *n > per_word) {
+            wrong.push(format!("{word} counted past {per_word}"));
+        }
+    }
+    wrong.extend(seen.keys().map(|w| format!("unexpected word {w}")));
+    if wrong.is_empty() {
+        println!("{topic}: {total} updates read with read_committed, each exactly once");
+        Ok(())
+    } else {
+        let shown: Vec<_> = wrong.iter().take(10).cloned().collect();
+        Err(format!(
+            "{topic}: {} problems in {total} updates: {}",
+            wrong.len(),
+            shown.join("; ")
+        )
+        .into())
+    }
+}
+
 async fn run(
     bootstrap: &str,
     kill_after: Option<u64>,
     dir: PathBuf,
+    output: Option<String>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let client = Client::builder().bootstrap(bootstrap).build().await?;
     fill(&client).await?;
-    let source = KafkaSource::builder(client, &["words"])
+    let sink = match &output {
+        Some(topic) => {
+            if !client.list_topics().await?.iter().any(|t| t == topic) {
+                client.create_topic(topic, 2, 1).await?;
+            }
+            Some(
+                KafkaSink::strings(client.clone(), topic)
+                    .delivery(DeliveryGuarantee::ExactlyOnce)
+                    .transactional_id_prefix("exactly-once-example"),
+            )
+        }
+        None => None,
+    };
+    let updates = sink.is_some();
+    let source = KafkaSource::builder(client.clone(), &["words"])
         .parallelism(2)
         .group_id("exactly-once-example")
         .stopping_offsets(StoppingOffsets::Latest)
@@ -109,11 +246,20 @@ async fn run(
         .source(source)
         .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
         .key_by(|w| w.clone())
-        .process(|_| Counts::default())
-        .sink(|_| Print::stdout());
+        .process(move |_| Counts {
+            updates,
+            ..Counts::default()
+        })
+        .sink(move |ctx: SinkContext| match &sink {
+            Some(s) => Output::Kafka(s.writer(ctx)),
+            None => Output::Print(Print::stdout()),
+        });
     let Some(ms) = kill_after else {
         let report = job.run().await?;
         eprintln!("done: {report:?}");
+        if let Some(topic) = &output {
+            verify(&client, topic).await?;
+        }
         return Ok(());
     };
     tokio::select! {

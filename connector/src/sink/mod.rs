@@ -29,6 +29,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use kwire_protocol::messages::ApiKey;
 use kwire_protocol::primitives::{Decoder, Encoder};
 use kwire_protocol::{DecodeError, ErrorCode};
 use tracing::{debug, info, warn};
@@ -368,6 +369,15 @@ impl<T: Send + 'static> KafkaSinkWriter<T> {
         }
         if self.txn.started {
             return Ok(());
+        }
+        // A broker without transactions cannot commit: say so once, as a configuration error,
+        // rather than failing every checkpoint through the restarts.
+        let broker = self.sink.client.any_broker().await?;
+        if broker.broker_versions(ApiKey::EndTxn).is_none() {
+            return Err(JobError::Config(format!(
+                "exactly-once needs Kafka transactions, and broker {} offers no EndTxn",
+                broker.addr()
+            )));
         }
         let prefix = self.sink.prefix.as_deref().unwrap_or_default();
         for (slot, id) in transactional_ids(prefix, self.instance, self.sink.pool)
