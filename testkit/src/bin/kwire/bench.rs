@@ -38,6 +38,10 @@ pub(crate) enum Command {
     /// Writes N records through one Kafka sink writer with a delivery guarantee, completing a
     /// checkpoint every --checkpoint-ms; reports records/s, MB/s and the checkpoints taken.
     Sink(SinkArgs),
+    /// P producers and C consumers for a fixed time; fails unless every acknowledged record is
+    /// read back in order with no error; samples resident memory (run the broker in another
+    /// process, `kwire broker`, so that only the client's memory is measured).
+    Load(crate::load::LoadArgs),
 }
 
 /// Options of `kwire bench sink`.
@@ -127,9 +131,16 @@ pub(crate) async fn run(cmd: Command, bootstrap: Option<&str>) -> anyhow::Result
 }
 
 async fn bench(cmd: Command, bootstrap: &str, where_: &str) -> anyhow::Result<ExitCode> {
+    let cmd = match cmd {
+        Command::Load(args) => return crate::load::run(args, bootstrap).await,
+        other => other,
+    };
     let client = connect(bootstrap).await?;
     let (Command::Produce(args) | Command::Consume(args) | Command::Sink(SinkArgs { common: args, .. })) =
-        &cmd;
+        &cmd
+    else {
+        unreachable!("load runs on its own");
+    };
     let partitions = ensure_topic(&client, &args.topic, args.partitions).await?;
     let line = match cmd {
         Command::Produce(args) => {
@@ -169,6 +180,7 @@ async fn bench(cmd: Command, bootstrap: &str, where_: &str) -> anyhow::Result<Ex
                 per_second(bytes as f64, elapsed) / 1e6,
             )
         }
+        Command::Load(_) => unreachable!("load runs on its own"),
         Command::Sink(sink_args) => {
             let args = &sink_args.common;
             let (elapsed, checkpoints) = sink(&client, &sink_args).await?;

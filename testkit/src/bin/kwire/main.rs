@@ -12,6 +12,7 @@ mod broker;
 mod common;
 mod conformance;
 mod consume;
+mod load;
 mod produce;
 mod topic;
 mod txn;
