@@ -5,7 +5,9 @@
 pub mod broker;
 pub mod conformance;
 pub mod data;
+pub mod fake;
 pub mod proxy;
 
 pub use broker::LocalBroker;
+pub use fake::FakeCluster;
 pub use proxy::FaultProxy;

@@ -14,8 +14,12 @@ use kwire_connector::core::assign::owner;
 use kwire_connector::runtime::{JobBuilder, RestartPolicy, Sink, SinkContext};
 use kwire_connector::sink::{DeliveryGuarantee, KafkaSink, Partitioner};
 use kwire_connector::source::{KafkaSource, SourceRecord, StoppingOffsets};
-use kwire_testkit::data::{checkpointed_offsets, client, fill, index, Seeded};
+use kwire_testkit::data::{client, fill, index, Seeded};
 use kwire_testkit::LocalBroker;
+
+mod common;
+
+use common::{copy_value, exactly_once_through_kills, KillRun};
 
 /// Every record of `topic`, per partition, in offset order.
 async fn read_all(client: &Client, topic: &str) -> BTreeMap<i32, Vec<SourceRecord>> {
@@ -34,10 +38,6 @@ async fn read_all(client: &Client, topic: &str) -> BTreeMap<i32, Vec<SourceRecor
 
 fn values(records: &[SourceRecord]) -> Vec<Bytes> {
     records.iter().map(|r| r.value.clone().unwrap()).collect()
-}
-
-fn copy_value(topic: &str, r: SourceRecord) -> ProducerRecord {
-    ProducerRecord::new(topic, r.value.unwrap_or_default())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,82 +190,19 @@ async fn at_least_once_loses_nothing_while_connections_are_cut() {
     assert_eq!(lost, 0, "at-least-once loses nothing");
 }
 
-/// Source -> rebalance -> exactly-once sink, killed (dropped) a random time after checkpoints
-/// that made progress, `kills` times, then run to the end. Returns the job's result and, per input
-/// record, how often a read_committed read of the output holds it.
-async fn exactly_once_through_kills(
-    client: &Client,
-    total: u32,
-    kills: u32,
-    seed: u64,
-) -> Result<Vec<u32>, String> {
-    use kwire_connector::client::IsolationLevel;
-    use kwire_connector::runtime::{CheckpointStore, JobError};
-
-    fill(client, "eo-in", 4, total, 10, true).await.unwrap();
-    client.create_topic("eo-out", 4, 1).await.unwrap();
-    let dir = std::env::temp_dir().join(format!("kwire-sink-eo-{}-{seed}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let store = CheckpointStore::open(&dir).unwrap();
-    let mut rng = Seeded::new(seed);
-    let job = || {
-        let source = KafkaSource::builder(client.clone(), &["eo-in"])
-            .parallelism(2)
-            .stopping_offsets(StoppingOffsets::Latest)
-            .max_wait(Duration::from_millis(10))
-            .build();
-        let sink = KafkaSink::new(client.clone(), "eo-out", copy_value)
-            .partitioner(Partitioner::RoundRobin)
-            .delivery(DeliveryGuarantee::ExactlyOnce)
-            .transactional_id_prefix("eo-test");
-        JobBuilder::new("eo")
-            .checkpoint_interval(Duration::from_millis(30))
-            .checkpoint_dir(&dir)
-            .restart_policy(RestartPolicy::fixed(2, Duration::from_millis(10)))
-            .parallelism(2)
-            .source(source)
-            .rebalance()
-            .sink(move |ctx| sink.writer(ctx))
-    };
-    let mut killed = 0;
-    let result: Result<_, JobError> = loop {
-        if killed >= kills {
-            break job().run().await;
-        }
-        let at = checkpointed_offsets(&store);
-        let run = tokio::spawn(job().run());
-        while !run.is_finished() && checkpointed_offsets(&store) <= at {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(rng.below(40))).await;
-        if run.is_finished() {
-            break run.await.unwrap();
-        }
-        run.abort();
-        let _ = run.await;
-        killed += 1;
-    };
-    let _ = std::fs::remove_dir_all(&dir);
-    result.map_err(|e| e.to_string())?;
-    let source = KafkaSource::builder(client.clone(), &["eo-out"])
-        .isolation(IsolationLevel::ReadCommitted)
-        .stopping_offsets(StoppingOffsets::Latest)
-        .max_wait(Duration::from_millis(10))
-        .build();
-    let mut reader = source.reader(0, None).await.unwrap();
-    let mut seen = vec![0u32; total as usize];
-    while let Some(r) = reader.next().await {
-        seen[index(r.unwrap().value.as_deref().unwrap()).unwrap() as usize] += 1;
-    }
-    Ok(seen)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exactly_once_needs_end_txn_and_says_so_on_a_broker_without_it() {
     let broker = LocalBroker::start_or_fail();
     let client = client(&broker).await.unwrap();
     let seed = Seeded::from_env().seed();
-    match exactly_once_through_kills(&client, 2_000, 2, seed).await {
+    let run = KillRun {
+        total: 2_000,
+        kills: 2,
+        seed,
+        one_per_batch: true,
+        max_kill_delay_ms: 40,
+    };
+    match exactly_once_through_kills(&client, run, &mut |_| {}).await {
         Ok(seen) => {
             // A broker with transactions (KWIRE_BOOTSTRAP): every record exactly once.
             let wrong: Vec<(usize, u32)> = seen

@@ -257,6 +257,11 @@ struct State {
     txn_partitions: HashSet<(String, i32)>,
     /// An outcome of a transactional request is unknown: fence before the next transaction.
     needs_fence: bool,
+    /// A transaction ended under the current epoch: bump the epoch before the next one, so that
+    /// an EndTxn sent later with this epoch (a job recovering a transaction it pre-committed)
+    /// is refused as fenced instead of ending the next transaction (what Kafka's transactions
+    /// v2, KIP-890, do on the coordinator).
+    ended_in_epoch: bool,
     /// Round-robin counters for records without key or partition.
     round_robin: HashMap<String, i32>,
     /// A fatal error (e.g. fenced): every later send fails with it.
@@ -511,6 +516,7 @@ impl Producer {
             q.next_sequence = 0;
         }
         st.needs_fence = false;
+        st.ended_in_epoch = false;
         st.fatal = None;
         debug!(
             producer_id = resp.producer_id,
@@ -536,10 +542,12 @@ impl Producer {
             if st.in_transaction {
                 return Err(Error::InvalidArgument("a transaction is already open".into()));
             }
-            st.needs_fence.then_some((st.producer_id, st.producer_epoch))
+            if st.needs_fence {
+                warn!("an earlier transactional request had an unknown outcome: bumping the epoch first");
+            }
+            (st.needs_fence || st.ended_in_epoch).then_some((st.producer_id, st.producer_epoch))
         };
         if let Some(current) = fence {
-            warn!("an earlier transactional request had an unknown outcome: bumping the epoch first");
             self.init_producer_id(Some(current)).await?;
         }
         let mut st = self.state();
@@ -655,14 +663,19 @@ impl Producer {
             (st.producer_id, st.producer_epoch, !st.txn_partitions.is_empty())
         };
         let txn = self.cfg.transactional_id.clone().unwrap_or_default();
+        let mut ended = true;
         let res = match self.client.end_transaction(&txn, pid, epoch, commit).await {
             // Nothing was ever added: the coordinator has no transaction to end.
-            Err(Error::Broker { code, .. }) if code == ErrorCode::INVALID_TXN_STATE && !any => Ok(()),
+            Err(Error::Broker { code, .. }) if code == ErrorCode::INVALID_TXN_STATE && !any => {
+                ended = false;
+                Ok(())
+            }
             res => res,
         };
         let mut st = self.state();
         st.in_transaction = false;
         st.txn_partitions.clear();
+        st.ended_in_epoch |= ended && res.is_ok();
         if let Err(e) = &res {
             if !matches!(e, Error::Broker { .. }) {
                 st.needs_fence = true;

@@ -1,0 +1,278 @@
+//! Faults the fake cluster stages on request, and seeded schedules of them.
+//!
+//! Per-request faults are armed for the next `count` requests of one API (on any broker) and
+//! used up in the order they were armed; cluster faults (a leader moves, a broker stops and comes
+//! back, connections close, a broker stalls) happen when played. A [`Schedule`] made from a seed
+//! is a list of faults at times after its start: the same seed, the same list.
+
+use std::time::Duration;
+
+use kwire_protocol::messages::ApiKey;
+use kwire_protocol::ErrorCode;
+
+use crate::data::Seeded;
+
+/// What happens to one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RequestFault {
+    /// Answer with `code` in every error field, without applying the request.
+    Error(ErrorCode),
+    /// Apply the request, then answer with `code` anyway (an outcome the client cannot know:
+    /// a Produce written, then REQUEST_TIMED_OUT).
+    ErrorAfterApply(ErrorCode),
+    /// Hold the request this long before handling it.
+    Delay(Duration),
+    /// Answer with a frame of the right correlation id whose body is garbage.
+    Malformed,
+    /// Apply the request, write the first half of the response frame, then close.
+    CloseMidFrame,
+    /// Apply the request, then close the connection without answering.
+    CloseBeforeResponse,
+}
+
+/// A fault of the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// The next `count` requests of `api` get `fault`.
+    Request {
+        /// The API.
+        api: ApiKey,
+        /// What happens to each.
+        fault: RequestFault,
+        /// How many requests.
+        count: u32,
+    },
+    /// Every open connection (of one broker, or of all) is closed.
+    DropConnections {
+        /// The broker, or all when `None`.
+        broker: Option<i32>,
+    },
+    /// A broker stops reading requests for a while; its connections stay open.
+    Stall {
+        /// The broker.
+        broker: i32,
+        /// For how long.
+        duration: Duration,
+    },
+    /// A partition's leadership moves to another broker (`None`: the next live broker).
+    MoveLeader {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// The new leader.
+        to: Option<i32>,
+    },
+    /// A broker stops (listener and connections gone, partitions led elsewhere) and starts again
+    /// on the same port after `down_for`, its data kept.
+    RestartBroker {
+        /// The broker.
+        broker: i32,
+        /// How long it stays down.
+        down_for: Duration,
+    },
+}
+
+/// A request fault armed for the next `left` requests of `api`.
+#[derive(Debug, Clone)]
+pub(crate) struct Armed {
+    pub(crate) api: ApiKey,
+    pub(crate) fault: RequestFault,
+    pub(crate) left: u32,
+}
+
+/// The armed request faults.
+#[derive(Debug, Default)]
+pub(crate) struct Armory {
+    armed: Vec<Armed>,
+    /// Request faults used so far.
+    pub(crate) used: u64,
+}
+
+impl Armory {
+    pub(crate) fn arm(&mut self, api: ApiKey, fault: RequestFault, count: u32) {
+        if count > 0 {
+            self.armed.push(Armed {
+                api,
+                fault,
+                left: count,
+            });
+        }
+    }
+
+    /// The fault for the next request of `api`, if one is armed.
+    pub(crate) fn take(&mut self, api: ApiKey) -> Option<RequestFault> {
+        let i = self.armed.iter().position(|a| a.api == api)?;
+        let a = &mut self.armed[i];
+        let fault = a.fault;
+        a.left -= 1;
+        if a.left == 0 {
+            self.armed.remove(i);
+        }
+        self.used += 1;
+        Some(fault)
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.armed.clear();
+    }
+}
+
+/// Which faults a random schedule draws from, and how they are spaced.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Mix {
+    /// Brokers of the cluster (ids 0..brokers).
+    pub brokers: i32,
+    /// Topics and their partition counts whose leaders may move.
+    pub topics: Vec<(String, i32)>,
+    /// APIs whose requests may get a retriable error.
+    pub error_apis: Vec<(ApiKey, ErrorCode)>,
+    /// Weights of: connection drops, broker restarts, leader moves, request errors, stalls.
+    pub weights: [u32; 5],
+    /// The longest gap between two faults.
+    pub max_gap: Duration,
+    /// The longest a broker stays down or stalled.
+    pub max_down: Duration,
+}
+
+impl Mix {
+    /// Connection drops, broker restarts and leader moves over `brokers` brokers and `topics`;
+    /// no request errors or stalls unless set.
+    pub fn new(brokers: i32, topics: &[(&str, i32)]) -> Self {
+        Self {
+            brokers,
+            topics: topics.iter().map(|(t, n)| ((*t).to_owned(), *n)).collect(),
+            error_apis: Vec::new(),
+            weights: [4, 2, 3, 0, 0],
+            max_gap: Duration::from_millis(300),
+            max_down: Duration::from_millis(300),
+        }
+    }
+}
+
+/// Faults at times after a start: made from a seed, or by hand.
+#[derive(Debug, Clone, Default)]
+pub struct Schedule {
+    /// The seed it was made from (0 when by hand).
+    pub seed: u64,
+    /// (delay after the previous fault, fault), in order.
+    pub events: Vec<(Duration, Fault)>,
+}
+
+impl Schedule {
+    /// `count` faults drawn from `mix` by the generator seeded with `seed`.
+    pub fn random(seed: u64, count: usize, mix: &Mix) -> Self {
+        let mut rng = Seeded::new(seed);
+        let total: u32 = mix.weights.iter().sum();
+        let mut events = Vec::with_capacity(count);
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let brokers = u64::try_from(mix.brokers.max(1)).unwrap_or(1);
+        for _ in 0..count {
+            let gap = Duration::from_millis(rng.below(ms(mix.max_gap)) + 1);
+            let mut pick = rng.below(u64::from(total.max(1)));
+            let mut kind = 0;
+            for (i, w) in mix.weights.iter().enumerate() {
+                if pick < u64::from(*w) {
+                    kind = i;
+                    break;
+                }
+                pick -= u64::from(*w);
+            }
+            let broker = i32::try_from(rng.below(brokers)).unwrap_or(0);
+            let fault = match kind {
+                1 => Fault::RestartBroker {
+                    broker,
+                    down_for: Duration::from_millis(rng.below(ms(mix.max_down)) + 1),
+                },
+                2 if !mix.topics.is_empty() => {
+                    let (topic, n) =
+                        &mix.topics[usize::try_from(rng.below(mix.topics.len() as u64)).unwrap_or(0)];
+                    Fault::MoveLeader {
+                        topic: topic.clone(),
+                        partition: i32::try_from(rng.below(u64::try_from((*n).max(1)).unwrap_or(1)))
+                            .unwrap_or(0),
+                        to: Some(broker),
+                    }
+                }
+                3 if !mix.error_apis.is_empty() => {
+                    let (api, code) =
+                        mix.error_apis[usize::try_from(rng.below(mix.error_apis.len() as u64)).unwrap_or(0)];
+                    Fault::Request {
+                        api,
+                        fault: RequestFault::Error(code),
+                        count: u32::try_from(rng.below(3) + 1).unwrap_or(1),
+                    }
+                }
+                4 => Fault::Stall {
+                    broker,
+                    duration: Duration::from_millis(rng.below(ms(mix.max_down)) + 1),
+                },
+                _ => Fault::DropConnections {
+                    broker: (rng.below(2) == 0).then_some(broker),
+                },
+            };
+            events.push((gap, fault));
+        }
+        Self { seed, events }
+    }
+
+    /// How many events of each kind: drops, restarts, leader moves, request faults, stalls.
+    pub fn counts(&self) -> [usize; 5] {
+        let mut c = [0; 5];
+        for (_, f) in &self.events {
+            let i = match f {
+                Fault::DropConnections { .. } => 0,
+                Fault::RestartBroker { .. } => 1,
+                Fault::MoveLeader { .. } => 2,
+                Fault::Request { .. } => 3,
+                Fault::Stall { .. } => 4,
+            };
+            c[i] += 1;
+        }
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_makes_the_same_schedule() {
+        let mix = Mix::new(3, &[("t", 4)]);
+        let a = Schedule::random(42, 50, &mix);
+        let b = Schedule::random(42, 50, &mix);
+        let c = Schedule::random(44, 50, &mix);
+        assert_eq!(a.events, b.events);
+        assert_ne!(a.events, c.events);
+        assert_eq!(a.events.len(), 50);
+        let counts = a.counts();
+        assert!(counts[0] > 0 && counts[1] > 0 && counts[2] > 0, "{counts:?}");
+    }
+
+    #[test]
+    fn armed_faults_are_used_up_in_order() {
+        let mut a = Armory::default();
+        a.arm(
+            ApiKey::Produce,
+            RequestFault::Error(ErrorCode::REQUEST_TIMED_OUT),
+            2,
+        );
+        a.arm(ApiKey::Produce, RequestFault::Malformed, 1);
+        assert_eq!(a.take(ApiKey::Fetch), None);
+        assert_eq!(
+            a.take(ApiKey::Produce),
+            Some(RequestFault::Error(ErrorCode::REQUEST_TIMED_OUT))
+        );
+        assert_eq!(
+            a.take(ApiKey::Produce),
+            Some(RequestFault::Error(ErrorCode::REQUEST_TIMED_OUT))
+        );
+        assert_eq!(a.take(ApiKey::Produce), Some(RequestFault::Malformed));
+        assert_eq!(a.take(ApiKey::Produce), None);
+        assert_eq!(a.used, 3);
+    }
+}
