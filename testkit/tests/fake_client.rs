@@ -1,0 +1,278 @@
+//! The client against the fake cluster's faults: leaders moving and brokers restarting during
+//! produce and fetch lose nothing and duplicate nothing with the idempotent producer; injected
+//! error codes are retried or surfaced as the client documents; garbage and half-written
+//! responses are a clear error or a retry on a new connection.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kwire_connector::client::{Client, Error, FetchOptions, OffsetReset, ProducerRecord};
+use kwire_protocol::messages::ApiKey;
+use kwire_protocol::ErrorCode;
+use kwire_testkit::data::Seeded;
+use kwire_testkit::fake::{FakeCluster, RequestFault};
+
+async fn client(cluster: &FakeCluster) -> Client {
+    Client::builder()
+        .bootstrap(&cluster.bootstrap())
+        .retry_backoff(Duration::from_millis(10))
+        .retry_timeout(Duration::from_secs(20))
+        .build()
+        .await
+        .unwrap()
+}
+
+fn options() -> FetchOptions {
+    FetchOptions {
+        max_wait: Duration::from_millis(10),
+        ..FetchOptions::default()
+    }
+}
+
+/// Every value of `topic`-`partition` from offset 0 to the high watermark, in offset order.
+async fn read_partition(client: &Client, topic: &str, partition: i32) -> Vec<Bytes> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    loop {
+        let f = client
+            .fetch_one(topic, partition, offset, &options())
+            .await
+            .unwrap();
+        out.extend(f.records.into_iter().map(|r| r.value.unwrap()));
+        offset = f.next_offset;
+        if offset >= f.high_watermark {
+            return out;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotent_produce_through_leader_moves_restarts_and_lost_acks_keeps_each_record_once_in_order() {
+    const PARTITIONS: i32 = 4;
+    const PER_PARTITION: u32 = 3_000;
+    let cluster = FakeCluster::start(3).unwrap();
+    let client = client(&cluster).await;
+    client.create_topic("idem", PARTITIONS, 1).await.unwrap();
+    let producer = client
+        .producer()
+        .linger(Duration::from_millis(1))
+        .batch_size(2_000)
+        .build()
+        .await
+        .unwrap();
+    let mut rng = Seeded::from_env();
+    let mut acks = Vec::new();
+    let mut faults = 0;
+    for i in 0..PER_PARTITION {
+        for p in 0..PARTITIONS {
+            let record = ProducerRecord::new("idem", format!("{p}-{i}")).partition(p);
+            acks.push(producer.send(record).await.unwrap());
+        }
+        if i % 300 == 150 {
+            // Written, then the answer is lost: the resend must be answered as a duplicate.
+            cluster.fail_next(
+                ApiKey::Produce,
+                RequestFault::ErrorAfterApply(ErrorCode::REQUEST_TIMED_OUT),
+                2,
+            );
+            cluster.fail_next(ApiKey::Produce, RequestFault::CloseBeforeResponse, 1);
+            let p = i32::try_from(rng.below(PARTITIONS as u64)).unwrap();
+            let leader = cluster.leader("idem", p).unwrap();
+            // The target may be down for a restart: then the leader stays.
+            let _ = cluster.move_leader("idem", p, (leader + 1) % 3);
+            let broker = i32::try_from(rng.below(3)).unwrap();
+            cluster.restart_broker(broker, Duration::from_millis(rng.below(100) + 1));
+            faults += 1;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    producer.flush().await.unwrap();
+    for ack in acks {
+        ack.await.unwrap().unwrap();
+    }
+    let stats = cluster.stats();
+    let mut per_partition = BTreeMap::new();
+    for p in 0..PARTITIONS {
+        let values = read_partition(&client, "idem", p).await;
+        let expected: Vec<Bytes> = (0..PER_PARTITION)
+            .map(|i| Bytes::from(format!("{p}-{i}")))
+            .collect();
+        per_partition.insert(p, values.len());
+        assert_eq!(values, expected, "partition {p}: every record once, in order");
+    }
+    println!(
+        "seed {}: {faults} rounds of faults, records per partition {per_partition:?}, duplicates answered {}, \
+         out of order refused {}, connections {}",
+        rng.seed(),
+        stats.duplicates,
+        stats.out_of_order,
+        cluster.connections()
+    );
+    assert!(stats.duplicates > 0, "resent batches were recognised: {stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_follows_moved_leaders_and_restarted_brokers() {
+    let cluster = FakeCluster::start(3).unwrap();
+    let client = client(&cluster).await;
+    client.create_topic("moving", 2, 1).await.unwrap();
+    let producer = client.producer().batch_size(200).build().await.unwrap();
+    for i in 0..2_000 {
+        producer
+            .send(ProducerRecord::new("moving", format!("{i}")).partition(i % 2))
+            .await
+            .unwrap();
+    }
+    producer.flush().await.unwrap();
+    let mut got = Vec::new();
+    let mut offset = 0;
+    let mut step = 0;
+    let small = FetchOptions {
+        partition_max_bytes: 1_000,
+        ..options()
+    };
+    while offset < 1_000 {
+        match step % 3 {
+            0 => {
+                let leader = cluster.leader("moving", 0).unwrap();
+                let _ = cluster.move_leader("moving", 0, (leader + 1) % 3);
+            }
+            1 => cluster.restart_broker(cluster.leader("moving", 0).unwrap(), Duration::from_millis(30)),
+            _ => cluster.drop_connections(None),
+        }
+        step += 1;
+        let f = client.fetch_one("moving", 0, offset, &small).await.unwrap();
+        got.extend(f.records.iter().map(|r| r.value.clone().unwrap()));
+        offset = f.next_offset;
+    }
+    let expected: Vec<Bytes> = (0..1_000).map(|i| Bytes::from(format!("{}", 2 * i))).collect();
+    println!("{step} fetches, each after a fault; {} records", got.len());
+    assert!(step >= 10, "the read took many fetches: {step}");
+    assert_eq!(got, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_errors_are_retried_or_surfaced_as_documented() {
+    let cluster = FakeCluster::start(2).unwrap();
+    let client = client(&cluster).await;
+    client.create_topic("errs", 1, 1).await.unwrap();
+    let producer = client.producer().build().await.unwrap();
+    // Retriable on Produce: NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT, CORRUPT_MESSAGE (a
+    // corrupted request is sent again) and UNKNOWN_TOPIC_OR_PARTITION.
+    for code in [
+        ErrorCode::NOT_LEADER_OR_FOLLOWER,
+        ErrorCode::REQUEST_TIMED_OUT,
+        ErrorCode::CORRUPT_MESSAGE,
+        ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+    ] {
+        cluster.fail_next(ApiKey::Produce, RequestFault::Error(code), 2);
+        let meta = producer
+            .send_and_wait(ProducerRecord::new("errs", code.to_string()).partition(0))
+            .await
+            .unwrap_or_else(|e| panic!("{code} is retried: {e}"));
+        assert!(meta.offset >= 0);
+    }
+    // Fetch: the same retriable codes are retried.
+    for code in [
+        ErrorCode::NOT_LEADER_OR_FOLLOWER,
+        ErrorCode::REQUEST_TIMED_OUT,
+        ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+    ] {
+        cluster.fail_next(ApiKey::Fetch, RequestFault::Error(code), 2);
+        let f = client.fetch_one("errs", 0, 0, &options()).await.unwrap();
+        assert_eq!(f.records.len(), 4, "after {code}");
+    }
+    // OFFSET_OUT_OF_RANGE: surfaced without a reset policy, reset with one.
+    cluster.fail_next(
+        ApiKey::Fetch,
+        RequestFault::Error(ErrorCode::OFFSET_OUT_OF_RANGE),
+        1,
+    );
+    match client.fetch_one("errs", 0, 0, &options()).await {
+        Err(Error::Broker { code, .. }) => assert_eq!(code, ErrorCode::OFFSET_OUT_OF_RANGE),
+        other => panic!("OFFSET_OUT_OF_RANGE is surfaced: {other:?}"),
+    }
+    let resetting = FetchOptions {
+        reset: Some(OffsetReset::Earliest),
+        ..options()
+    };
+    let f = client.fetch_one("errs", 0, 99, &resetting).await.unwrap();
+    assert_eq!(f.records.len(), 4, "reset to the earliest offset");
+    // COORDINATOR_NOT_AVAILABLE from FindCoordinator and OffsetCommit: retried.
+    cluster.fail_next(
+        ApiKey::FindCoordinator,
+        RequestFault::Error(ErrorCode::COORDINATOR_NOT_AVAILABLE),
+        2,
+    );
+    cluster.fail_next(
+        ApiKey::OffsetCommit,
+        RequestFault::Error(ErrorCode::COORDINATOR_NOT_AVAILABLE),
+        1,
+    );
+    client
+        .commit_offsets("g", &[("errs".to_owned(), 0, 3)], "")
+        .await
+        .unwrap();
+    assert_eq!(
+        client.committed_offsets("g", "errs", &[0]).await.unwrap(),
+        vec![(0, 3)]
+    );
+    // A non-retriable error is surfaced at once with its code.
+    cluster.fail_next(
+        ApiKey::Fetch,
+        RequestFault::Error(ErrorCode::TOPIC_AUTHORIZATION_FAILED),
+        1,
+    );
+    match client.fetch_one("errs", 0, 0, &options()).await {
+        Err(Error::Broker { code, .. }) => assert_eq!(code, ErrorCode::TOPIC_AUTHORIZATION_FAILED),
+        other => panic!("surfaced: {other:?}"),
+    }
+    println!("request faults used: {}", cluster.request_faults_used());
+    assert_eq!(cluster.request_faults_used(), 8 + 6 + 1 + 3 + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_is_a_clear_error_and_a_half_written_response_is_retried_on_a_new_connection() {
+    let cluster = FakeCluster::start(1).unwrap();
+    let client = client(&cluster).await;
+    client.create_topic("garbage", 1, 1).await.unwrap();
+    cluster.fail_next(ApiKey::Metadata, RequestFault::Malformed, 1);
+    let err = client.refresh_metadata(&["garbage"]).await.unwrap_err();
+    println!("malformed: {err}");
+    assert!(
+        matches!(
+            err,
+            Error::Decode {
+                api: "MetadataRequest",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // The next request is answered.
+    client.refresh_metadata(&["garbage"]).await.unwrap();
+
+    let producer = client.producer().build().await.unwrap();
+    producer
+        .send_and_wait(ProducerRecord::new("garbage", "x").partition(0))
+        .await
+        .unwrap();
+    let before = cluster.connections();
+    cluster.fail_next(ApiKey::Fetch, RequestFault::CloseMidFrame, 1);
+    let f = client.fetch_one("garbage", 0, 0, &options()).await.unwrap();
+    assert_eq!(f.records.len(), 1);
+    assert!(cluster.connections() > before, "the connection was rebuilt");
+    // A broker that stalls past the request timeout: a timeout, then an answer once it is back.
+    let quick = Client::builder()
+        .bootstrap(&cluster.bootstrap())
+        .request_timeout(Duration::from_millis(200))
+        .retry_backoff(Duration::from_millis(50))
+        .retry_timeout(Duration::from_secs(10))
+        .build()
+        .await
+        .unwrap();
+    cluster.stall(0, Duration::from_millis(500));
+    let f = quick.fetch_one("garbage", 0, 0, &options()).await.unwrap();
+    assert_eq!(f.records.len(), 1, "answered after the stall");
+}
