@@ -77,37 +77,35 @@ pub fn check_header(data: &[u8]) {
     let Some((&which, rest)) = data.split_first() else {
         return;
     };
-    let mut d = Decoder::new(Bytes::copy_from_slice(rest));
     match which % 5 {
-        version @ 0..=2 => {
-            let version = i16::from(version);
-            let Ok(header) = RequestHeader::decode(&mut d, version) else {
-                return;
-            };
-            let read = d.offset();
-            let mut e = Encoder::new();
-            header.encode(&mut e, version).expect("a decoded header encodes");
-            assert!(e.len() <= read, "re-encoded {} bytes from {read}", e.len());
-            let mut again = Decoder::new(e.into_inner().freeze());
-            let back = RequestHeader::decode(&mut again, version).expect("a re-encoded header decodes");
-            again.finish().expect("the re-encoded header is read whole");
-            assert_eq!(back, header);
-        }
-        version => {
-            let version = i16::from(version - 3);
-            let Ok(header) = ResponseHeader::decode(&mut d, version) else {
-                return;
-            };
-            let read = d.offset();
-            let mut e = Encoder::new();
-            header.encode(&mut e, version).expect("a decoded header encodes");
-            assert!(e.len() <= read, "re-encoded {} bytes from {read}", e.len());
-            let mut again = Decoder::new(e.into_inner().freeze());
-            let back = ResponseHeader::decode(&mut again, version).expect("a re-encoded header decodes");
-            again.finish().expect("the re-encoded header is read whole");
-            assert_eq!(back, header);
-        }
+        v @ 0..=2 => header_roundtrip(rest, i16::from(v), RequestHeader::decode, RequestHeader::encode),
+        v => header_roundtrip(
+            rest,
+            i16::from(v - 3),
+            ResponseHeader::decode,
+            ResponseHeader::encode,
+        ),
     }
+}
+
+fn header_roundtrip<H: PartialEq + std::fmt::Debug>(
+    bytes: &[u8],
+    version: i16,
+    decode: fn(&mut Decoder, i16) -> Result<H, DecodeError>,
+    encode: fn(&H, &mut Encoder, i16) -> Result<(), EncodeError>,
+) {
+    let mut d = Decoder::new(Bytes::copy_from_slice(bytes));
+    let Ok(header) = decode(&mut d, version) else {
+        return;
+    };
+    let read = d.offset();
+    let mut e = Encoder::new();
+    encode(&header, &mut e, version).expect("a decoded header encodes");
+    assert!(e.len() <= read, "re-encoded {} bytes from {read}", e.len());
+    let mut again = Decoder::new(e.into_inner().freeze());
+    let back = decode(&mut again, version).expect("a re-encoded header decodes");
+    again.finish().expect("the re-encoded header is read whole");
+    assert_eq!(back, header);
 }
 
 /// The options the record targets decode with: CRC checks as asked, a small decompression bound.
