@@ -181,6 +181,7 @@ impl<T: Send + 'static> KafkaSink<T> {
             partitions: HashMap::new(),
             next: ctx.instance,
             acks: Vec::new(),
+            acks_check_at: ACKS_CHECKED_AT,
             txn: Transactions::default(),
         }
     }
@@ -201,6 +202,9 @@ pub struct KafkaSinkWriter<T> {
     partitions: HashMap<String, Vec<i32>>,
     next: usize,
     acks: Vec<(String, i32, DeliveryFuture)>,
+    /// The length of `acks` at which the finished ones are next dropped: doubles with what
+    /// stays pending, so the checks cost O(1) per record however many are in flight.
+    acks_check_at: usize,
     txn: Transactions,
 }
 
@@ -458,6 +462,7 @@ impl<T: Send + 'static> KafkaSinkWriter<T> {
 
     /// Waits for every acknowledgement: the first failure, with its topic and partition.
     async fn await_acks(&mut self) -> Result<(), JobError> {
+        self.acks_check_at = ACKS_CHECKED_AT;
         for (topic, partition, ack) in self.acks.drain(..) {
             ack.await.map_err(|_| {
                 JobError::Operator(format!(
@@ -509,8 +514,9 @@ impl<T: Send + 'static> Sink<T> for KafkaSinkWriter<T> {
         let ack = producer.send(record).await?;
         if self.sink.guarantee != DeliveryGuarantee::None {
             self.acks.push((topic, partition, ack));
-            if self.acks.len() >= ACKS_CHECKED_AT {
+            if self.acks.len() >= self.acks_check_at {
                 self.check_finished_acks()?;
+                self.acks_check_at = (self.acks.len() * 2).max(ACKS_CHECKED_AT);
             }
         }
         Ok(())
