@@ -113,7 +113,7 @@ async fn fill(client: &Client) -> Result<(), Box<dyn std::error::Error>> {
 /// Where the job's output goes: printed, or a topic written exactly once.
 enum Output {
     Print(Print),
-    Kafka(KafkaSinkWriter<String>),
+    Kafka(Box<KafkaSinkWriter<String>>),
 }
 
 impl Sink<String> for Output {
@@ -251,7 +251,7 @@ async fn run(
             ..Counts::default()
         })
         .sink(move |ctx: SinkContext| match &sink {
-            Some(s) => Output::Kafka(s.writer(ctx)),
+            Some(s) => Output::Kafka(Box::new(s.writer(ctx))),
             None => Output::Print(Print::stdout()),
         });
     let Some(ms) = kill_after else {

@@ -139,8 +139,7 @@ async fn read_committed_sees_committed_transactions_and_never_aborted_ones() {
     for (prefix, range, commit) in batches.clone() {
         producer.begin_transaction().await.unwrap();
         for i in range {
-            let record =
-                ProducerRecord::new("txn", Bytes::from(format!("{prefix}{i:04}"))).partition((i % 2) as i32);
+            let record = ProducerRecord::new("txn", Bytes::from(format!("{prefix}{i:04}"))).partition(i % 2);
             producer.send(record).await.unwrap();
         }
         producer.flush().await.unwrap();
