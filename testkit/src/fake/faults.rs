@@ -89,6 +89,8 @@ pub(crate) struct Armory {
     armed: Vec<Armed>,
     /// Request faults used so far.
     pub(crate) used: u64,
+    /// Request faults used so far, per API key.
+    pub(crate) used_by_api: std::collections::BTreeMap<i16, u64>,
 }
 
 impl Armory {
@@ -112,6 +114,7 @@ impl Armory {
             self.armed.remove(i);
         }
         self.used += 1;
+        *self.used_by_api.entry(api.0).or_default() += 1;
         Some(fault)
     }
 

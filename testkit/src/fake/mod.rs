@@ -233,6 +233,15 @@ impl FakeCluster {
         lock(&self.inner.armory).used
     }
 
+    /// Request faults used so far on requests of `api`.
+    pub fn request_faults_used_on(&self, api: ApiKey) -> u64 {
+        lock(&self.inner.armory)
+            .used_by_api
+            .get(&api.0)
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// The next `count` requests of `api` get `fault`.
     pub fn fail_next(&self, api: ApiKey, fault: RequestFault, count: u32) {
         lock(&self.inner.armory).arm(api, fault, count);
