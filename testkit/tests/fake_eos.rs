@@ -121,7 +121,7 @@ async fn a_recovered_commit_does_not_end_the_next_transaction_of_its_id() {
         .unwrap();
     let options = FetchOptions {
         isolation: IsolationLevel::ReadCommitted,
-        max_wait: std::time::Duration::from_millis(10),
+        max_wait: Duration::from_millis(10),
         ..FetchOptions::default()
     };
     let got = client.fetch_one("reuse", 0, 0, &options).await.unwrap();
