@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kwire_connector::client::Client;
+use kwire_connector::core::fetch_plan::BufferLimits;
 use kwire_connector::runtime::sinks::Collect;
 use kwire_connector::runtime::{CheckpointStore, JobBuilder, JobError, Operator, RestartPolicy, Stream};
 use kwire_connector::source::{KafkaSource, SourceState, StoppingOffsets};
@@ -164,7 +165,19 @@ async fn keyed_counts_are_exact_after_kills_and_restarts_from_the_checkpoint_dir
             JobBuilder::new("counts")
                 .checkpoint_interval(Duration::from_millis(30))
                 .checkpoint_dir(&dir),
-            source(&client, "rt-eo", "rt-eo-group"),
+            // A small buffer paces the reading (about a hundred fetches per reader), so the job
+            // outlasts its first checkpoints however fast the machine and the kills land in it.
+            KafkaSource::builder(client.clone(), &["rt-eo"])
+                .parallelism(2)
+                .group_id("rt-eo-group")
+                .stopping_offsets(StoppingOffsets::Latest)
+                .max_wait(Duration::from_millis(20))
+                .buffer(BufferLimits {
+                    max_records: 500,
+                    max_bytes: 16 << 10,
+                    min_fetch_bytes: 1 << 10,
+                })
+                .build(),
             None,
             out.clone(),
         );
