@@ -218,8 +218,8 @@ async fn exactly_once_needs_end_txn_and_says_so_on_a_broker_without_it() {
             );
         }
         Err(e) => {
-            // The embedded tansu 0.6 has no EndTxn (docs/interop.md): the commit fails typed and
-            // the job gives up after its restarts rather than writing anything uncommitted.
+            // The embedded tansu 0.6 has no EndTxn (docs/interop.md): the sink refuses
+            // exactly-once up front, a configuration error naming EndTxn, before writing.
             println!("{e}");
             assert!(broker.is_embedded(), "{e}");
             assert!(e.contains("EndTxn"), "{e}");
