@@ -472,6 +472,7 @@ fn every_command_has_help() {
         &["bench", "produce", "--help"],
         &["bench", "consume", "--help"],
         &["bench", "sink", "--help"],
+        &["bench", "load", "--help"],
         &["txn", "--help"],
         &["txn", "recover", "--help"],
     ] {
