@@ -297,6 +297,29 @@ mod tests {
     }
 
     #[test]
+    fn header_versions_follow_each_api_s_first_flexible_version() {
+        // (API, last version with header v1/v0, first with header v2/v1); -1: flexible from v0.
+        let cases = [
+            (ApiKey::Produce, 8, 9),
+            (ApiKey::Fetch, 11, 12),
+            (ApiKey::DescribeConfigs, 3, 4),
+            (ApiKey::CreatePartitions, 1, 2),
+            (ApiKey::DescribeCluster, -1, 0),
+            (ApiKey::DescribeProducers, -1, 0),
+            (ApiKey::DescribeTransactions, -1, 0),
+            (ApiKey::ListTransactions, -1, 0),
+        ];
+        for (api, classic, flexible) in cases {
+            if classic >= 0 {
+                assert_eq!(request_header_version(api, classic), 1, "{api:?} v{classic}");
+                assert_eq!(response_header_version(api, classic), 0, "{api:?} v{classic}");
+            }
+            assert_eq!(request_header_version(api, flexible), 2, "{api:?} v{flexible}");
+            assert_eq!(response_header_version(api, flexible), 1, "{api:?} v{flexible}");
+        }
+    }
+
+    #[test]
     fn api_versions_response_header_is_always_v0() {
         assert_eq!(response_header_version(ApiKey::ApiVersions, 3), 0);
         assert_eq!(response_header_version(ApiKey::Metadata, 9), 1);

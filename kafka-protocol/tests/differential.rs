@@ -18,8 +18,10 @@
 //! unknown field, the test also checks that `kafka-protocol` read exactly our unknown fields as
 //! unknown: the same number of them, all tagged above 10,000.
 //!
-//! Every (message, version) pair that kwire speaks is compared; none is skipped:
-//! `kafka-protocol` 0.18 speaks every one of them and agreed on all of them when this was written.
+//! Every (message, version) pair that both crates speak is compared. The few newest versions that
+//! kwire speaks and `kafka-protocol` 0.18 does not yet (Kafka 4.4's) are listed by name in
+//! [`NOT_IN_KAFKA_PROTOCOL`], and a test checks that exactly those are left out, so nothing else
+//! can slip out of the comparison unnoticed.
 
 use bytes::BytesMut;
 use kafka_protocol::protocol::{Decodable, Encodable, Message as TheirMessage};
@@ -31,6 +33,20 @@ use proptest::prelude::*;
 
 /// Lowest tag that `kwire_protocol::arb::unknown_tagged` gives an unknown tagged field.
 const FIRST_UNKNOWN_TAG: u64 = 10_000;
+
+/// The (message, version) pairs kwire speaks that `kafka-protocol` 0.18 does not: these alone are
+/// not compared. Every other pair kwire speaks is.
+const NOT_IN_KAFKA_PROTOCOL: &[(&str, i16)] = &[
+    ("ListOffsetsRequest", 11),
+    ("ListOffsetsResponse", 11),
+    ("OffsetCommitRequest", 10),
+    ("OffsetFetchRequest", 10),
+    ("ApiVersionsRequest", 5),
+    ("ApiVersionsResponse", 5),
+    ("InitProducerIdRequest", 6),
+    ("TxnOffsetCommitRequest", 6),
+    ("TxnOffsetCommitResponse", 6),
+];
 
 /// Arbitrary bytes for `Unstructured`: random runs mixed with runs of `0x00` and `0xff`.
 fn seed_bytes() -> impl Strategy<Value = Vec<u8>> {
@@ -52,12 +68,15 @@ where
     K: Encodable + Decodable + TheirMessage + std::fmt::Debug,
 {
     for version in M::VERSIONS.iter() {
-        prop_assert!(
-            K::VERSIONS.min <= version && version <= K::VERSIONS.max,
-            "kafka-protocol has no {} v{}",
-            M::NAME,
-            version
-        );
+        if !both_speak::<K>(version) {
+            prop_assert!(
+                NOT_IN_KAFKA_PROTOCOL.contains(&(M::NAME, version)),
+                "kafka-protocol has no {} v{}",
+                M::NAME,
+                version
+            );
+            continue;
+        }
         let mut u = arbitrary::Unstructured::new(seed);
         let mut value = M::arb(&mut u).expect("arbitrary values never run out of data");
         value.normalize_to(version);
@@ -69,6 +88,11 @@ where
         }
     }
     Ok(())
+}
+
+/// Whether `kafka-protocol`'s `K` speaks `version` too.
+fn both_speak<K: TheirMessage>(version: i16) -> bool {
+    K::VERSIONS.min <= version && version <= K::VERSIONS.max
 }
 
 /// Encodes `value` with kwire at `our_version`, passes the bytes through `kafka-protocol`'s decoder
@@ -235,15 +259,24 @@ macro_rules! differential_tests {
             }
         )*
 
-        /// Every (message, version) pair the tests above compare.
-        fn compared_cases() -> Vec<(&'static str, i16)> {
+        /// Every (message, version) pair kwire speaks, and whether the tests above compare it
+        /// (whether `kafka-protocol` speaks it too).
+        fn spoken_cases() -> Vec<(&'static str, i16, bool)> {
             let mut cases = Vec::new();
             $(
                 for version in <kwire_protocol::messages::$req as Message>::VERSIONS.iter() {
-                    cases.push((<kwire_protocol::messages::$req as Message>::NAME, version));
+                    cases.push((
+                        <kwire_protocol::messages::$req as Message>::NAME,
+                        version,
+                        both_speak::<kafka_protocol::messages::$req>(version),
+                    ));
                 }
                 for version in <kwire_protocol::messages::$resp as Message>::VERSIONS.iter() {
-                    cases.push((<kwire_protocol::messages::$resp as Message>::NAME, version));
+                    cases.push((
+                        <kwire_protocol::messages::$resp as Message>::NAME,
+                        version,
+                        both_speak::<kafka_protocol::messages::$resp>(version),
+                    ));
                 }
             )*
             cases
@@ -254,15 +287,25 @@ macro_rules! differential_tests {
 for_each_api!(differential_tests);
 
 #[test]
-fn every_api_and_version_we_speak_is_compared() {
-    let cases = compared_cases();
+fn every_api_and_version_we_speak_is_compared_unless_listed() {
+    let cases = spoken_cases();
     // Two per API (request and response) for each of its versions.
     let expected: usize = kwire_protocol::messages::ApiKey::SUPPORTED
         .iter()
         .map(|(_, _, range)| 2 * range.iter().count())
         .sum();
     assert_eq!(cases.len(), expected);
-    assert!(cases.len() >= 240, "{} cases", cases.len());
+    let left_out: Vec<(&str, i16)> = cases
+        .iter()
+        .filter(|(_, _, compared)| !compared)
+        .map(|(name, version, _)| (*name, *version))
+        .collect();
+    assert_eq!(
+        left_out, NOT_IN_KAFKA_PROTOCOL,
+        "the pairs left out are exactly the listed ones"
+    );
+    let compared = cases.len() - left_out.len();
+    assert!(compared >= 240, "{compared} cases compared");
 }
 
 #[test]

@@ -14,12 +14,14 @@ import json, os, re, sys
 
 # name, api key, oldest and newest version we speak (None: all the spec has)
 APIS = [
-    ("Produce", 0, 3, 11), ("Fetch", 1, 4, 17), ("ListOffsets", 2, 1, 9), ("Metadata", 3, 0, 12),
-    ("OffsetCommit", 8, 2, 9), ("OffsetFetch", 9, 1, 9), ("FindCoordinator", 10, 0, 6),
-    ("SaslHandshake", 17, 0, 1), ("ApiVersions", 18, 0, 4), ("CreateTopics", 19, 2, 7),
-    ("DeleteTopics", 20, 1, 6), ("InitProducerId", 22, 0, 5), ("AddPartitionsToTxn", 24, 0, 5),
-    ("AddOffsetsToTxn", 25, 0, 4), ("EndTxn", 26, 0, 4), ("TxnOffsetCommit", 28, 0, 4),
-    ("SaslAuthenticate", 36, 0, 2), ("DescribeCluster", 60, 0, 1),
+    ("Produce", 0, 3, 13), ("Fetch", 1, 4, 18), ("ListOffsets", 2, 1, 11), ("Metadata", 3, 0, 13),
+    ("OffsetCommit", 8, 2, 10), ("OffsetFetch", 9, 1, 10), ("FindCoordinator", 10, 0, 6),
+    ("SaslHandshake", 17, 0, 1), ("ApiVersions", 18, 0, 5), ("CreateTopics", 19, 2, 7),
+    ("DeleteTopics", 20, 1, 6), ("InitProducerId", 22, 0, 6), ("AddPartitionsToTxn", 24, 0, 5),
+    ("AddOffsetsToTxn", 25, 0, 4), ("EndTxn", 26, 0, 5), ("TxnOffsetCommit", 28, 0, 6),
+    ("DescribeConfigs", 32, 1, 4), ("SaslAuthenticate", 36, 0, 2), ("CreatePartitions", 37, 0, 3),
+    ("DescribeCluster", 60, 0, 2), ("DescribeProducers", 61, 0, 0), ("DescribeTransactions", 65, 0, 0),
+    ("ListTransactions", 66, 0, 2),
 ]
 MAXV = 32767
 KEYWORDS = {"type", "match", "ref", "move", "self", "struct", "mod", "fn", "loop", "where", "use"}

@@ -602,7 +602,7 @@ impl Producer {
                 group_id: group.to_owned(),
                 producer_id: pid,
                 producer_epoch: epoch,
-                generation_id: -1,
+                generation_id_or_member_epoch: -1,
                 topics: topics.clone(),
                 ..Default::default()
             })

@@ -1,4 +1,4 @@
-//! ApiVersions response (API key 18): versions 0-4, flexible from 3.
+//! ApiVersions response (API key 18): versions 0-5, flexible from 3.
 //!
 //! Declared from the field list of `ApiVersionsResponse.json` in the Kafka protocol's message specs.
 
@@ -12,22 +12,22 @@ use crate::primitives::Uuid;
 use crate::{kafka_message, kafka_struct};
 
 kafka_struct! {
-    /// The ApiVersions response (API key 18), versions 0-4.
+    /// The ApiVersions response (API key 18), versions 0-5.
     pub struct ApiVersionsResponse {
     /// ErrorCode: Versions 0+.
-    error_code: i16 = 0 => [0, 4];
+    error_code: i16 = 0 => [0, 5];
     /// ApiKeys: Versions 0+.
-    api_keys: Vec<ApiVersion> = Vec::new() => [0, 4];
+    api_keys: Vec<ApiVersion> = Vec::new() => [0, 5];
     /// ThrottleTimeMs: Versions 1+.
-    throttle_time_ms: i32 = 0 => [1, 4] ignorable: true;
+    throttle_time_ms: i32 = 0 => [1, 5] ignorable: true;
     /// SupportedFeatures: Versions 3+; tagged field 0 in 3+.
-    supported_features: Vec<SupportedFeatureKey> = Vec::new() => [3, 4] tag 0 [3, 4] ignorable: true;
+    supported_features: Vec<SupportedFeatureKey> = Vec::new() => [3, 5] tag 0 [3, 5] ignorable: true;
     /// FinalizedFeaturesEpoch: Versions 3+; tagged field 1 in 3+.
-    finalized_features_epoch: i64 = -1 => [3, 4] tag 1 [3, 4] ignorable: true;
+    finalized_features_epoch: i64 = -1 => [3, 5] tag 1 [3, 5] ignorable: true;
     /// FinalizedFeatures: Versions 3+; tagged field 2 in 3+.
-    finalized_features: Vec<FinalizedFeatureKey> = Vec::new() => [3, 4] tag 2 [3, 4] ignorable: true;
+    finalized_features: Vec<FinalizedFeatureKey> = Vec::new() => [3, 5] tag 2 [3, 5] ignorable: true;
     /// ZkMigrationReady: Versions 3+; tagged field 3 in 3+.
-    zk_migration_ready: bool = false => [3, 4] tag 3 [3, 4] ignorable: true;
+    zk_migration_ready: bool = false => [3, 5] tag 3 [3, 5] ignorable: true;
     }
 }
 
@@ -35,11 +35,11 @@ kafka_struct! {
     /// The `ApiVersion` struct of this message.
     pub struct ApiVersion {
     /// ApiKey: Versions 0+.
-    api_key: i16 = 0 => [0, 4];
+    api_key: i16 = 0 => [0, 5];
     /// MinVersion: Versions 0+.
-    min_version: i16 = 0 => [0, 4];
+    min_version: i16 = 0 => [0, 5];
     /// MaxVersion: Versions 0+.
-    max_version: i16 = 0 => [0, 4];
+    max_version: i16 = 0 => [0, 5];
     }
 }
 
@@ -47,11 +47,11 @@ kafka_struct! {
     /// The `SupportedFeatureKey` struct of this message.
     pub struct SupportedFeatureKey {
     /// Name: Versions 3+.
-    name: String = String::new() => [3, 4];
+    name: String = String::new() => [3, 5];
     /// MinVersion: Versions 3+.
-    min_version: i16 = 0 => [3, 4];
+    min_version: i16 = 0 => [3, 5];
     /// MaxVersion: Versions 3+.
-    max_version: i16 = 0 => [3, 4];
+    max_version: i16 = 0 => [3, 5];
     }
 }
 
@@ -59,12 +59,12 @@ kafka_struct! {
     /// The `FinalizedFeatureKey` struct of this message.
     pub struct FinalizedFeatureKey {
     /// Name: Versions 3+.
-    name: String = String::new() => [3, 4];
+    name: String = String::new() => [3, 5];
     /// MaxVersionLevel: Versions 3+.
-    max_version_level: i16 = 0 => [3, 4];
+    max_version_level: i16 = 0 => [3, 5];
     /// MinVersionLevel: Versions 3+.
-    min_version_level: i16 = 0 => [3, 4];
+    min_version_level: i16 = 0 => [3, 5];
     }
 }
 
-kafka_message!(ApiVersionsResponse, key 18, versions [0, 4], flexible 3);
+kafka_message!(ApiVersionsResponse, key 18, versions [0, 5], flexible 3);

@@ -23,8 +23,13 @@ macro_rules! for_each_api {
             (AddOffsetsToTxn, 25, add_offsets_to_txn_request, AddOffsetsToTxnRequest, add_offsets_to_txn_response, AddOffsetsToTxnResponse),
             (EndTxn, 26, end_txn_request, EndTxnRequest, end_txn_response, EndTxnResponse),
             (TxnOffsetCommit, 28, txn_offset_commit_request, TxnOffsetCommitRequest, txn_offset_commit_response, TxnOffsetCommitResponse),
+            (DescribeConfigs, 32, describe_configs_request, DescribeConfigsRequest, describe_configs_response, DescribeConfigsResponse),
             (SaslAuthenticate, 36, sasl_authenticate_request, SaslAuthenticateRequest, sasl_authenticate_response, SaslAuthenticateResponse),
+            (CreatePartitions, 37, create_partitions_request, CreatePartitionsRequest, create_partitions_response, CreatePartitionsResponse),
             (DescribeCluster, 60, describe_cluster_request, DescribeClusterRequest, describe_cluster_response, DescribeClusterResponse),
+            (DescribeProducers, 61, describe_producers_request, DescribeProducersRequest, describe_producers_response, DescribeProducersResponse),
+            (DescribeTransactions, 65, describe_transactions_request, DescribeTransactionsRequest, describe_transactions_response, DescribeTransactionsResponse),
+            (ListTransactions, 66, list_transactions_request, ListTransactionsRequest, list_transactions_response, ListTransactionsResponse),
         }
     };
 }

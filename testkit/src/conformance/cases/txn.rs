@@ -342,7 +342,7 @@ fn txn_commit_request(txn: &Txn, group: &str, topic: &str, offset: i64) -> TxnOf
         group_id: group.to_owned(),
         producer_id: txn.pid,
         producer_epoch: txn.epoch,
-        generation_id: -1,
+        generation_id_or_member_epoch: -1,
         member_id: String::new(),
         group_instance_id: None,
         topics: vec![TxnOffsetCommitRequestTopic {
