@@ -1,10 +1,15 @@
 //! `LocalBroker`: a real Kafka-compatible broker on 127.0.0.1 for tests, examples and the CLI.
 //!
 //! With `KWIRE_BOOTSTRAP` set, it names that broker (a real Apache Kafka or Redpanda) and starts
-//! nothing. Otherwise it starts the embedded broker: tansu, a Kafka-compatible broker written in
-//! Rust, linked in-process, with in-memory storage, on a free port, on a thread and runtime of its
-//! own (so the caller's runtime does not matter), ready before [`LocalBroker::start`] returns and
-//! stopped on drop.
+//! nothing. Otherwise `KWIRE_BROKER` picks the kind ([`BrokerKind`]):
+//! - `embedded` (the default): tansu, a Kafka-compatible broker written in Rust, linked
+//!   in-process, with in-memory storage, on a free port, on a thread and runtime of its own (so
+//!   the caller's runtime does not matter);
+//! - `apache`: Apache Kafka, the reference, a one-node KRaft cluster in a child process with its
+//!   jars from Maven Central ([`crate::apache`]);
+//! - `fake`: the testkit's fake cluster ([`crate::fake`]), one broker.
+//!
+//! Each is ready before [`LocalBroker::start`] returns and stopped on drop.
 //!
 //! Under `CI=true` a test must not skip when no broker can start: [`LocalBroker::start`] returns the
 //! reason and [`LocalBroker::start_or_fail`] panics with it, so the test fails.
@@ -12,6 +17,8 @@
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
+use crate::apache::ApacheKafka;
+use crate::fake::FakeCluster;
 use crate::proxy::FaultProxy;
 
 /// Why no broker could be had.
@@ -26,26 +33,128 @@ pub enum BrokerError {
         "the embedded broker is not compiled in (feature `embedded-broker`) and KWIRE_BOOTSTRAP is unset"
     )]
     NotCompiledIn,
-    /// The embedded broker failed to start.
-    #[error("the embedded broker failed to start: {0}")]
+    /// The broker failed to start.
+    #[error("the broker failed to start: {0}")]
     Start(String),
+    /// A program a broker or peer needs (java, mvn, python3) is not on the machine.
+    #[error("{0}")]
+    MissingTool(String),
+    /// `KWIRE_BROKER` names no kind of broker.
+    #[error("KWIRE_BROKER={0} is not one of embedded, apache, fake")]
+    UnknownKind(String),
 }
 
-/// A broker for the duration of a value: external (from `KWIRE_BOOTSTRAP`) or embedded.
+/// The kinds of broker [`LocalBroker`] can start, chosen by `KWIRE_BROKER`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BrokerKind {
+    /// tansu, in-process (the default).
+    Embedded,
+    /// Apache Kafka, the reference broker, in a child process.
+    Apache,
+    /// The testkit's fake cluster.
+    Fake,
+    /// A broker someone else runs (`KWIRE_BOOTSTRAP`).
+    External,
+}
+
+impl BrokerKind {
+    /// The kind `KWIRE_BROKER` names (`embedded` when unset or empty).
+    pub fn from_env() -> Result<Self, BrokerError> {
+        match std::env::var("KWIRE_BROKER") {
+            Ok(v) => Self::parse(&v),
+            Err(_) => Ok(Self::Embedded),
+        }
+    }
+
+    /// `embedded`, `apache` or `fake` (`tansu` and `kafka` are taken too); empty is `embedded`.
+    pub fn parse(name: &str) -> Result<Self, BrokerError> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "" | "embedded" | "tansu" => Ok(Self::Embedded),
+            "apache" | "kafka" => Ok(Self::Apache),
+            "fake" => Ok(Self::Fake),
+            _ => Err(BrokerError::UnknownKind(name.to_owned())),
+        }
+    }
+
+    /// The kind's name, as `KWIRE_BROKER` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Embedded => "embedded",
+            Self::Apache => "apache",
+            Self::Fake => "fake",
+            Self::External => "external",
+        }
+    }
+}
+
+/// A broker for the duration of a value: external (from `KWIRE_BOOTSTRAP`), embedded, Apache
+/// Kafka or the fake cluster.
 #[derive(Debug)]
 pub struct LocalBroker {
     bootstrap: String,
+    kind: BrokerKind,
     #[cfg(feature = "embedded-broker")]
     embedded: Option<embedded::Handle>,
+    apache: Option<ApacheKafka>,
+    /// Held for its drop, which stops the fake cluster.
+    _fake: Option<FakeCluster>,
 }
 
 impl LocalBroker {
-    /// The broker named by `KWIRE_BOOTSTRAP`, or else a new embedded broker on a free port.
+    /// The broker named by `KWIRE_BOOTSTRAP`, or else a new broker of the kind `KWIRE_BROKER`
+    /// names (embedded by default) on a free port.
     pub fn start() -> Result<Self, BrokerError> {
         match std::env::var("KWIRE_BOOTSTRAP") {
             Ok(b) if !b.trim().is_empty() => Self::external(b.trim()),
-            _ => Self::embedded(0),
+            _ => Self::start_kind(BrokerKind::from_env()?),
         }
+    }
+
+    /// A new broker of `kind` on a free port (`External` takes `KWIRE_BOOTSTRAP`).
+    pub fn start_kind(kind: BrokerKind) -> Result<Self, BrokerError> {
+        match kind {
+            BrokerKind::Embedded => Self::embedded(0),
+            BrokerKind::Apache => Self::apache(),
+            BrokerKind::Fake => Self::fake(),
+            BrokerKind::External => {
+                Self::external(std::env::var("KWIRE_BOOTSTRAP").unwrap_or_default().trim())
+            }
+        }
+    }
+
+    /// A new Apache Kafka (one node, KRaft) on a free port.
+    pub fn apache() -> Result<Self, BrokerError> {
+        Ok(Self::with_apache(ApacheKafka::start(None)?))
+    }
+
+    /// A new Apache Kafka listening on 127.0.0.1:`port` (0: a free port).
+    pub fn apache_on(port: u16) -> Result<Self, BrokerError> {
+        Ok(Self::with_apache(ApacheKafka::start_with(port, None, &[])?))
+    }
+
+    fn with_apache(apache: ApacheKafka) -> Self {
+        Self {
+            bootstrap: apache.bootstrap(),
+            kind: BrokerKind::Apache,
+            #[cfg(feature = "embedded-broker")]
+            embedded: None,
+            apache: Some(apache),
+            _fake: None,
+        }
+    }
+
+    /// A new fake cluster of one broker.
+    pub fn fake() -> Result<Self, BrokerError> {
+        let fake = FakeCluster::start(1).map_err(|e| BrokerError::Start(e.to_string()))?;
+        Ok(Self {
+            bootstrap: fake.bootstrap(),
+            kind: BrokerKind::Fake,
+            #[cfg(feature = "embedded-broker")]
+            embedded: None,
+            apache: None,
+            _fake: Some(fake),
+        })
     }
 
     /// Like [`LocalBroker::start`], but panics with the reason: for tests, which must fail (never
@@ -61,8 +170,11 @@ impl LocalBroker {
             .map_err(|e| BrokerError::Unreachable(bootstrap.to_owned(), e))?;
         Ok(Self {
             bootstrap: bootstrap.to_owned(),
+            kind: BrokerKind::External,
             #[cfg(feature = "embedded-broker")]
             embedded: None,
+            apache: None,
+            _fake: None,
         })
     }
 
@@ -72,36 +184,63 @@ impl LocalBroker {
         let handle = embedded::Handle::start(port)?;
         Ok(Self {
             bootstrap: handle.addr.to_string(),
+            kind: BrokerKind::Embedded,
             embedded: Some(handle),
+            apache: None,
+            _fake: None,
         })
     }
 
-    /// A new embedded broker behind a [`FaultProxy`]: the broker advertises the proxy's address,
-    /// so every client connection after bootstrap goes through the proxy and can be faulted.
-    /// Always the embedded broker, whatever `KWIRE_BOOTSTRAP` says: faults need the proxy.
-    #[cfg(feature = "embedded-broker")]
-    pub fn embedded_behind_proxy() -> Result<(Self, FaultProxy), BrokerError> {
+    /// A new broker behind a [`FaultProxy`]: the broker advertises the proxy's address, so every
+    /// client connection after bootstrap goes through the proxy and can be faulted. The kind is
+    /// `KWIRE_BROKER`'s, embedded or apache, whatever `KWIRE_BOOTSTRAP` says: faults need a
+    /// broker that advertises the proxy.
+    pub fn behind_proxy() -> Result<(Self, FaultProxy), BrokerError> {
         let start_err = |e: std::io::Error| BrokerError::Start(e.to_string());
         let proxy_port = free_port().map_err(start_err)?;
-        let (broker, listening) = Self::embedded_advertising(proxy_port)?;
+        let (broker, listening) = Self::advertising(proxy_port)?;
         let proxy = FaultProxy::start(proxy_port, listening).map_err(start_err)?;
         Ok((broker, proxy))
     }
 
-    /// A new embedded broker that advertises 127.0.0.1:`advertised_port` rather than the port it
-    /// listens on, for a proxy the caller puts on that port (faults, TLS termination). Returns the
-    /// broker, whose bootstrap is the advertised address, and the address it really listens on.
+    /// A new broker (of `KWIRE_BROKER`'s kind: embedded or apache) that advertises
+    /// 127.0.0.1:`advertised_port` rather than the port it listens on, for a proxy the caller
+    /// puts on that port (faults, TLS termination). Returns the broker, whose bootstrap is the
+    /// advertised address, and the address it really listens on.
+    pub fn advertising(advertised_port: u16) -> Result<(Self, SocketAddr), BrokerError> {
+        match BrokerKind::from_env()? {
+            BrokerKind::Apache => {
+                let apache = ApacheKafka::start(Some(advertised_port))?;
+                let listening = SocketAddr::from(([127, 0, 0, 1], apache.listening_port()));
+                Ok((Self::with_apache(apache), listening))
+            }
+            BrokerKind::Embedded => Self::embedded_advertising(advertised_port),
+            other => Err(BrokerError::Start(format!(
+                "a {} broker cannot advertise a proxy's address",
+                other.name()
+            ))),
+        }
+    }
+
     #[cfg(feature = "embedded-broker")]
-    pub fn embedded_advertising(advertised_port: u16) -> Result<(Self, SocketAddr), BrokerError> {
+    fn embedded_advertising(advertised_port: u16) -> Result<(Self, SocketAddr), BrokerError> {
         let start_err = |e: std::io::Error| BrokerError::Start(e.to_string());
         let broker_port = free_port().map_err(start_err)?;
         let handle = embedded::Handle::start_advertising(broker_port, advertised_port)?;
         let listening = handle.addr;
         let broker = Self {
             bootstrap: format!("127.0.0.1:{advertised_port}"),
+            kind: BrokerKind::Embedded,
             embedded: Some(handle),
+            apache: None,
+            _fake: None,
         };
         Ok((broker, listening))
+    }
+
+    #[cfg(not(feature = "embedded-broker"))]
+    fn embedded_advertising(_advertised_port: u16) -> Result<(Self, SocketAddr), BrokerError> {
+        Err(BrokerError::NotCompiledIn)
     }
 
     /// A new embedded broker: not compiled in.
@@ -115,25 +254,39 @@ impl LocalBroker {
         &self.bootstrap
     }
 
-    /// Whether this is the embedded broker (tansu) rather than an external one.
+    /// Whether this is the embedded broker (tansu): its documented deviations from Kafka apply.
     pub fn is_embedded(&self) -> bool {
-        #[cfg(feature = "embedded-broker")]
-        {
-            self.embedded.is_some()
-        }
-        #[cfg(not(feature = "embedded-broker"))]
-        {
-            false
-        }
+        self.kind == BrokerKind::Embedded
+    }
+
+    /// Which kind of broker this is.
+    pub fn kind(&self) -> BrokerKind {
+        self.kind
+    }
+
+    /// The end of Apache Kafka's log (empty for other kinds), for a failing test to print.
+    pub fn log_tail(&self, lines: usize) -> String {
+        self.apache
+            .as_ref()
+            .map(|a| a.log_tail(lines))
+            .unwrap_or_default()
+    }
+
+    /// Apache Kafka's log file (`None` for other kinds).
+    pub fn log_path(&self) -> Option<std::path::PathBuf> {
+        self.apache.as_ref().map(ApacheKafka::log_path)
     }
 
     /// Blocks until the broker is stopped from elsewhere (e.g. the process gets Ctrl-C).
-    pub fn wait(self) {
+    pub fn wait(mut self) {
         #[cfg(feature = "embedded-broker")]
-        if let Some(mut handle) = self.embedded {
+        if let Some(handle) = &mut self.embedded {
             if let Some(thread) = handle.thread.take() {
                 let _ = thread.join();
             }
+        }
+        if let Some(apache) = &mut self.apache {
+            apache.wait();
         }
     }
 }

@@ -3,9 +3,9 @@
 //! before its response comes back (the client cannot know whether the request took effect).
 //!
 //! The broker must advertise the proxy's address, so that every connection a client opens after
-//! bootstrap goes through it: [`LocalBroker::embedded_behind_proxy`] sets that up.
+//! bootstrap goes through it: [`LocalBroker::behind_proxy`] sets that up.
 //!
-//! [`LocalBroker::embedded_behind_proxy`]: crate::LocalBroker::embedded_behind_proxy
+//! [`LocalBroker::behind_proxy`]: crate::LocalBroker::behind_proxy
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};

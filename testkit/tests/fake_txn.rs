@@ -4,8 +4,8 @@
 //! invisible to kafka-python.
 //!
 //! kafka-python's read_committed needs kafka-python 2.1 or newer (Debian's 2.0.2 lacks
-//! `isolation_level`): .ci/run installs 3.0.12 into `target/kafka-python3` (or set
-//! `KWIRE_KAFKA_PYTHON3` to a python that has it). Under `CI=true` a missing one fails the test.
+//! `isolation_level`): the testkit makes a virtualenv with 3.0.12 on first use
+//! ([`kwire_testkit::python`]); a machine that cannot make it fails the test with the reason.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -17,29 +17,9 @@ use kwire_connector::runtime::{Sink, SinkContext};
 use kwire_connector::sink::{DeliveryGuarantee, KafkaSink};
 use kwire_testkit::fake::FakeCluster;
 
-fn python3() -> Option<PathBuf> {
-    let candidate = std::env::var_os("KWIRE_KAFKA_PYTHON3").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/kafka-python3/bin/python"),
-        PathBuf::from,
-    );
-    let ok = Command::new(&candidate)
-        .args([
-            "-c",
-            "import kafka, sys; sys.exit(0 if tuple(map(int, kafka.__version__.split('.')[:2])) >= (2, 1) else 1)",
-        ])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        let msg = format!(
-            "no kafka-python >= 2.1 at {} (python3 -m venv target/kafka-python3 && \
-             target/kafka-python3/bin/pip install kafka-python==3.0.12)",
-            candidate.display()
-        );
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "{msg}");
-        eprintln!("NOT RUN: {msg}");
-        return None;
-    }
-    Some(candidate)
+fn python3() -> PathBuf {
+    kwire_testkit::python::kafka_python()
+        .unwrap_or_else(|e| panic!("kafka-python is needed for this test: {e}"))
 }
 
 /// Every value kafka-python reads from `topic` (all partitions) with `isolation`, sorted.
@@ -166,11 +146,10 @@ async fn read_committed_sees_committed_transactions_and_never_aborted_ones() {
         kwire_read(&client, "txn", IsolationLevel::ReadUncommitted).await,
         everything
     );
-    if let Some(python) = python3() {
-        let b = cluster.bootstrap();
-        assert_eq!(python_read(&python, &b, "txn", "read_committed"), committed);
-        assert_eq!(python_read(&python, &b, "txn", "read_uncommitted"), everything);
-    }
+    let python = python3();
+    let b = cluster.bootstrap();
+    assert_eq!(python_read(&python, &b, "txn", "read_committed"), committed);
+    assert_eq!(python_read(&python, &b, "txn", "read_uncommitted"), everything);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -222,12 +201,11 @@ async fn kafka_python_sees_only_what_the_exactly_once_sink_committed() {
         kwire_read(&client, "eos-out", IsolationLevel::ReadUncommitted).await,
         with_aborted
     );
-    if let Some(python) = python3() {
-        let b = cluster.bootstrap();
-        assert_eq!(python_read(&python, &b, "eos-out", "read_committed"), kept);
-        assert_eq!(
-            python_read(&python, &b, "eos-out", "read_uncommitted"),
-            with_aborted
-        );
-    }
+    let python = python3();
+    let b = cluster.bootstrap();
+    assert_eq!(python_read(&python, &b, "eos-out", "read_committed"), kept);
+    assert_eq!(
+        python_read(&python, &b, "eos-out", "read_uncommitted"),
+        with_aborted
+    );
 }

@@ -41,7 +41,7 @@ async fn values(client: &Client, topic: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idempotent_producer_retries_a_cut_produce_without_duplicates() {
-    let (broker, proxy) = LocalBroker::embedded_behind_proxy().expect("embedded broker");
+    let (broker, proxy) = LocalBroker::behind_proxy().expect("broker starts");
     let client = Client::builder()
         .bootstrap(broker.bootstrap())
         .build()
@@ -84,7 +84,7 @@ async fn idempotent_producer_retries_a_cut_produce_without_duplicates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_least_once_producer_loses_nothing_when_cut() {
-    let (broker, proxy) = LocalBroker::embedded_behind_proxy().expect("embedded broker");
+    let (broker, proxy) = LocalBroker::behind_proxy().expect("broker starts");
     let client = Client::builder()
         .bootstrap(broker.bootstrap())
         .build()
@@ -122,7 +122,7 @@ async fn at_least_once_producer_loses_nothing_when_cut() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_client_reconnects_after_every_connection_is_dropped() {
-    let (broker, proxy) = LocalBroker::embedded_behind_proxy().expect("embedded broker");
+    let (broker, proxy) = LocalBroker::behind_proxy().expect("broker starts");
     let client = Client::builder()
         .bootstrap(broker.bootstrap())
         .build()
@@ -249,7 +249,7 @@ async fn malformed_responses_end_the_connection_with_a_clear_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_client_recovers_on_the_next_request_after_a_broken_connection() {
-    let (broker, proxy) = LocalBroker::embedded_behind_proxy().expect("embedded broker");
+    let (broker, proxy) = LocalBroker::behind_proxy().expect("broker starts");
     let client = Client::builder()
         .bootstrap(broker.bootstrap())
         .build()
@@ -274,7 +274,7 @@ async fn the_client_recovers_on_the_next_request_after_a_broken_connection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn produce_requests_stay_within_the_batch_size_under_load() {
-    let (broker, proxy) = LocalBroker::embedded_behind_proxy().expect("embedded broker");
+    let (broker, proxy) = LocalBroker::behind_proxy().expect("broker starts");
     let client = Client::builder()
         .bootstrap(broker.bootstrap())
         .build()

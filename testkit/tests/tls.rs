@@ -59,7 +59,7 @@ fn server_config(require_client_cert: bool) -> Arc<ServerConfig> {
 /// The embedded broker behind a TLS-only proxy on the port it advertises.
 async fn broker_behind_tls(require_client_cert: bool) -> (LocalBroker, Arc<Seen>) {
     let port = free_port().unwrap();
-    let (broker, upstream) = LocalBroker::embedded_advertising(port).expect("embedded broker starts");
+    let (broker, upstream) = LocalBroker::advertising(port).expect("broker starts");
     let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     let acceptor = TlsAcceptor::from(server_config(require_client_cert));
     let seen = Arc::new(Seen::default());

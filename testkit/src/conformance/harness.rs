@@ -38,6 +38,8 @@ pub(super) struct Env {
     pub(super) cluster_id: Option<String>,
     /// Topics created, deleted at the end.
     created: Mutex<Vec<String>>,
+    /// Whether the broker is known to be tansu: only then may a documented deviation apply.
+    tansu: bool,
 }
 
 impl Env {
@@ -53,7 +55,7 @@ impl Env {
             .await
     }
 
-    pub(super) async fn connect(bootstrap: &str) -> Result<Self, Error> {
+    pub(super) async fn connect(bootstrap: &str, tansu: bool) -> Result<Self, Error> {
         let client = Self::client(bootstrap).await?;
         let conn = client.any_broker().await?;
         let md = client.refresh_metadata(&[]).await?;
@@ -69,6 +71,7 @@ impl Env {
             brokers,
             cluster_id: md.cluster_id,
             created: Mutex::new(Vec::new()),
+            tansu,
         })
     }
 
@@ -283,7 +286,14 @@ impl Cx {
     }
 
     /// A documented deviation shown by the last exchange, whose strict check failed for `why`.
+    /// The deviations are tansu's: on a broker not known to be tansu this is a failure.
     pub(super) fn deviation(&self, deviation: &'static Deviation, why: String) -> Problem {
+        if !self.env.tansu {
+            return self.fail(format!(
+                "{why} (tansu's documented deviation \"{}\" looks like this, but the broker is not tansu)",
+                deviation.id
+            ));
+        }
         Problem {
             kind: ProblemKind::Deviation(deviation),
             why,
@@ -332,6 +342,9 @@ impl Cx {
             (Ok(()), _) => Ok(()),
             (Err(why), Some(d)) => {
                 let problem = self.deviation(d, why);
+                if matches!(problem.kind, ProblemKind::Fail) {
+                    return Err(problem);
+                }
                 if let Ok(mut slot) = self.deviation.lock() {
                     slot.get_or_insert(problem);
                 }

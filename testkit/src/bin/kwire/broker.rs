@@ -18,8 +18,12 @@ pub(crate) struct Args {
     /// Run the testkit's fake cluster instead of the embedded tansu broker: our own in-memory
     /// Kafka model with transactions (EndTxn) and CreatePartitions, on free ports (--port is
     /// ignored). For trying exactly-once and partition discovery locally; not a production broker.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "apache")]
     fake: bool,
+    /// Run Apache Kafka instead (one node, KRaft, in a temporary directory removed on exit; its
+    /// jars are fetched from Maven Central by mvn on first use; needs Java 17+). --port is kept.
+    #[arg(long)]
+    apache: bool,
     /// Brokers of the fake cluster.
     #[arg(long, value_name = "N", default_value_t = 1, requires = "fake", value_parser = clap::value_parser!(i32).range(1..=16))]
     brokers: i32,
@@ -52,13 +56,31 @@ pub(crate) async fn run(args: &Args) -> anyhow::Result<ExitCode> {
         );
     }
     // Starting blocks until the broker accepts connections: off the async threads.
-    let broker = tokio::task::spawn_blocking(move || LocalBroker::embedded(port))
-        .await
-        .context("cannot start the embedded broker")??;
-    let line = format!(
-        "kwire broker listening on {} (in memory; Ctrl-C stops it)\n",
-        broker.bootstrap()
-    );
+    let apache = args.apache;
+    let broker = tokio::task::spawn_blocking(move || {
+        if apache {
+            LocalBroker::apache_on(port)
+        } else {
+            LocalBroker::embedded(port)
+        }
+    })
+    .await
+    .context("cannot start the broker")??;
+    let line = if apache {
+        format!(
+            "Apache Kafka {} listening on {} (log {}; Ctrl-C stops it and removes its data)\n",
+            kwire_testkit::apache::KAFKA_VERSION,
+            broker.bootstrap(),
+            broker
+                .log_path()
+                .map_or_else(String::new, |p| p.display().to_string()),
+        )
+    } else {
+        format!(
+            "kwire broker listening on {} (in memory; Ctrl-C stops it)\n",
+            broker.bootstrap()
+        )
+    };
     if write_stdout(line.as_bytes())? {
         ctrl_c().await;
     }

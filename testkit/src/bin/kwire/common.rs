@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use kwire_connector::client::{Client, Error, FetchOptions, IsolationLevel, OffsetSpec};
 use kwire_protocol::ErrorCode;
+use kwire_testkit::broker::BrokerKind;
 use kwire_testkit::LocalBroker;
 
 /// The broker a command talks to when neither `--bootstrap` nor `$KWIRE_BOOTSTRAP` names one.
@@ -173,15 +174,42 @@ pub(crate) fn write_stdout(bytes: &[u8]) -> anyhow::Result<bool> {
     }
 }
 
-/// Starts the embedded broker on a free port (off the async threads: starting blocks until it
-/// accepts connections).
-pub(crate) async fn start_embedded() -> anyhow::Result<LocalBroker> {
-    Ok(tokio::task::spawn_blocking(|| LocalBroker::embedded(0))
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot start the embedded broker: {e}"))??)
+/// The kinds of broker a command can start for itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum BrokerArg {
+    /// tansu, in-process, in memory.
+    Embedded,
+    /// Apache Kafka (one node, KRaft), its jars fetched from Maven Central by mvn; needs Java 17+.
+    Apache,
+    /// The testkit's fake cluster (one broker).
+    Fake,
 }
 
-/// Stops the embedded broker (off the async threads: stopping waits for its thread).
+impl BrokerArg {
+    pub(crate) fn kind(self) -> BrokerKind {
+        match self {
+            Self::Embedded => BrokerKind::Embedded,
+            Self::Apache => BrokerKind::Apache,
+            Self::Fake => BrokerKind::Fake,
+        }
+    }
+}
+
+/// Starts a broker of `kind` on a free port (off the async threads: starting blocks until it
+/// accepts connections).
+pub(crate) async fn start_local(kind: BrokerKind) -> anyhow::Result<LocalBroker> {
+    Ok(tokio::task::spawn_blocking(move || LocalBroker::start_kind(kind))
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start the {} broker: {e}", kind.name()))??)
+}
+
+/// Starts the embedded broker on a free port.
+pub(crate) async fn start_embedded() -> anyhow::Result<LocalBroker> {
+    start_local(BrokerKind::Embedded).await
+}
+
+/// Stops a broker the command started (off the async threads: stopping waits for its thread or
+/// process).
 pub(crate) async fn stop_embedded(broker: LocalBroker) {
     let _ = tokio::task::spawn_blocking(move || drop(broker)).await;
 }

@@ -1,9 +1,11 @@
 //! `kwire conformance`: the protocol conformance suite ([`kwire_testkit::conformance`]) against
-//! `--bootstrap`, or the embedded broker when none is given.
+//! `--bootstrap`, or a broker it starts (`--broker`, the embedded one when neither is given).
 
 use std::process::ExitCode;
 
-use crate::common::{connect, ctrl_c, start_embedded, stop_embedded, write_stdout};
+use kwire_testkit::broker::BrokerKind;
+
+use crate::common::{connect, ctrl_c, start_local, stop_embedded, write_stdout, BrokerArg};
 
 /// Options of `kwire conformance`.
 #[derive(Debug, clap::Args)]
@@ -11,24 +13,35 @@ pub(crate) struct Args {
     /// Prints the report as JSON instead of the matrix.
     #[arg(long)]
     json: bool,
+    /// Starts this broker and runs the suite against it (instead of --bootstrap). tansu's
+    /// documented deviations count as DEV only on `embedded`; on any other broker they fail.
+    #[arg(long, value_enum, value_name = "KIND")]
+    broker: Option<BrokerArg>,
+    /// Fails (exit 1) on a documented deviation too: every offered case must pass.
+    #[arg(long)]
+    strict: bool,
 }
 
 /// Runs the suite and prints the matrix (or JSON); exit code 0 only when no offered case fails.
 pub(crate) async fn run(args: &Args, bootstrap: Option<&str>) -> anyhow::Result<ExitCode> {
-    let (broker, bootstrap) = match bootstrap {
-        Some(b) => {
+    let (broker, bootstrap, tansu) = match (args.broker, bootstrap) {
+        (Some(_), Some(b)) => {
+            anyhow::bail!("give --bootstrap (or KWIRE_BOOTSTRAP={b}) or --broker, not both")
+        }
+        (None, Some(b)) => {
             // An unreachable broker is one error line, not a matrix with one failed case.
             drop(connect(b).await?);
-            (None, b.to_owned())
+            (None, b.to_owned(), false)
         }
-        None => {
-            let broker = start_embedded().await?;
+        (kind, None) => {
+            let kind = kind.map_or(BrokerKind::Embedded, BrokerArg::kind);
+            let broker = start_local(kind).await?;
             let b = broker.bootstrap().to_owned();
-            (Some(broker), b)
+            (Some(broker), b, kind == BrokerKind::Embedded)
         }
     };
     let report = tokio::select! {
-        r = kwire_testkit::conformance::run(&bootstrap) => Some(r),
+        r = kwire_testkit::conformance::run(&bootstrap, tansu) => Some(r),
         () = ctrl_c() => None,
     };
     if let Some(broker) = broker {
@@ -50,6 +63,12 @@ pub(crate) async fn run(args: &Args, bootstrap: Option<&str>) -> anyhow::Result<
         anyhow::bail!(
             "{} offered conformance cases failed (see the report on stdout)",
             report.counts().fail
+        );
+    }
+    if args.strict && !report.strictly_ok() {
+        anyhow::bail!(
+            "{} cases showed a documented deviation and --strict was given",
+            report.counts().deviation
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -1,0 +1,460 @@
+//! Apache Kafka, the reference broker, started by the testkit as a child process.
+//!
+//! [`ApacheKafka::start`] runs a one-node KRaft cluster (broker and controller in one process) on
+//! free loopback ports, with its storage formatted in a fresh temporary directory, and returns once
+//! the broker answers Metadata. Dropping it kills the process and removes the directory. The
+//! broker's log goes to a file in that directory; [`ApacheKafka::log_tail`] reads its end for a
+//! failing test to print.
+//!
+//! The jars come from Maven Central through `mvn` (the pom in `testkit/apache/`), resolved once
+//! into the cache ([`cache_dir`]); a lock file serialises concurrent resolutions. Without `java` or
+//! `mvn` on the machine, starting fails with one line that says which is missing.
+//!
+//! References: Kafka's "KRaft" operations guide (process.roles, controller.quorum.voters,
+//! `kafka-storage.sh format`); KIP-500, KIP-631.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use kwire_protocol::frame::{decode_response, encode_request, FrameDecoder};
+use kwire_protocol::messages::{ApiKey, MetadataRequest, ResponseBody};
+
+use crate::broker::{free_port, BrokerError};
+
+/// The Apache Kafka version the tests run: the newest 4.x that resolves from Maven Central.
+/// The one place it is named; the Java peer's kafka-clients follows it.
+pub const KAFKA_VERSION: &str = "4.4.0";
+
+/// The broker's pom (its version is passed as `-Dkafka.version`).
+const BROKER_POM: &str = include_str!("../apache/pom.xml");
+
+/// How long a broker may take from the start of its process to answering Metadata.
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The directory the testkit keeps resolved jars and built peers in: `$KWIRE_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/kwire`, else `$HOME/.cache/kwire`, else `kwire-cache` in the temp dir.
+pub fn cache_dir() -> PathBuf {
+    let env = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    env("KWIRE_CACHE_DIR")
+        .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("kwire")))
+        .or_else(|| env("HOME").map(|d| d.join(".cache").join("kwire")))
+        .unwrap_or_else(|| std::env::temp_dir().join("kwire-cache"))
+}
+
+/// The `java` to run: `$JAVA_HOME/bin/java` when set, else `java` on the PATH.
+pub fn java() -> PathBuf {
+    match std::env::var_os("JAVA_HOME").filter(|v| !v.is_empty()) {
+        Some(home) => Path::new(&home).join("bin").join("java"),
+        None => PathBuf::from("java"),
+    }
+}
+
+/// Checks that `program` runs (`program -version`), or says that it is missing and what needs it.
+pub(crate) fn require_tool(program: &Path, what: &str) -> Result<(), BrokerError> {
+    let status = Command::new(program)
+        .arg("-version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    match status {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => Err(BrokerError::MissingTool(format!(
+            "`{} -version` failed ({s}); {what}",
+            program.display()
+        ))),
+        Err(e) => Err(BrokerError::MissingTool(format!(
+            "cannot run `{}` ({e}); {what}",
+            program.display()
+        ))),
+    }
+}
+
+/// Resolves the dependencies of `pom` (with `-Dkafka.version=KAFKA_VERSION`) into
+/// `cache_dir()/name/libs` once, and returns that directory. Concurrent callers (test threads,
+/// test processes) wait on a lock file; a half-done resolution is never used.
+pub fn maven_libs(name: &str, pom: &str) -> Result<PathBuf, BrokerError> {
+    let root = cache_dir().join(format!("{name}-{KAFKA_VERSION}"));
+    let libs = root.join("libs");
+    let done = root.join("libs.done");
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        BrokerError::Start(format!("{what} ({}): {e}", root.display()))
+    };
+    if done.exists() {
+        return Ok(libs);
+    }
+    std::fs::create_dir_all(&root).map_err(|e| fail("cannot create the cache", &e))?;
+    let lock = File::create(root.join("lock")).map_err(|e| fail("cannot create the lock", &e))?;
+    lock.lock().map_err(|e| fail("cannot take the lock", &e))?;
+    if done.exists() {
+        return Ok(libs);
+    }
+    require_tool(
+        Path::new("mvn"),
+        "Maven is needed to fetch Apache Kafka's jars from Maven Central",
+    )?;
+    std::fs::write(root.join("pom.xml"), pom).map_err(|e| fail("cannot write the pom", &e))?;
+    let partial = root.join("libs.partial");
+    let _ = std::fs::remove_dir_all(&partial);
+    let _ = std::fs::remove_dir_all(&libs);
+    let out = Command::new("mvn")
+        .current_dir(&root)
+        .args(["-B", "-q", "-f", "pom.xml", "dependency:copy-dependencies"])
+        .arg(format!("-Dkafka.version={KAFKA_VERSION}"))
+        .arg(format!("-DoutputDirectory={}", partial.display()))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| fail("cannot run mvn", &e))?;
+    if !out.status.success() {
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&out.stderr));
+        return Err(BrokerError::Start(format!(
+            "mvn could not resolve {name} {KAFKA_VERSION} ({}): {}",
+            out.status,
+            last_lines(&text, 15)
+        )));
+    }
+    std::fs::rename(&partial, &libs).map_err(|e| fail("cannot move the jars in place", &e))?;
+    File::create(&done).map_err(|e| fail("cannot mark the jars resolved", &e))?;
+    Ok(libs)
+}
+
+/// The classpath of every jar in `libs`, for `java -cp`.
+pub fn classpath(libs: &Path) -> String {
+    format!("{}/*", libs.display())
+}
+
+/// A running one-node Apache Kafka (KRaft, broker and controller in one process).
+#[derive(Debug)]
+pub struct ApacheKafka {
+    /// The shell that runs the broker; `None` until it is spawned.
+    child: Option<Child>,
+    dir: PathBuf,
+    port: u16,
+    advertised: u16,
+}
+
+impl ApacheKafka {
+    /// Starts a broker on a free port that advertises that port (or `advertised`, for a proxy in
+    /// front of it), and waits until it answers Metadata.
+    pub fn start(advertised: Option<u16>) -> Result<Self, BrokerError> {
+        Self::start_with(0, advertised, &[])
+    }
+
+    /// Like [`ApacheKafka::start`], listening on `port` (0: a free one), with extra
+    /// `server.properties` lines (`key=value`).
+    pub fn start_with(port: u16, advertised: Option<u16>, extra: &[&str]) -> Result<Self, BrokerError> {
+        let java = java();
+        require_tool(
+            &java,
+            "Java 17+ is needed to run Apache Kafka (set JAVA_HOME or PATH)",
+        )?;
+        let libs = maven_libs("apache-kafka", BROKER_POM)?;
+        let io = |what: &str| {
+            let what = what.to_owned();
+            move |e: std::io::Error| BrokerError::Start(format!("{what}: {e}"))
+        };
+        let port = match port {
+            0 => free_port().map_err(io("no free port"))?,
+            p => p,
+        };
+        let controller = free_port().map_err(io("no free port"))?;
+        let advertised = advertised.unwrap_or(port);
+        static STARTED: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "kwire-apache-{}-{}-{port}",
+            std::process::id(),
+            STARTED.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(dir.join("data")).map_err(io("cannot create its directory"))?;
+        // From here on, dropping `broker` removes the directory (and kills the broker, once it runs).
+        let mut broker = Self {
+            child: None,
+            dir,
+            port,
+            advertised,
+        };
+        broker
+            .write_config(controller, extra)
+            .map_err(io("cannot write its config"))?;
+        broker.format(&java, &libs)?;
+        broker.child = Some(broker.spawn(&java, &libs)?);
+        broker.wait_ready()?;
+        Ok(broker)
+    }
+
+    /// `127.0.0.1:port` the broker advertises.
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.advertised)
+    }
+
+    /// The port the broker listens on (differs from the advertised one behind a proxy).
+    pub fn listening_port(&self) -> u16 {
+        self.port
+    }
+
+    /// The broker's log file.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("broker.log")
+    }
+
+    /// The last `lines` lines of the broker's log.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+        last_lines(&text, lines)
+    }
+
+    /// Waits for the process to end (it runs until killed).
+    pub fn wait(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.wait();
+        }
+    }
+
+    fn write_config(&self, controller: u16, extra: &[&str]) -> std::io::Result<()> {
+        let data = self.dir.join("data");
+        let mut props = format!(
+            "process.roles=broker,controller\n\
+             node.id=1\n\
+             controller.quorum.voters=1@127.0.0.1:{controller}\n\
+             listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}\n\
+             advertised.listeners=PLAINTEXT://127.0.0.1:{advertised}\n\
+             controller.listener.names=CONTROLLER\n\
+             inter.broker.listener.name=PLAINTEXT\n\
+             listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n\
+             log.dirs={data}\n\
+             num.partitions=1\n\
+             offsets.topic.replication.factor=1\n\
+             offsets.topic.num.partitions=1\n\
+             transaction.state.log.replication.factor=1\n\
+             transaction.state.log.min.isr=1\n\
+             transaction.state.log.num.partitions=1\n\
+             share.coordinator.state.topic.replication.factor=1\n\
+             share.coordinator.state.topic.min.isr=1\n\
+             group.initial.rebalance.delay.ms=0\n",
+            port = self.port,
+            advertised = self.advertised,
+            data = data.display(),
+        );
+        for line in extra {
+            props.push_str(line);
+            props.push('\n');
+        }
+        std::fs::write(self.dir.join("server.properties"), props)?;
+        std::fs::write(
+            self.dir.join("log4j2.properties"),
+            "status = error\n\
+             appender.out.type = Console\n\
+             appender.out.name = out\n\
+             appender.out.layout.type = PatternLayout\n\
+             appender.out.layout.pattern = [%d] %p %m (%c)%n\n\
+             rootLogger.level = INFO\n\
+             rootLogger.appenderRef.out.ref = out\n\
+             logger.kafka.name = kafka\n\
+             logger.kafka.level = INFO\n\
+             logger.clients.name = org.apache.kafka\n\
+             logger.clients.level = WARN\n",
+        )
+    }
+
+    fn java_command(&self, java: &Path, libs: &Path) -> Command {
+        let mut cmd = Command::new(java);
+        cmd.current_dir(&self.dir)
+            .arg("-Xms128m")
+            .arg("-Xmx1g")
+            .arg(format!(
+                "-Dlog4j2.configurationFile={}",
+                self.dir.join("log4j2.properties").display()
+            ))
+            .arg("-cp")
+            .arg(classpath(libs));
+        cmd
+    }
+
+    /// `kafka-storage format` with a fresh cluster id.
+    fn format(&self, java: &Path, libs: &Path) -> Result<(), BrokerError> {
+        let out = self
+            .java_command(java, libs)
+            .args(["kafka.tools.StorageTool", "format", "-t"])
+            .arg(cluster_id(self.port))
+            .arg("-c")
+            .arg(self.dir.join("server.properties"))
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| BrokerError::Start(format!("cannot run {}: {e}", java.display())))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&out.stderr));
+        Err(BrokerError::Start(format!(
+            "Apache Kafka's storage format failed ({}): {}",
+            out.status,
+            last_lines(&text, 15)
+        )))
+    }
+
+    /// The broker as a child of a small shell that kills it when this process goes away (its
+    /// stdin, a pipe from us, reaches end of file), so a killed test leaves no broker behind.
+    fn spawn(&self, java: &Path, libs: &Path) -> Result<Child, BrokerError> {
+        let cmd = self.java_command(java, libs);
+        let mut line = String::new();
+        let _ = write!(line, "exec {}", shell_quote(&cmd.get_program().to_string_lossy()));
+        for arg in cmd.get_args() {
+            let _ = write!(line, " {}", shell_quote(&arg.to_string_lossy()));
+        }
+        line.push_str(" kafka.Kafka server.properties");
+        let script = format!(
+            "( {line} ) </dev/null >broker.log 2>&1 & pid=$!\n\
+             ( cat >/dev/null; kill -9 $pid 2>/dev/null ) &\n\
+             trap 'kill -9 $pid 2>/dev/null; exit 0' TERM INT\n\
+             wait $pid\n"
+        );
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .current_dir(&self.dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| BrokerError::Start(format!("cannot start Apache Kafka: {e}")))
+    }
+
+    /// Waits until the broker answers a Metadata request with itself as a broker.
+    fn wait_ready(&mut self) -> Result<(), BrokerError> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let exited = self.child.as_mut().map(|c| c.try_wait());
+            if let Some(Ok(Some(status))) = exited {
+                return Err(BrokerError::Start(format!(
+                    "Apache Kafka exited ({status}) before it was ready; its log ends:\n{}",
+                    self.log_tail(30)
+                )));
+            }
+            let last = match metadata_brokers(self.port) {
+                Ok(n) if n > 0 => return Ok(()),
+                Ok(_) => "Metadata lists no broker yet".to_owned(),
+                Err(e) => e,
+            };
+            if Instant::now() >= deadline {
+                return Err(BrokerError::Start(format!(
+                    "Apache Kafka did not answer Metadata within {}s ({last}); its log ends:\n{}",
+                    START_TIMEOUT.as_secs(),
+                    self.log_tail(30)
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for ApacheKafka {
+    fn drop(&mut self) {
+        // Closing the shell's stdin kills the broker; kill the shell too, then tidy up.
+        if let Some(child) = &mut self.child {
+            drop(child.stdin.take());
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        // The broker may take a moment to die after the shell: removing the directory can race
+        // its last writes, so try a few times.
+        for _ in 0..20 {
+            if std::fs::remove_dir_all(&self.dir).is_ok() || !self.dir.exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// How many brokers a Metadata v12 answer from 127.0.0.1:`port` lists.
+fn metadata_brokers(port: u16) -> Result<usize, String> {
+    const VERSION: i16 = 12;
+    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    let frame = encode_request(1, Some("kwire-testkit"), VERSION, &MetadataRequest::default())
+        .map_err(|e| e.to_string())?;
+    s.write_all(&frame).map_err(|e| e.to_string())?;
+    let decoder = FrameDecoder::default();
+    let mut buf = BytesMut::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(frame) = decoder.decode(&mut buf).map_err(|e| e.to_string())? {
+            let (_, body) = decode_response(frame, ApiKey(3), VERSION).map_err(|e| e.to_string())?;
+            return match body {
+                ResponseBody::Metadata(m) => Ok(m.brokers.len()),
+                other => Err(format!("not a Metadata answer: {other:?}")),
+            };
+        }
+        let n = s.read(&mut chunk).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("connection closed".into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// A KRaft cluster id: 16 bytes in URL-safe base64 without padding (22 characters), varied by
+/// `seed`, the time and the process.
+fn cluster_id(seed: u16) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut x = now ^ (u128::from(std::process::id()) << 64) ^ (u128::from(seed) << 96);
+    (0..22)
+        .map(|_| {
+            let c = ALPHABET[(x % 64) as usize];
+            x = x / 64 ^ x.rotate_left(17);
+            char::from(c)
+        })
+        .enumerate()
+        // The last character carries only 2 bits of the 128: keep it one a decoder accepts.
+        .map(|(i, c)| if i == 21 { 'A' } else { c })
+        .collect()
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The last `n` lines of `text`.
+pub(crate) fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_ids_are_22_url_safe_characters_and_differ() {
+        let a = cluster_id(1);
+        let b = cluster_id(2);
+        assert_eq!(a.len(), 22);
+        assert!(a
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn last_lines_keeps_the_end() {
+        assert_eq!(last_lines("a\nb\nc", 2), "b\nc");
+        assert_eq!(last_lines("a", 5), "a");
+    }
+}
