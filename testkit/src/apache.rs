@@ -315,9 +315,12 @@ impl ApacheKafka {
             let _ = write!(line, " {}", shell_quote(&arg.to_string_lossy()));
         }
         line.push_str(" kafka.Kafka server.properties");
+        // A background job of a non-interactive shell reads /dev/null unless told otherwise: the
+        // watcher reads our pipe through fd 3.
         let script = format!(
-            "( {line} ) </dev/null >broker.log 2>&1 & pid=$!\n\
-             ( cat >/dev/null; kill -9 $pid 2>/dev/null ) &\n\
+            "exec 3<&0\n\
+             ( {line} ) </dev/null >broker.log 2>&1 & pid=$!\n\
+             ( cat <&3 >/dev/null; kill -9 $pid 2>/dev/null ) &\n\
              trap 'kill -9 $pid 2>/dev/null; exit 0' TERM INT\n\
              wait $pid\n"
         );
