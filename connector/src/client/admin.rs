@@ -1,6 +1,7 @@
 //! Admin operations (create, delete and list topics; list offsets) and offsets stored under a group
 //! id without group membership (OffsetCommit with generation -1, as Flink's source does).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use kwire_protocol::messages::create_topics_request::CreatableTopic;
@@ -16,7 +17,7 @@ use kwire_protocol::messages::{
     CreateTopicsRequest, DeleteTopicsRequest, FindCoordinatorRequest, ListOffsetsRequest,
     OffsetCommitRequest, OffsetFetchRequest,
 };
-use kwire_protocol::ErrorCode;
+use kwire_protocol::{ErrorCode, Uuid};
 
 use super::{Client, Connection, Error};
 
@@ -43,6 +44,20 @@ impl OffsetSpec {
 
 /// FindCoordinator's key type for a consumer group.
 const GROUP_KEY: i8 = 0;
+
+/// The first OffsetCommit and OffsetFetch version that names topics by id (KIP-848).
+const OFFSETS_BY_TOPIC_ID: i16 = 10;
+
+/// A topic of an answer: by its name, or (versions naming topics by id) by the name its id has
+/// in `ids`.
+fn topic_name(name: &str, id: Uuid, ids: &HashMap<String, Uuid>) -> String {
+    if !name.is_empty() {
+        return name.to_owned();
+    }
+    ids.iter()
+        .find(|(_, v)| **v == id)
+        .map_or_else(|| id.to_string(), |(n, _)| n.clone())
+}
 
 impl Client {
     /// Creates `topic` with `partitions` partitions and waits until each has a leader.
@@ -162,11 +177,15 @@ impl Client {
     /// The offset of `topic`-`partition` that `spec` names, from the partition's leader;
     /// -1 when no record has a timestamp at or after the one asked for.
     pub async fn list_offset(&self, topic: &str, partition: i32, spec: OffsetSpec) -> Result<i64, Error> {
+        // v10+: how long the leader may take over offsets in remote storage (KIP-1075).
+        let timeout_ms =
+            i32::try_from(self.inner.config.connection.request_timeout.as_millis()).unwrap_or(i32::MAX);
         self.retry(Some(topic), || async {
             let conn = self.leader(topic, partition).await?;
             let resp = conn
                 .send_built(|_| ListOffsetsRequest {
                     replica_id: -1,
+                    timeout_ms,
                     topics: vec![ListOffsetsTopic {
                         name: topic.to_owned(),
                         partitions: vec![ListOffsetsPartition {
@@ -240,6 +259,23 @@ impl Client {
         .await
     }
 
+    /// The ids of `topics`, from the metadata (asked for if not cached), for requests that name
+    /// topics by id (KIP-516); `needed` false: none are looked up and every id is nil.
+    async fn topic_ids(&self, mut topics: Vec<String>, needed: bool) -> Result<HashMap<String, Uuid>, Error> {
+        topics.sort_unstable();
+        topics.dedup();
+        let mut ids = HashMap::with_capacity(topics.len());
+        for topic in topics {
+            let id = if needed {
+                self.topic(&topic).await?.id
+            } else {
+                Uuid::NIL
+            };
+            ids.insert(topic, id);
+        }
+        Ok(ids)
+    }
+
     /// Stores `offsets` (topic, partition, next offset to read) under `group` with `metadata`,
     /// without joining the group.
     pub async fn commit_offsets(
@@ -248,32 +284,38 @@ impl Client {
         offsets: &[(String, i32, i64)],
         metadata: &str,
     ) -> Result<(), Error> {
-        let mut topics: Vec<OffsetCommitRequestTopic> = Vec::new();
-        for (topic, partition, offset) in offsets {
-            let entry = OffsetCommitRequestPartition {
-                partition_index: *partition,
-                committed_offset: *offset,
-                committed_leader_epoch: -1,
-                committed_metadata: Some(metadata.to_owned()),
-                ..Default::default()
-            };
-            match topics.iter_mut().find(|t| &t.name == topic) {
-                Some(t) => t.partitions.push(entry),
-                None => topics.push(OffsetCommitRequestTopic {
-                    name: topic.clone(),
-                    partitions: vec![entry],
-                    ..Default::default()
-                }),
-            }
-        }
         self.retry(None, || async {
             let conn = self.group_coordinator(group).await?;
+            // v10+ names topics by id, older versions by name; normalisation drops the other.
+            let by_id = conn.version_for::<OffsetCommitRequest>()? >= OFFSETS_BY_TOPIC_ID;
+            let ids = self
+                .topic_ids(offsets.iter().map(|o| o.0.clone()).collect(), by_id)
+                .await?;
+            let mut topics: Vec<OffsetCommitRequestTopic> = Vec::new();
+            for (topic, partition, offset) in offsets {
+                let entry = OffsetCommitRequestPartition {
+                    partition_index: *partition,
+                    committed_offset: *offset,
+                    committed_leader_epoch: -1,
+                    committed_metadata: Some(metadata.to_owned()),
+                    ..Default::default()
+                };
+                match topics.iter_mut().find(|t| &t.name == topic) {
+                    Some(t) => t.partitions.push(entry),
+                    None => topics.push(OffsetCommitRequestTopic {
+                        name: topic.clone(),
+                        topic_id: ids[topic],
+                        partitions: vec![entry],
+                        ..Default::default()
+                    }),
+                }
+            }
             let resp = conn
                 .send_built(|_| OffsetCommitRequest {
                     group_id: group.to_owned(),
                     generation_id_or_member_epoch: -1,
                     retention_time_ms: -1,
-                    topics: topics.clone(),
+                    topics,
                     ..Default::default()
                 })
                 .await?;
@@ -284,7 +326,7 @@ impl Client {
                         return Err(Error::broker_at(
                             "OffsetCommit",
                             code,
-                            &t.name,
+                            &topic_name(&t.name, t.topic_id, &ids),
                             Some(p.partition_index),
                         ));
                     }
@@ -305,6 +347,9 @@ impl Client {
     ) -> Result<Vec<(i32, i64)>, Error> {
         self.retry(None, || async {
             let conn = self.group_coordinator(group).await?;
+            // v10+ names topics by id, older versions by name; normalisation drops the other.
+            let by_id = conn.version_for::<OffsetFetchRequest>()? >= OFFSETS_BY_TOPIC_ID;
+            let topic_id = self.topic_ids(vec![topic.to_owned()], by_id).await?[topic];
             let resp = conn
                 .send_built(|version| {
                     if version >= 8 {
@@ -314,6 +359,7 @@ impl Client {
                                 member_epoch: -1,
                                 topics: Some(vec![OffsetFetchRequestTopics {
                                     name: topic.to_owned(),
+                                    topic_id,
                                     partition_indexes: partitions.to_vec(),
                                     ..Default::default()
                                 }]),

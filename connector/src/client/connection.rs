@@ -79,6 +79,31 @@ struct Shared {
     closed: AtomicBool,
 }
 
+/// The newest version of an API the client fills and reads correctly, for the APIs where that is
+/// below the newest the codec speaks: [`Connection::version_for`] never picks a version above it.
+/// Each entry says what the client lacks for the next version.
+const CLIENT_MAX: &[(ApiKey, i16)] = &[
+    // Produce 12 is transactions v2 (KIP-890 part 2): in a transaction the broker adds the
+    // partition itself, and the producer's transaction state (AddPartitionsToTxn before the
+    // first batch, one epoch per producer session) does not model that. Produce 13 also names
+    // topics by id (KIP-516) instead of by name.
+    (ApiKey::Produce, 11),
+    // AddPartitionsToTxn 4+ is broker-to-broker (KIP-890 part 1): a client speaks 3 or lower.
+    (ApiKey::AddPartitionsToTxn, 3),
+    // EndTxn 5 is transactions v2: the coordinator bumps the epoch at every commit or abort and
+    // answers with the producer id and epoch to use next; the producer keeps its epoch for the
+    // session and would be fenced.
+    (ApiKey::EndTxn, 4),
+    // TxnOffsetCommit 5 is transactions v2 (it adds the group to the transaction itself, no
+    // AddOffsetsToTxn); 6 names topics by id (KIP-1319).
+    (ApiKey::TxnOffsetCommit, 4),
+];
+
+/// The newest version of `api` the client uses, if it uses fewer than the codec speaks.
+pub(crate) fn client_max(api: ApiKey) -> Option<i16> {
+    CLIENT_MAX.iter().find(|(k, _)| *k == api).map(|(_, v)| *v)
+}
+
 /// How many abandoned correlation ids are remembered.
 const ABANDONED_MEMORY: usize = 4096;
 
@@ -270,10 +295,16 @@ impl Connection {
         self.versions.get(&api_key.0).copied()
     }
 
-    /// The highest version of `R` both we and the broker speak.
+    /// The highest version of `R` both we and the broker speak, no higher than the client fills
+    /// and reads correctly (see `CLIENT_MAX`).
     pub fn version_for<R: Request>(&self) -> Result<i16, Error> {
-        self.broker_versions(ApiKey(R::API_KEY))
-            .and_then(|theirs| R::VERSIONS.highest_common(&theirs))
+        let api = ApiKey(R::API_KEY);
+        let ours = match client_max(api) {
+            Some(max) => VersionRange::new(R::VERSIONS.min, max.min(R::VERSIONS.max)),
+            None => R::VERSIONS,
+        };
+        self.broker_versions(api)
+            .and_then(|theirs| ours.highest_common(&theirs))
             .ok_or_else(|| Error::UnsupportedVersion {
                 api: R::NAME,
                 broker: self.addr.clone(),
@@ -451,5 +482,22 @@ fn deliver(shared: &Shared, frame: Bytes) -> Result<(), String> {
             Ok(())
         }
         Err(why) => Err(why),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_cap_is_inside_what_the_codec_speaks() {
+        // A cap at or above the codec's newest version caps nothing: drop it instead.
+        for (api, max) in CLIENT_MAX {
+            let codec = api.versions().expect("a capped API is one the codec speaks");
+            assert!(
+                codec.min <= *max && *max < codec.max,
+                "{api:?} capped at {max}, the codec speaks {codec:?}"
+            );
+        }
     }
 }

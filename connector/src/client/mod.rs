@@ -258,6 +258,11 @@ impl Client {
                 ..Default::default()
             })
             .await?;
+        // v13+: an error for the whole request (e.g. REBOOTSTRAP_REQUIRED, KIP-1102).
+        let code = ErrorCode(resp.error_code);
+        if !code.is_ok() {
+            return Err(Error::broker("Metadata", code));
+        }
         let mut meta = match self.inner.meta.write() {
             Ok(m) => m,
             Err(p) => p.into_inner(),

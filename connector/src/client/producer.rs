@@ -713,8 +713,8 @@ impl Producer {
         self.client
             .retry(None, || async {
                 let coord = self.txn_coordinator().await?;
-                // Versions 4+ are for brokers; a client speaks 3 or lower.
-                let version = coord.version_for::<AddPartitionsToTxnRequest>()?.min(3);
+                // Versions 4+ are for brokers; version_for keeps to 3 or lower.
+                let version = coord.version_for::<AddPartitionsToTxnRequest>()?;
                 let mut req = AddPartitionsToTxnRequest {
                     v3_and_below_transactional_id: txn.clone(),
                     v3_and_below_producer_id: pid,
