@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use kwire_connector::client::{Client, ProducerRecord};
 use kwire_connector::core::assign::owner;
 use kwire_connector::source::KafkaSource;
-use kwire_testkit::fake::create_partitions::{CreatePartitionsRequest, CreatePartitionsTopic};
+use kwire_protocol::messages::create_partitions_request::{CreatePartitionsRequest, CreatePartitionsTopic};
 use kwire_testkit::fake::FakeCluster;
 
 async fn produce(client: &Client, topic: &str, partitions: std::ops::Range<i32>, per_partition: i32) {
@@ -89,25 +89,21 @@ async fn partitions_added_while_running_are_read_by_their_owner_from_the_earlies
     collect(&mut rx, &mut got, 2 * PER_PARTITION as usize).await;
     // Three more partitions, written at once: a reader that found them later and started at
     // the end would miss these records.
-    // CreatePartitions over the wire (the client has no call for it yet). Version 1: the codec
-    // picks request header v1 for an API outside its list, which only a non-flexible version
-    // (0-1) matches.
+    // CreatePartitions over the wire (the client has no call for it yet), at the newest version
+    // both sides speak.
     let resp = client
         .any_broker()
         .await
         .unwrap()
-        .send_raw(
-            &CreatePartitionsRequest {
-                topics: vec![CreatePartitionsTopic {
-                    name: "grow".into(),
-                    count: 5,
-                    ..Default::default()
-                }],
-                timeout_ms: 10_000,
+        .send(&CreatePartitionsRequest {
+            topics: vec![CreatePartitionsTopic {
+                name: "grow".into(),
+                count: 5,
                 ..Default::default()
-            },
-            1,
-        )
+            }],
+            timeout_ms: 10_000,
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(resp.results[0].error_code, 0, "{resp:?}");

@@ -8,6 +8,7 @@ use kwire_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnT
 use kwire_protocol::messages::add_partitions_to_txn_response::{
     AddPartitionsToTxnPartitionResult, AddPartitionsToTxnResult, AddPartitionsToTxnTopicResult,
 };
+use kwire_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kwire_protocol::messages::create_topics_response::CreatableTopicResult;
 use kwire_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kwire_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
@@ -25,10 +26,10 @@ use kwire_protocol::messages::txn_offset_commit_response::{
     TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,
 };
 use kwire_protocol::messages::{
-    AddPartitionsToTxnResponse, ApiVersionsResponse, CreateTopicsResponse, DeleteTopicsResponse,
-    EndTxnResponse, FetchResponse, FindCoordinatorResponse, InitProducerIdResponse, ListOffsetsResponse,
-    MetadataResponse, OffsetCommitResponse, OffsetFetchResponse, ProduceResponse, RequestBody, ResponseBody,
-    TxnOffsetCommitResponse,
+    AddPartitionsToTxnResponse, ApiVersionsResponse, CreatePartitionsResponse, CreateTopicsResponse,
+    DeleteTopicsResponse, EndTxnResponse, FetchResponse, FindCoordinatorResponse, InitProducerIdResponse,
+    ListOffsetsResponse, MetadataResponse, OffsetCommitResponse, OffsetFetchResponse, ProduceResponse,
+    RequestBody, ResponseBody, TxnOffsetCommitResponse,
 };
 use kwire_protocol::ErrorCode;
 
@@ -146,6 +147,7 @@ pub(crate) fn error_response(req: &RequestBody, code: ErrorCode) -> Option<Respo
                 .iter()
                 .map(|t| OffsetCommitResponseTopic {
                     name: t.name.clone(),
+                    topic_id: t.topic_id,
                     partitions: t
                         .partitions
                         .iter()
@@ -276,7 +278,21 @@ pub(crate) fn error_response(req: &RequestBody, code: ErrorCode) -> Option<Respo
                 .collect(),
             ..Default::default()
         }),
-        // SASL and DescribeCluster are not advertised: the connection is closed instead.
+        RequestBody::CreatePartitions(r) => ResponseBody::CreatePartitions(CreatePartitionsResponse {
+            results: r
+                .topics
+                .iter()
+                .map(|t| CreatePartitionsTopicResult {
+                    name: t.name.clone(),
+                    error_code: c,
+                    error_message: None,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }),
+        // SASL, DescribeCluster and the other APIs not advertised: the connection is closed
+        // instead.
         _ => return None,
     };
     Some(body)

@@ -27,7 +27,6 @@
 //! # }
 //! ```
 
-pub mod create_partitions;
 mod errors;
 mod faults;
 mod log;
@@ -564,15 +563,6 @@ async fn serve(inner: Arc<Inner>, broker: i32, stream: TcpStream) {
             return;
         };
         inner.requests.fetch_add(1, Ordering::SeqCst);
-        if frame.get(..2) == Some(&state::CREATE_PARTITIONS.to_be_bytes()[..]) {
-            // Not in the codec's list of APIs: answered by its own declaration.
-            let out = create_partitions::answer(&mut lock(&inner.state), frame);
-            inner.changed.notify_waiters();
-            match out {
-                Some(out) if wr.write_all(&out).await.is_ok() => continue,
-                _ => return,
-            }
-        }
         let stalled = lock(&inner.stalled).get(&broker).copied();
         if let Some(until) = stalled {
             tokio::select! {

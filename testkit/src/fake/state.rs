@@ -26,6 +26,7 @@ use kwire_protocol::messages::add_partitions_to_txn_response::{
     AddPartitionsToTxnPartitionResult, AddPartitionsToTxnResult, AddPartitionsToTxnTopicResult,
 };
 use kwire_protocol::messages::api_versions_response::ApiVersion;
+use kwire_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kwire_protocol::messages::create_topics_response::CreatableTopicResult;
 use kwire_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kwire_protocol::messages::fetch_response::{AbortedTransaction, FetchableTopicResponse, PartitionData};
@@ -49,12 +50,12 @@ use kwire_protocol::messages::txn_offset_commit_response::{
 };
 use kwire_protocol::messages::{
     AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, ApiKey,
-    ApiVersionsResponse, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest,
-    DeleteTopicsResponse, EndTxnRequest, EndTxnResponse, FetchRequest, FetchResponse, FindCoordinatorRequest,
-    FindCoordinatorResponse, InitProducerIdRequest, InitProducerIdResponse, ListOffsetsRequest,
-    ListOffsetsResponse, MetadataRequest, MetadataResponse, OffsetCommitRequest, OffsetCommitResponse,
-    OffsetFetchRequest, OffsetFetchResponse, ProduceRequest, ProduceResponse, RequestBody, ResponseBody,
-    TxnOffsetCommitRequest, TxnOffsetCommitResponse, VersionRange,
+    ApiVersionsResponse, CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest,
+    CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse, EndTxnRequest, EndTxnResponse,
+    FetchRequest, FetchResponse, FindCoordinatorRequest, FindCoordinatorResponse, InitProducerIdRequest,
+    InitProducerIdResponse, ListOffsetsRequest, ListOffsetsResponse, MetadataRequest, MetadataResponse,
+    OffsetCommitRequest, OffsetCommitResponse, OffsetFetchRequest, OffsetFetchResponse, ProduceRequest,
+    ProduceResponse, RequestBody, ResponseBody, TxnOffsetCommitRequest, TxnOffsetCommitResponse,
 };
 use kwire_protocol::{ErrorCode, Uuid};
 use tracing::debug;
@@ -78,12 +79,25 @@ pub(crate) const IMPLEMENTED: &[ApiKey] = &[
     ApiKey::AddOffsetsToTxn,
     ApiKey::EndTxn,
     ApiKey::TxnOffsetCommit,
+    ApiKey::CreatePartitions,
 ];
 
-/// The API key of CreatePartitions, which the codec does not declare (see `create_partitions`).
-pub(crate) const CREATE_PARTITIONS: i16 = 37;
-/// The CreatePartitions versions answered.
-pub(crate) const CREATE_PARTITIONS_VERSIONS: VersionRange = VersionRange::new(0, 3);
+/// The newest version the cluster answers of an API it implements, where that is below the newest
+/// the codec speaks: ApiVersions advertises no higher. Each entry says what it does not model.
+const FAKE_MAX: &[(ApiKey, i16)] = &[
+    // Produce 12 is transactions v2 (KIP-890 part 2): the broker adds the partition to the
+    // transaction itself, where this cluster wants AddPartitionsToTxn first. Produce 13 also
+    // names topics by id.
+    (ApiKey::Produce, 11),
+    // EndTxn 5 is transactions v2: an epoch bump at every commit or abort, sent in the answer.
+    (ApiKey::EndTxn, 4),
+    // TxnOffsetCommit 5 is transactions v2 (the group joins the transaction without
+    // AddOffsetsToTxn); 6 names topics by id.
+    (ApiKey::TxnOffsetCommit, 4),
+];
+
+/// The first OffsetCommit and OffsetFetch version that names topics by id (KIP-848).
+const OFFSETS_BY_TOPIC_ID: i16 = 10;
 
 /// The longest transaction timeout the coordinator accepts (Kafka's
 /// `transaction.max.timeout.ms` default, 15 minutes).
@@ -398,7 +412,10 @@ impl ClusterState {
             RequestBody::TxnOffsetCommit(r) => {
                 ResponseBody::TxnOffsetCommit(self.txn_offset_commit(broker, &r))
             }
-            RequestBody::OffsetCommit(r) => ResponseBody::OffsetCommit(self.offset_commit(broker, &r)),
+            RequestBody::OffsetCommit(r) => {
+                ResponseBody::OffsetCommit(self.offset_commit(broker, &r, version))
+            }
+            RequestBody::CreatePartitions(r) => ResponseBody::CreatePartitions(self.create_partitions(&r)),
             RequestBody::OffsetFetch(r) => ResponseBody::OffsetFetch(self.offset_fetch(broker, &r, version)),
             other => {
                 debug!(api = ?other.api_key(), "an API not advertised: closing");
@@ -406,6 +423,48 @@ impl ClusterState {
             }
         };
         Reply::Body(resp)
+    }
+
+    /// CreatePartitions: grows each topic to its new total (nothing changes when validate_only).
+    fn create_partitions(&mut self, r: &CreatePartitionsRequest) -> CreatePartitionsResponse {
+        let results = r
+            .topics
+            .iter()
+            .map(|t| {
+                let res = if r.validate_only {
+                    Ok(())
+                } else {
+                    self.add_partitions(&t.name, t.count)
+                };
+                CreatePartitionsTopicResult {
+                    name: t.name.clone(),
+                    error_code: res.err().unwrap_or(ErrorCode::NONE).code(),
+                    error_message: None,
+                    ..Default::default()
+                }
+            })
+            .collect();
+        CreatePartitionsResponse {
+            results,
+            ..Default::default()
+        }
+    }
+
+    /// The name of a topic a request names (`name`), or gives by id (`id`, versions that name
+    /// topics by id, KIP-516); `None`: no topic has that id.
+    fn topic_name(&self, by_id: bool, name: &str, id: Uuid) -> Option<String> {
+        if !by_id {
+            return Some(name.to_owned());
+        }
+        self.topics
+            .iter()
+            .find(|(_, t)| t.id == id)
+            .map(|(n, _)| n.clone())
+    }
+
+    /// The id of topic `name` (nil if there is none).
+    fn topic_id(&self, name: &str) -> Uuid {
+        self.topics.get(name).map_or(Uuid::NIL, |t| t.id)
     }
 
     fn metadata(&self, r: &MetadataRequest, version: i16) -> MetadataResponse {
@@ -1242,20 +1301,22 @@ impl ClusterState {
         }
     }
 
-    fn offset_commit(&mut self, broker: i32, r: &OffsetCommitRequest) -> OffsetCommitResponse {
+    fn offset_commit(&mut self, broker: i32, r: &OffsetCommitRequest, version: i16) -> OffsetCommitResponse {
         let coordinator = self.check_coordinator(broker, &r.group_id);
         let mut topics = Vec::new();
         for t in &r.topics {
+            let name = self.topic_name(version >= OFFSETS_BY_TOPIC_ID, &t.name, t.topic_id);
             let mut partitions = Vec::new();
             for p in &t.partitions {
-                let code = match coordinator {
-                    Err(code) => code,
-                    Ok(()) if self.partition(&t.name, p.partition_index).is_none() => {
+                let code = match (coordinator, &name) {
+                    (Err(code), _) => code,
+                    (Ok(()), None) => ErrorCode::UNKNOWN_TOPIC_ID,
+                    (Ok(()), Some(n)) if self.partition(n, p.partition_index).is_none() => {
                         ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
                     }
-                    Ok(()) => {
+                    (Ok(()), Some(n)) => {
                         self.groups.entry(r.group_id.clone()).or_default().insert(
-                            (t.name.clone(), p.partition_index),
+                            (n.clone(), p.partition_index),
                             (p.committed_offset, p.committed_metadata.clone()),
                         );
                         ErrorCode::NONE
@@ -1269,6 +1330,7 @@ impl ClusterState {
             }
             topics.push(OffsetCommitResponseTopic {
                 name: t.name.clone(),
+                topic_id: t.topic_id,
                 partitions,
                 ..Default::default()
             });
@@ -1317,9 +1379,33 @@ impl ClusterState {
                             ..Default::default()
                         };
                     }
+                    // v10+ names topics by id: an id no topic has is answered UNKNOWN_TOPIC_ID.
+                    let by_id = version >= OFFSETS_BY_TOPIC_ID;
+                    let mut unknown = Vec::new();
                     let wanted = g.topics.as_ref().map(|ts| {
                         ts.iter()
-                            .map(|t| (t.name.clone(), t.partition_indexes.clone()))
+                            .filter_map(|t| match self.topic_name(by_id, &t.name, t.topic_id) {
+                                Some(name) => Some((name, t.partition_indexes.clone())),
+                                None => {
+                                    unknown.push(OffsetFetchResponseTopics {
+                                        topic_id: t.topic_id,
+                                        partitions: t
+                                            .partition_indexes
+                                            .iter()
+                                            .map(|p| OffsetFetchResponsePartitions {
+                                                partition_index: *p,
+                                                committed_offset: -1,
+                                                committed_leader_epoch: -1,
+                                                metadata: None,
+                                                error_code: ErrorCode::UNKNOWN_TOPIC_ID.code(),
+                                                ..Default::default()
+                                            })
+                                            .collect(),
+                                        ..Default::default()
+                                    });
+                                    None
+                                }
+                            })
                             .collect()
                     });
                     OffsetFetchResponseGroup {
@@ -1328,6 +1414,7 @@ impl ClusterState {
                             .group_offsets(&g.group_id, wanted)
                             .into_iter()
                             .map(|(name, ps)| OffsetFetchResponseTopics {
+                                topic_id: self.topic_id(&name),
                                 name,
                                 partitions: ps
                                     .into_iter()
@@ -1342,6 +1429,7 @@ impl ClusterState {
                                     .collect(),
                                 ..Default::default()
                             })
+                            .chain(unknown)
                             .collect(),
                         error_code: 0,
                         ..Default::default()
@@ -1389,24 +1477,24 @@ impl ClusterState {
     }
 }
 
-/// ApiVersions: every implemented API with the versions the codec speaks, and CreatePartitions.
+/// ApiVersions: every implemented API with the versions the codec speaks, up to `FAKE_MAX`.
 pub(crate) fn api_versions() -> ApiVersionsResponse {
     let mut api_keys: Vec<ApiVersion> = ApiKey::SUPPORTED
         .iter()
         .filter(|(k, _, _)| IMPLEMENTED.contains(k))
-        .map(|(k, _, v)| ApiVersion {
-            api_key: k.0,
-            min_version: v.min,
-            max_version: v.max,
-            ..Default::default()
+        .map(|(k, _, v)| {
+            let cap = FAKE_MAX
+                .iter()
+                .find(|(api, _)| api == k)
+                .map_or(v.max, |(_, m)| *m);
+            ApiVersion {
+                api_key: k.0,
+                min_version: v.min,
+                max_version: v.max.min(cap),
+                ..Default::default()
+            }
         })
         .collect();
-    api_keys.push(ApiVersion {
-        api_key: CREATE_PARTITIONS,
-        min_version: CREATE_PARTITIONS_VERSIONS.min,
-        max_version: CREATE_PARTITIONS_VERSIONS.max,
-        ..Default::default()
-    });
     api_keys.sort_by_key(|k| k.api_key);
     ApiVersionsResponse {
         api_keys,
