@@ -371,6 +371,11 @@ impl Drop for ApacheKafka {
             let _ = child.kill();
             let _ = child.wait();
         }
+        // The watcher kills the JVM a moment after its pipe closes: wait until the port is shut.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline && TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
         // The broker may take a moment to die after the shell: removing the directory can race
         // its last writes, so try a few times.
         for _ in 0..20 {

@@ -40,11 +40,20 @@ async fn create_list_and_delete_a_topic() {
     );
 
     client.delete_topic("admin-topic").await.unwrap();
-    assert!(!client
+    // Kafka deletes a topic asynchronously: the brokers' metadata catch up within moments.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while client
         .list_topics()
         .await
         .unwrap()
-        .contains(&"admin-topic".to_owned()));
+        .contains(&"admin-topic".to_owned())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "admin-topic is still listed 15 s after its deletion"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
