@@ -426,7 +426,7 @@ fn cluster_id(seed: u16) -> String {
     (0..22)
         .map(|_| {
             let c = ALPHABET[(x % 64) as usize];
-            x = x / 64 ^ x.rotate_left(17);
+            x = (x / 64) ^ x.rotate_left(17);
             char::from(c)
         })
         .enumerate()
