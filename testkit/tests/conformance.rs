@@ -85,15 +85,17 @@ async fn the_suite_passes_against_the_local_broker() {
             assert_eq!(row.len(), 6, "{case}: one per version v0-v5");
             assert!(row.iter().all(|r| r.outcome == Outcome::NotOffered), "{row:?}");
         }
-        // Its documented deviations are found by strict checks: shown as such, not as passes.
+        // Its documented deviations are found by strict checks: shown as such, not as passes, at
+        // every version it offers (the codec's newest versions it does not).
         for case in [
             "Fetch inside the last batch",
             "ListOffsets latest",
             "Metadata empty list",
         ] {
             let row = report.row(case);
-            assert!(!row.is_empty(), "{case}");
-            assert!(row.iter().all(|r| r.outcome == Outcome::Deviation), "{row:?}");
+            let offered: Vec<_> = row.iter().filter(|r| r.outcome != Outcome::NotOffered).collect();
+            assert!(!offered.is_empty(), "{case}");
+            assert!(offered.iter().all(|r| r.outcome == Outcome::Deviation), "{row:?}");
         }
         assert!(!report.strictly_ok());
         // The embedded broker answers within the budget.

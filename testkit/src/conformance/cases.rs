@@ -119,7 +119,16 @@ pub(super) fn all() -> Vec<CaseDef> {
         produce("Produce acks=-1 gzip", Compression::Gzip, -1),
         produce("Produce acks=-1 snappy", Compression::Snappy, -1),
         produce("Produce acks=-1 lz4", Compression::Lz4, -1),
-        produce("Produce acks=-1 zstd", Compression::Zstd, -1),
+        // Zstandard came in v7 (KIP-110): Kafka refuses it below with UNSUPPORTED_COMPRESSION_TYPE.
+        from(
+            ApiKey::Produce,
+            7,
+            "Produce acks=-1 zstd",
+            Kind::Produce {
+                compression: Compression::Zstd,
+                acks: -1,
+            },
+        ),
         produce("Produce acks=1", Compression::None, 1),
         produce("Produce acks=0", Compression::None, 0),
         case(ApiKey::Produce, "Produce idempotent", Kind::ProduceIdempotent),

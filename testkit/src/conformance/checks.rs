@@ -8,7 +8,7 @@ use kwire_protocol::messages::fetch_response::PartitionData;
 use kwire_protocol::messages::list_offsets_response::ListOffsetsPartitionResponse;
 use kwire_protocol::messages::{
     AddPartitionsToTxnResponse, ApiKey, ApiVersionsResponse, CreateTopicsResponse, DeleteTopicsResponse,
-    DescribeClusterResponse, FetchResponse, FindCoordinatorResponse, InitProducerIdResponse,
+    DescribeClusterResponse, EndTxnResponse, FetchResponse, FindCoordinatorResponse, InitProducerIdResponse,
     ListOffsetsResponse, MetadataResponse, OffsetCommitResponse, OffsetFetchResponse, ProduceResponse,
     SaslAuthenticateResponse, SaslHandshakeResponse, TxnOffsetCommitResponse, VersionRange,
 };
@@ -128,9 +128,13 @@ pub fn brokers(resp: &MetadataResponse) -> Vec<Broker> {
     brokers
 }
 
-/// The brokers of a Metadata answer at `version`: at least one, ids unique, a host and a port
-/// each, the controller one of them (or -1, v1+), a cluster id (v2+).
+/// The brokers of a Metadata answer at `version`: no top-level error (v13+), at least one broker,
+/// ids unique, a host and a port each, the controller one of them (or -1, v1+), a cluster id
+/// (v2+).
 pub fn metadata_brokers(resp: &MetadataResponse, version: i16) -> Check {
+    if version >= 13 {
+        error(resp.error_code, ErrorCode::NONE, "error_code")?;
+    }
     ensure!(!resp.brokers.is_empty(), "no broker listed");
     let mut ids = HashSet::new();
     for b in &resp.brokers {
@@ -252,7 +256,8 @@ pub fn metadata_no_topics(resp: &MetadataResponse, version: i16) -> Check {
 }
 
 /// DescribeCluster at `version`: no error, the cluster id and brokers Metadata gives, a listed
-/// controller (or -1), endpoint type 1 (brokers, v1).
+/// controller (or -1), endpoint type 1 (brokers, v1), none of them fenced (v2, which lists fenced
+/// brokers only when asked to).
 pub fn describe_cluster(
     resp: &DescribeClusterResponse,
     version: i16,
@@ -283,6 +288,18 @@ pub fn describe_cluster(
         "controller_id {} is not a listed broker",
         resp.controller_id
     );
+    if version >= 2 {
+        let fenced: Vec<i32> = resp
+            .brokers
+            .iter()
+            .filter(|b| b.is_fenced)
+            .map(|b| b.broker_id)
+            .collect();
+        ensure!(
+            fenced.is_empty(),
+            "brokers {fenced:?} are listed as fenced, without include_fenced_brokers"
+        );
+    }
     if version >= 1 {
         ensure!(
             resp.endpoint_type == 1,
@@ -372,17 +389,72 @@ pub fn delete_topics(
     error(r.error_code, want, "error_code")
 }
 
-/// Produce at `version` to `topic`-`partition`: one result, for it, without error, at
-/// `base_offset`, create time (log_append_time -1), a log start offset at or below it (v5+), no
-/// record errors (v8+).
+/// Produce at `version` to `topic`-`partition`, for versions that name topics (up to v12; see
+/// [`produce_to`]): one result, for it, without error, at `base_offset`, create time
+/// (log_append_time -1), a log start offset at or below it (v5+), no record errors (v8+).
 pub fn produce(resp: &ProduceResponse, version: i16, topic: &str, partition: i32, base_offset: i64) -> Check {
+    produce_to(resp, version, topic, Uuid::NIL, partition, base_offset)
+}
+
+/// Like [`produce`], with the topic named by `topic` up to v12 and by `topic_id` from v13
+/// (KIP-516).
+pub fn produce_to(
+    resp: &ProduceResponse,
+    version: i16,
+    topic: &str,
+    topic_id: Uuid,
+    partition: i32,
+    base_offset: i64,
+) -> Check {
+    produce_answer(resp, version, (topic, topic_id), partition, base_offset, &[-1])
+}
+
+/// The answer to a batch sent again with the same producer id, epoch and sequence (a retry after
+/// a lost answer): as [`produce_to`] says of the first write (its offset, not written twice),
+/// except that log_append_time_ms may also be `batch_max_timestamp`. Kafka answers a duplicate
+/// from the batch metadata it kept, whose log append time is the batch's max timestamp even on a
+/// create-time topic (`UnifiedLog.append`: `setLogAppendTime(duplicate.timestamp())`).
+pub fn produce_duplicate(
+    resp: &ProduceResponse,
+    version: i16,
+    (topic, topic_id): (&str, Uuid),
+    partition: i32,
+    base_offset: i64,
+    batch_max_timestamp: i64,
+) -> Check {
+    produce_answer(
+        resp,
+        version,
+        (topic, topic_id),
+        partition,
+        base_offset,
+        &[-1, batch_max_timestamp],
+    )
+}
+
+/// The first Produce version that names topics by id (KIP-516).
+const PRODUCE_BY_TOPIC_ID: i16 = 13;
+
+/// The checks of [`produce_to`], with the log append times allowed.
+fn produce_answer(
+    resp: &ProduceResponse,
+    version: i16,
+    (topic, topic_id): (&str, Uuid),
+    partition: i32,
+    base_offset: i64,
+    append_times: &[i64],
+) -> Check {
     ensure!(
         resp.responses.len() == 1,
         "{} topic results for one topic",
         resp.responses.len()
     );
     let t = &resp.responses[0];
-    ensure!(t.name == topic, "the result is for {:?}, asked {topic:?}", t.name);
+    same_topic(
+        version >= PRODUCE_BY_TOPIC_ID,
+        (&t.name, t.topic_id),
+        (topic, topic_id),
+    )?;
     ensure!(
         t.partition_responses.len() == 1,
         "{} partition results for one partition",
@@ -401,8 +473,8 @@ pub fn produce(resp: &ProduceResponse, version: i16, topic: &str, partition: i32
         p.base_offset
     );
     ensure!(
-        p.log_append_time_ms == -1,
-        "log_append_time_ms is {} on a create-time topic (expected -1)",
+        append_times.contains(&p.log_append_time_ms),
+        "log_append_time_ms is {} on a create-time topic (expected one of {append_times:?})",
         p.log_append_time_ms
     );
     if version >= 5 {
@@ -414,6 +486,19 @@ pub fn produce(resp: &ProduceResponse, version: i16, topic: &str, partition: i32
     }
     if version >= 8 {
         ensure!(p.record_errors.is_empty(), "record_errors: {:?}", p.record_errors);
+    }
+    Ok(())
+}
+
+/// A result is for the topic asked: by name, or (`by_id`, versions naming topics by id) by id.
+fn same_topic(by_id: bool, (name, id): (&str, Uuid), (topic, topic_id): (&str, Uuid)) -> Check {
+    if by_id {
+        ensure!(
+            id == topic_id,
+            "the result is for topic id {id}, asked {topic_id} ({topic})"
+        );
+    } else {
+        ensure!(name == topic, "the result is for {name:?}, asked {topic:?}");
     }
     Ok(())
 }
@@ -651,42 +736,77 @@ pub fn list_offsets_partition<'a>(
     Ok(p)
 }
 
-/// OffsetCommit for `partitions` of `topic`: each partition once, without error, nothing else.
-pub fn offset_commit(resp: &OffsetCommitResponse, topic: &str, partitions: &[i32]) -> Check {
-    let answered: Vec<(&str, Vec<(i32, i16)>)> = resp
+/// The first OffsetCommit and OffsetFetch version that names topics by id (KIP-848).
+const OFFSETS_BY_TOPIC_ID: i16 = 10;
+/// The first TxnOffsetCommit version that names topics by id (KIP-1319).
+const TXN_OFFSETS_BY_TOPIC_ID: i16 = 6;
+
+/// OffsetCommit at `version` for `partitions` of `topic` (by name, by `topic_id` from v10): each
+/// partition once, without error, nothing else.
+pub fn offset_commit(
+    resp: &OffsetCommitResponse,
+    version: i16,
+    (topic, topic_id): (&str, Uuid),
+    partitions: &[i32],
+) -> Check {
+    let answered: Vec<Answered<'_>> = resp
         .topics
         .iter()
         .map(|t| {
             let ps = t.partitions.iter().map(|p| (p.partition_index, p.error_code));
-            (t.name.as_str(), ps.collect())
+            ((t.name.as_str(), t.topic_id), ps.collect())
         })
         .collect();
-    committed_partitions(&answered, topic, partitions)
+    committed_partitions(
+        &answered,
+        version >= OFFSETS_BY_TOPIC_ID,
+        (topic, topic_id),
+        partitions,
+    )
 }
 
-/// TxnOffsetCommit for `partitions` of `topic`: each partition once, without error, nothing else.
-pub fn txn_offset_commit(resp: &TxnOffsetCommitResponse, topic: &str, partitions: &[i32]) -> Check {
-    let answered: Vec<(&str, Vec<(i32, i16)>)> = resp
+/// TxnOffsetCommit at `version` for `partitions` of `topic` (by name, by `topic_id` from v6): each
+/// partition once, without error, nothing else.
+pub fn txn_offset_commit(
+    resp: &TxnOffsetCommitResponse,
+    version: i16,
+    (topic, topic_id): (&str, Uuid),
+    partitions: &[i32],
+) -> Check {
+    let answered: Vec<Answered<'_>> = resp
         .topics
         .iter()
         .map(|t| {
             let ps = t.partitions.iter().map(|p| (p.partition_index, p.error_code));
-            (t.name.as_str(), ps.collect())
+            ((t.name.as_str(), t.topic_id), ps.collect())
         })
         .collect();
-    committed_partitions(&answered, topic, partitions)
+    committed_partitions(
+        &answered,
+        version >= TXN_OFFSETS_BY_TOPIC_ID,
+        (topic, topic_id),
+        partitions,
+    )
 }
 
-/// The answer to a commit of `partitions` of `topic`, as (topic, [(partition, error code)]): that
-/// topic only, each partition once, without error.
-fn committed_partitions(answered: &[(&str, Vec<(i32, i16)>)], topic: &str, partitions: &[i32]) -> Check {
+/// One topic of a commit's answer: (name, id) and [(partition, error code)].
+type Answered<'a> = ((&'a str, Uuid), Vec<(i32, i16)>);
+
+/// The answer to a commit of `partitions` of `topic`: that topic only (by name, or `by_id`), each
+/// partition once, without error.
+fn committed_partitions(
+    answered: &[Answered<'_>],
+    by_id: bool,
+    (topic, topic_id): (&str, Uuid),
+    partitions: &[i32],
+) -> Check {
     ensure!(
         answered.len() == 1,
         "{} topics in the answer, committed one",
         answered.len()
     );
-    let (name, results) = &answered[0];
-    ensure!(*name == topic, "the answer is for {name:?}, committed {topic:?}");
+    let (named, results) = &answered[0];
+    same_topic(by_id, *named, (topic, topic_id))?;
     let mut got: Vec<i32> = results.iter().map(|(p, _)| *p).collect();
     got.sort_unstable();
     ensure!(
@@ -710,16 +830,24 @@ pub struct Committed {
     pub metadata: Option<String>,
 }
 
-/// OffsetFetch at `version` for `group` and `topic`: no error (top level v2+, group v8+), the group
-/// (v8+), and for each of `want` the partition without error, at its offset, with its metadata.
-/// Partitions not in `want` may be present (an all-topics fetch) but `want`'s must be.
+/// OffsetFetch at `version` for `group` and `topic` (by name, by `topic_id` from v10): no error
+/// (top level v2+, group v8+), the group (v8+), and for each of `want` the partition without
+/// error, at its offset, with its metadata. Partitions not in `want` may be present (an
+/// all-topics fetch) but `want`'s must be.
 pub fn offset_fetch(
     resp: &OffsetFetchResponse,
     version: i16,
     group: &str,
-    topic: &str,
+    (topic, topic_id): (&str, Uuid),
     want: &[Committed],
 ) -> Check {
+    let ours = |name: &str, id: Uuid| {
+        if version >= OFFSETS_BY_TOPIC_ID {
+            id == topic_id
+        } else {
+            name == topic
+        }
+    };
     // (partition, offset, metadata, error)
     let mut got: Vec<(i32, i64, Option<String>, i16)> = Vec::new();
     if version >= 8 {
@@ -735,7 +863,7 @@ pub fn offset_fetch(
             g.group_id
         );
         error(g.error_code, ErrorCode::NONE, "group error_code")?;
-        for t in g.topics.iter().filter(|t| t.name == topic) {
+        for t in g.topics.iter().filter(|t| ours(&t.name, t.topic_id)) {
             got.extend(t.partitions.iter().map(|p| {
                 (
                     p.partition_index,
@@ -749,7 +877,7 @@ pub fn offset_fetch(
         if version >= 2 {
             error(resp.error_code, ErrorCode::NONE, "error_code")?;
         }
-        for t in resp.topics.iter().filter(|t| t.name == topic) {
+        for t in resp.topics.iter().filter(|t| ours(&t.name, Uuid::NIL)) {
             got.extend(t.partitions.iter().map(|p| {
                 (
                     p.partition_index,
@@ -850,6 +978,27 @@ pub fn add_partitions_to_txn(resp: &AddPartitionsToTxnResponse, topic: &str, par
             ErrorCode::NONE,
             &format!("{topic}-{} partition_error_code", p.partition_index),
         )?;
+    }
+    Ok(())
+}
+
+/// EndTxn at `version` by producer `producer_id` at `producer_epoch`: no error; from v5
+/// (transactions v2, KIP-890 part 2) the coordinator bumps the epoch at every commit or abort and
+/// answers with the producer id and the new epoch, one above the one the transaction ran at.
+pub fn end_txn(resp: &EndTxnResponse, version: i16, producer_id: i64, producer_epoch: i16) -> Check {
+    error(resp.error_code, ErrorCode::NONE, "error_code")?;
+    if version >= 5 {
+        ensure!(
+            resp.producer_id == producer_id,
+            "producer_id is {}, the transaction's producer is {producer_id}",
+            resp.producer_id
+        );
+        ensure!(
+            i32::from(resp.producer_epoch) == i32::from(producer_epoch) + 1,
+            "producer_epoch is {}, expected {} (one above the transaction's {producer_epoch})",
+            resp.producer_epoch,
+            i32::from(producer_epoch) + 1
+        );
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use kwire_protocol::messages::{
     InitProducerIdResponse, MetadataResponse, OffsetFetchResponse, SaslHandshakeResponse,
 };
 use kwire_protocol::records::RecordBatches;
-use kwire_protocol::ErrorCode;
+use kwire_protocol::{ErrorCode, Uuid};
 
 use super::checks::{self, Committed};
 
@@ -262,7 +262,7 @@ pub(crate) fn offset_commit_metadata(
     resp: &OffsetFetchResponse,
     version: i16,
     group: &str,
-    topic: &str,
+    topic: (&str, Uuid),
     want: &[Committed],
 ) -> Option<&'static Deviation> {
     let without: Vec<Committed> = want

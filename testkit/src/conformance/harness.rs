@@ -6,14 +6,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use kwire_connector::client::{decode_records, Client, Connection, Error, IsolationLevel, TopicMetadata};
+use kwire_connector::client::{
+    decode_records, Client, Connection, Error, IsolationLevel, OffsetSpec, TopicMetadata,
+};
 use kwire_protocol::messages::delete_topics_request::DeleteTopicState;
 use kwire_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kwire_protocol::messages::metadata_request::MetadataRequestTopic;
+use kwire_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
 use kwire_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kwire_protocol::messages::{
     ApiKey, DeleteTopicsRequest, FetchRequest, FetchResponse, FindCoordinatorRequest, InitProducerIdRequest,
-    Message, MetadataRequest, MetadataResponse, ProduceRequest, Request,
+    Message, MetadataRequest, MetadataResponse, OffsetFetchRequest, ProduceRequest, Request,
 };
 use kwire_protocol::records::{Compression, ConsumerRecord, Header, RecordBatchBuilder};
 use kwire_protocol::Uuid;
@@ -472,8 +475,8 @@ impl Cx {
         Ok(early)
     }
 
-    /// Creates a topic named after the case (and `tag`), waits for its leaders, and returns its
-    /// metadata.
+    /// Creates a topic named after the case (and `tag`), waits until each partition's leader
+    /// serves it, and returns its metadata.
     pub(super) async fn create_topic(&self, tag: &str, partitions: i32) -> Res<TopicMetadata> {
         let name = self.name(tag);
         self.env.remember(&name);
@@ -482,6 +485,15 @@ impl Cx {
             .create_topic(&name, partitions, 1)
             .await
             .map_err(|e| self.setup(&format!("creating topic {name}"), e))?;
+        // Metadata may name a leader before that broker has taken the partition on (Kafka's
+        // brokers apply the controller's metadata a moment later, answering
+        // NOT_LEADER_OR_FOLLOWER meanwhile): the client's ListOffsets retries until it answers.
+        for partition in 0..partitions {
+            client
+                .list_offset(&name, partition, OffsetSpec::Latest)
+                .await
+                .map_err(|e| self.setup(&format!("waiting for {name}-{partition} to be served"), e))?;
+        }
         client
             .topic(&name)
             .await
@@ -548,7 +560,7 @@ impl Cx {
     pub(super) async fn produce(
         &self,
         conn: &Connection,
-        topic: &str,
+        topic: &TopicMetadata,
         partition: i32,
         batch: Bytes,
         transactional_id: Option<&str>,
@@ -556,19 +568,20 @@ impl Cx {
         let v = self.version::<ProduceRequest>()?;
         let req = produce_request(topic, partition, batch, -1, transactional_id);
         let resp = self.send(conn, req, v).await?;
+        let (name, id) = (topic.name.as_str(), topic.id);
         let p = resp
             .responses
             .iter()
-            .filter(|t| t.name == topic)
+            .filter(|t| t.name == name || (t.name.is_empty() && t.topic_id == id))
             .flat_map(|t| t.partition_responses.iter())
             .find(|p| p.index == partition);
         match p {
             Some(p) if p.error_code == 0 => Ok(p.base_offset),
             Some(p) => Err(self.fail(format!(
-                "producing to {topic}-{partition} failed: {}",
+                "producing to {name}-{partition} failed: {}",
                 kwire_protocol::ErrorCode(p.error_code)
             ))),
-            None => Err(self.fail(format!("the Produce answer has no {topic}-{partition}"))),
+            None => Err(self.fail(format!("the Produce answer has no {name}-{partition}"))),
         }
     }
 
@@ -667,7 +680,9 @@ impl Cx {
     }
 
     /// The coordinator of `key` (0: a group, 1: a transactional id), found at the negotiated
-    /// FindCoordinator version.
+    /// FindCoordinator version. A group's coordinator is returned once it has loaded the group
+    /// (or after 10 s): Kafka names the coordinator before it has read the group's offsets, and
+    /// answers COORDINATOR_LOAD_IN_PROGRESS meanwhile.
     pub(super) async fn coordinator(&self, key: &str, key_type: i8) -> Res<Arc<Connection>> {
         let v = self.version::<FindCoordinatorRequest>()?;
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -677,7 +692,13 @@ impl Cx {
                 .send(&conn, find_coordinator_request(key, key_type), v)
                 .await?;
             match checks::find_coordinator(&resp, v, key, &self.env.brokers) {
-                Ok(broker) => return self.connect_to(&broker).await,
+                Ok(broker) => {
+                    let conn = self.connect_to(&broker).await?;
+                    if key_type != 0 || Instant::now() > deadline || self.group_loaded(&conn, key).await? {
+                        return Ok(conn);
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
                 // A coordinator still loading answers a retriable error.
                 Err(_) if Instant::now() < deadline && retriable_coordinator_error(&resp) => {
                     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -687,22 +708,55 @@ impl Cx {
         }
     }
 
+    /// Whether `group`'s coordinator `conn` has loaded it: an OffsetFetch of no topic at the
+    /// negotiated version gets no retriable error.
+    async fn group_loaded(&self, conn: &Connection, group: &str) -> Res<bool> {
+        let v = self.version::<OffsetFetchRequest>()?;
+        let mut req = OffsetFetchRequest {
+            group_id: group.to_owned(),
+            topics: Some(Vec::new()),
+            groups: vec![OffsetFetchRequestGroup {
+                group_id: group.to_owned(),
+                member_epoch: -1,
+                topics: Some(Vec::new()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        req.normalize_to(v);
+        let resp = conn
+            .send_raw(&req, v)
+            .await
+            .map_err(|e| self.setup(&format!("asking the coordinator of {group} for it"), e))?;
+        let code = resp.groups.first().map_or(resp.error_code, |g| g.error_code);
+        Ok(!kwire_protocol::ErrorCode(code).is_retriable())
+    }
+
     /// A producer id from InitProducerId at the negotiated version: idempotent without a
-    /// transactional id, else from the transaction coordinator, which is returned too.
+    /// transactional id, else from the transaction coordinator, which is returned too. Retriable
+    /// errors (a coordinator still loading or moved, for up to 10 s) are retried.
     pub(super) async fn init_producer_id(
         &self,
         transactional_id: Option<&str>,
     ) -> Res<(i64, i16, Arc<Connection>)> {
-        let conn = match transactional_id {
-            Some(id) => self.coordinator(id, 1).await?,
-            None => self.conn().await?,
-        };
         let v = self.version::<InitProducerIdRequest>()?;
-        let resp = self
-            .send(&conn, init_producer_id_request(transactional_id), v)
-            .await?;
-        let (pid, epoch) = self.check(checks::init_producer_id(&resp))?;
-        Ok((pid, epoch, conn))
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let conn = match transactional_id {
+                Some(id) => self.coordinator(id, 1).await?,
+                None => self.conn().await?,
+            };
+            let resp = self
+                .send(&conn, init_producer_id_request(transactional_id), v)
+                .await?;
+            let retriable = kwire_protocol::ErrorCode(resp.error_code).is_retriable();
+            if retriable && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+            let (pid, epoch) = self.check(checks::init_producer_id(&resp))?;
+            return Ok((pid, epoch, conn));
+        }
     }
 }
 
@@ -754,9 +808,10 @@ pub(super) fn make_batch(spec: BatchSpec<'_>) -> Result<Produced, String> {
     Ok(Produced { bytes, records })
 }
 
-/// A Produce request of one batch to one partition.
+/// A Produce request of one batch to one partition: the topic by name (v3-v12) and by id (v13+);
+/// the version's normalisation drops the one it lacks.
 pub(super) fn produce_request(
-    topic: &str,
+    topic: &TopicMetadata,
     partition: i32,
     batch: Bytes,
     acks: i16,
@@ -767,7 +822,8 @@ pub(super) fn produce_request(
         acks,
         timeout_ms: 10_000,
         topic_data: vec![TopicProduceData {
-            name: topic.to_owned(),
+            name: topic.name.clone(),
+            topic_id: topic.id,
             partition_data: vec![PartitionProduceData {
                 index: partition,
                 records: Some(batch),

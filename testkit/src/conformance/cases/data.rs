@@ -52,8 +52,8 @@ pub(super) async fn produce(cx: &Cx, v: i16, compression: Compression, acks: i16
     if acks == 0 {
         // No answer, but the records must show up.
         let reqs = [
-            produce_request(&topic.name, 0, first.bytes, 0, None),
-            produce_request(&topic.name, 0, second.bytes, 0, None),
+            produce_request(&topic, 0, first.bytes, 0, None),
+            produce_request(&topic, 0, second.bytes, 0, None),
         ];
         let early = cx.answers_to_acks0(conn.addr(), &reqs, v).await?;
         cx.check_or_deviation(
@@ -63,12 +63,12 @@ pub(super) async fn produce(cx: &Cx, v: i16, compression: Compression, acks: i16
         let got = cx.await_records(&topic, 0, want.len()).await?;
         return cx.check(checks::records(&got, &want));
     }
-    let req = produce_request(&topic.name, 0, first.bytes, acks, None);
+    let req = produce_request(&topic, 0, first.bytes, acks, None);
     let resp = cx.send(&conn, req, v).await?;
-    cx.check(checks::produce(&resp, v, &topic.name, 0, 0))?;
-    let req = produce_request(&topic.name, 0, second.bytes, acks, None);
+    cx.check(checks::produce_to(&resp, v, &topic.name, topic.id, 0, 0))?;
+    let req = produce_request(&topic, 0, second.bytes, acks, None);
     let resp = cx.send(&conn, req, v).await?;
-    cx.check(checks::produce(&resp, v, &topic.name, 0, 5))?;
+    cx.check(checks::produce_to(&resp, v, &topic.name, topic.id, 0, 5))?;
     // Acknowledged: readable at once, as written.
     let fv = cx.version::<kwire_protocol::messages::FetchRequest>()?;
     let got = cx
@@ -85,9 +85,7 @@ async fn setup_produce(
     batch: &Produced,
     base_offset: i64,
 ) -> Res {
-    let got = cx
-        .produce(conn, &topic.name, 0, batch.bytes.clone(), None)
-        .await?;
+    let got = cx.produce(conn, topic, 0, batch.bytes.clone(), None).await?;
     if got == base_offset {
         Ok(())
     } else {
@@ -207,6 +205,8 @@ fn list_request(topic: &str, timestamp: i64) -> ListOffsetsRequest {
     ListOffsetsRequest {
         replica_id: -1,
         isolation_level: 0,
+        // v10+: how long the leader may wait for offsets in remote storage (KIP-1075).
+        timeout_ms: 10_000,
         topics: vec![ListOffsetsTopic {
             name: topic.to_owned(),
             partitions: vec![ListOffsetsPartition {

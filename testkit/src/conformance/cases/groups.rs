@@ -1,6 +1,7 @@
 //! Group offset cases, without group membership (generation -1, as Flink's source commits):
 //! OffsetCommit then OffsetFetch back, and OffsetFetch of named partitions and of all topics.
 
+use kwire_connector::client::TopicMetadata;
 use kwire_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
 };
@@ -22,26 +23,30 @@ fn check_fetched(
     resp: &OffsetFetchResponse,
     v: i16,
     group: &str,
-    topic: &str,
+    topic: &TopicMetadata,
     want: &[Committed],
 ) -> Res {
+    let named = (topic.name.as_str(), topic.id);
     cx.tolerate(
-        checks::offset_fetch(resp, v, group, topic, want),
-        deviations::offset_commit_metadata(resp, v, group, topic, want),
+        checks::offset_fetch(resp, v, group, named, want),
+        deviations::offset_commit_metadata(resp, v, group, named, want),
     )
 }
 
 /// A partition, the offset to commit and its metadata.
 type Entry<'a> = (i32, i64, &'a str);
 
-fn commit_request(group: &str, topic: &str, entries: &[Entry]) -> OffsetCommitRequest {
+/// An OffsetCommit of `entries` of `topic`: by name (v2-v9) and by id (v10+); the version's
+/// normalisation drops the one it lacks.
+fn commit_request(group: &str, topic: &TopicMetadata, entries: &[Entry]) -> OffsetCommitRequest {
     OffsetCommitRequest {
         group_id: group.to_owned(),
         generation_id_or_member_epoch: -1,
         member_id: String::new(),
         retention_time_ms: -1,
         topics: vec![OffsetCommitRequestTopic {
-            name: topic.to_owned(),
+            name: topic.name.clone(),
+            topic_id: topic.id,
             partitions: entries
                 .iter()
                 .map(|(p, o, m)| OffsetCommitRequestPartition {
@@ -59,11 +64,12 @@ fn commit_request(group: &str, topic: &str, entries: &[Entry]) -> OffsetCommitRe
 }
 
 /// OffsetFetch for `group`: of `partitions` of `topic`, or (None) of every topic of the group; the
-/// group list from v8, the single group before.
+/// group list from v8, the single group before; the topic by name, and by id from v10 (the
+/// version's normalisation drops the one it lacks).
 pub(in crate::conformance) fn offset_fetch_request(
     v: i16,
     group: &str,
-    topic: Option<(&str, &[i32])>,
+    topic: Option<(&TopicMetadata, &[i32])>,
 ) -> OffsetFetchRequest {
     if v >= 8 {
         OffsetFetchRequest {
@@ -71,9 +77,10 @@ pub(in crate::conformance) fn offset_fetch_request(
                 group_id: group.to_owned(),
                 member_id: None,
                 member_epoch: -1,
-                topics: topic.map(|(name, ps)| {
+                topics: topic.map(|(t, ps)| {
                     vec![OffsetFetchRequestTopics {
-                        name: name.to_owned(),
+                        name: t.name.clone(),
+                        topic_id: t.id,
                         partition_indexes: ps.to_vec(),
                         ..Default::default()
                     }]
@@ -86,9 +93,9 @@ pub(in crate::conformance) fn offset_fetch_request(
     } else {
         OffsetFetchRequest {
             group_id: group.to_owned(),
-            topics: topic.map(|(name, ps)| {
+            topics: topic.map(|(t, ps)| {
                 vec![OffsetFetchRequestTopic {
-                    name: name.to_owned(),
+                    name: t.name.clone(),
                     partition_indexes: ps.to_vec(),
                     ..Default::default()
                 }]
@@ -126,13 +133,18 @@ pub(super) async fn offset_commit(cx: &Cx, v: i16) -> Res {
     ];
     for (entries, want) in rounds {
         let resp = cx
-            .send(&coord, commit_request(&group, &topic.name, entries), v)
+            .send(&coord, commit_request(&group, &topic, entries), v)
             .await?;
         let partitions: Vec<i32> = entries.iter().map(|e| e.0).collect();
-        cx.check(checks::offset_commit(&resp, &topic.name, &partitions))?;
-        let req = offset_fetch_request(fv, &group, Some((&topic.name, &[0, 1])));
+        cx.check(checks::offset_commit(
+            &resp,
+            v,
+            (&topic.name, topic.id),
+            &partitions,
+        ))?;
+        let req = offset_fetch_request(fv, &group, Some((&topic, &[0, 1])));
         let resp = cx.send(&coord, req, fv).await?;
-        check_fetched(cx, &resp, fv, &group, &topic.name, &want)?;
+        check_fetched(cx, &resp, fv, &group, &topic, &want)?;
     }
     Ok(())
 }
@@ -142,10 +154,10 @@ pub(super) async fn offset_fetch(cx: &Cx, v: i16, all_topics: bool) -> Res {
     let group = cx.name("-group");
     let coord = cx.coordinator(&group, 0).await?;
     let cv = cx.version::<OffsetCommitRequest>()?;
-    let req = commit_request(&group, &topic.name, &[(0, 42, "kwire")]);
+    let req = commit_request(&group, &topic, &[(0, 42, "kwire")]);
     let resp = cx.send(&coord, req, cv).await?;
-    cx.check(checks::offset_commit(&resp, &topic.name, &[0]))?;
-    let asked = (!all_topics).then_some((topic.name.as_str(), &[0, 1][..]));
+    cx.check(checks::offset_commit(&resp, cv, (&topic.name, topic.id), &[0]))?;
+    let asked = (!all_topics).then_some((&topic, &[0, 1][..]));
     let resp = match cx
         .exchange(&coord, offset_fetch_request(v, &group, asked), v)
         .await
@@ -162,5 +174,5 @@ pub(super) async fn offset_fetch(cx: &Cx, v: i16, all_topics: bool) -> Res {
     } else {
         vec![committed(0, 42, Some("kwire")), committed(1, -1, None)]
     };
-    check_fetched(cx, &resp, v, &group, &topic.name, &want)
+    check_fetched(cx, &resp, v, &group, &topic, &want)
 }

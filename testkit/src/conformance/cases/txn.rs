@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use kwire_connector::client::Connection;
+use kwire_connector::client::{Connection, TopicMetadata};
 use kwire_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
 use kwire_protocol::messages::txn_offset_commit_request::{
     TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
@@ -144,7 +144,7 @@ pub(super) async fn init_producer_id(cx: &Cx, v: i16, transactional: bool) -> Re
             producer: Some((pid, epoch, 0)),
             ..BatchSpec::new("idempotent", 0, 3)
         }))?;
-        let base = cx.produce(&conn, &topic.name, 0, batch.bytes, None).await?;
+        let base = cx.produce(&conn, &topic, 0, batch.bytes, None).await?;
         if base != 0 {
             return Err(cx.fail(format!(
                 "a batch with the new producer id landed at {base}, expected 0"
@@ -219,13 +219,15 @@ pub(super) async fn produce_idempotent(cx: &Cx, v: i16) -> Res {
     let first = batch("first", 0, 5, 0)?;
     let second = batch("second", 5, 3, 5)?;
     let gap = batch("gap", 8, 1, 20)?;
-    let send = |b: bytes::Bytes| cx.send(&conn, produce_request(&topic.name, 0, b, -1, None), v);
+    let send = |b: bytes::Bytes| cx.send(&conn, produce_request(&topic, 0, b, -1, None), v);
+    let named = (topic.name.as_str(), topic.id);
     let resp = send(first.bytes.clone()).await?;
-    cx.check(checks::produce(&resp, v, &topic.name, 0, 0))?;
+    cx.check(checks::produce_to(&resp, v, named.0, named.1, 0, 0))?;
     // The same batch again (a retry after a lost answer) is not written twice: Kafka answers with
     // the first write's offset (older brokers: DUPLICATE_SEQUENCE_NUMBER).
     let resp = send(first.bytes.clone()).await?;
-    let duplicate = checks::produce(&resp, v, &topic.name, 0, 0).or_else(|why| {
+    let first_max_timestamp = first.records.iter().map(|r| r.timestamp).max().unwrap_or(-1);
+    let duplicate = checks::produce_duplicate(&resp, v, named, 0, 0, first_max_timestamp).or_else(|why| {
         let code = resp
             .responses
             .first()
@@ -239,7 +241,7 @@ pub(super) async fn produce_idempotent(cx: &Cx, v: i16) -> Res {
     });
     cx.check(duplicate)?;
     let resp = send(second.bytes.clone()).await?;
-    cx.check(checks::produce(&resp, v, &topic.name, 0, 5))?;
+    cx.check(checks::produce_to(&resp, v, named.0, named.1, 0, 5))?;
     // A gap in the sequence is refused.
     let resp = send(gap.bytes.clone()).await?;
     let code = resp
@@ -264,9 +266,7 @@ pub(super) async fn fetch_read_committed(cx: &Cx, v: i16) -> Res {
     let topic = cx.create_topic("", 1).await?;
     let conn = cx.leader(&topic.name, 0).await?;
     let plain = cx.check(make_batch(BatchSpec::new("plain", 0, 3)))?;
-    let base = cx
-        .produce(&conn, &topic.name, 0, plain.bytes.clone(), None)
-        .await?;
+    let base = cx.produce(&conn, &topic, 0, plain.bytes.clone(), None).await?;
     if base != 0 {
         return Err(cx.fail(format!("preparing: the batch landed at {base}, expected 0")));
     }
@@ -274,7 +274,7 @@ pub(super) async fn fetch_read_committed(cx: &Cx, v: i16) -> Res {
     add_partitions(cx, &txn, &topic.name, &[0]).await?;
     let open = txn_batch(cx, &txn, "open", 3, 3)?;
     let base = cx
-        .produce(&conn, &topic.name, 0, open.bytes.clone(), Some(&txn.id))
+        .produce(&conn, &topic, 0, open.bytes.clone(), Some(&txn.id))
         .await?;
     if base != 3 {
         return Err(cx.fail(format!(
@@ -326,7 +326,7 @@ pub(super) async fn add_partitions_to_txn(cx: &Cx, v: i16) -> Res {
         let conn = cx.leader(&topic.name, partition).await?;
         let batch = txn_batch(cx, &txn, "txn", 0, 2)?;
         let base = cx
-            .produce(&conn, &topic.name, partition, batch.bytes, Some(&txn.id))
+            .produce(&conn, &topic, partition, batch.bytes, Some(&txn.id))
             .await?;
         if base != 0 {
             return Err(cx.fail(format!("a transactional batch landed at {base}, expected 0")));
@@ -336,7 +336,9 @@ pub(super) async fn add_partitions_to_txn(cx: &Cx, v: i16) -> Res {
     Ok(())
 }
 
-fn txn_commit_request(txn: &Txn, group: &str, topic: &str, offset: i64) -> TxnOffsetCommitRequest {
+/// A TxnOffsetCommit of `offset` for partition 0 of `topic`: by name (v0-v5) and by id (v6+); the
+/// version's normalisation drops the one it lacks.
+fn txn_commit_request(txn: &Txn, group: &str, topic: &TopicMetadata, offset: i64) -> TxnOffsetCommitRequest {
     TxnOffsetCommitRequest {
         transactional_id: txn.id.clone(),
         group_id: group.to_owned(),
@@ -346,7 +348,8 @@ fn txn_commit_request(txn: &Txn, group: &str, topic: &str, offset: i64) -> TxnOf
         member_id: String::new(),
         group_instance_id: None,
         topics: vec![TxnOffsetCommitRequestTopic {
-            name: topic.to_owned(),
+            name: topic.name.clone(),
+            topic_id: topic.id,
             partitions: vec![TxnOffsetCommitRequestPartition {
                 partition_index: 0,
                 committed_offset: offset,
@@ -369,9 +372,14 @@ pub(super) async fn add_offsets_to_txn(cx: &Cx, v: i16) -> Res {
     let gcoord = cx.coordinator(&group, 0).await?;
     let tv = cx.version::<TxnOffsetCommitRequest>()?;
     let resp = cx
-        .send(&gcoord, txn_commit_request(&txn, &group, &topic.name, 7), tv)
+        .send(&gcoord, txn_commit_request(&txn, &group, &topic, 7), tv)
         .await?;
-    cx.check(checks::txn_offset_commit(&resp, &topic.name, &[0]))?;
+    cx.check(checks::txn_offset_commit(
+        &resp,
+        tv,
+        (&topic.name, topic.id),
+        &[0],
+    ))?;
     abort_if_offered(cx, &txn).await;
     Ok(())
 }
@@ -383,19 +391,19 @@ pub(super) async fn txn_offset_commit(cx: &Cx, v: i16) -> Res {
     add_offsets(cx, &txn, &group, None).await?;
     let gcoord = cx.coordinator(&group, 0).await?;
     let resp = cx
-        .send(&gcoord, txn_commit_request(&txn, &group, &topic.name, 7), v)
+        .send(&gcoord, txn_commit_request(&txn, &group, &topic, 7), v)
         .await?;
-    cx.check(checks::txn_offset_commit(&resp, &topic.name, &[0]))?;
+    cx.check(checks::txn_offset_commit(&resp, v, (&topic.name, topic.id), &[0]))?;
     // Not visible before the transaction commits.
     let fv = cx.version::<OffsetFetchRequest>()?;
-    let fetch = || offset_fetch_request(fv, &group, Some((topic.name.as_str(), &[0][..])));
+    let fetch = || offset_fetch_request(fv, &group, Some((&topic, &[0][..])));
     let resp = cx.send(&gcoord, fetch(), fv).await?;
     cx.check(
         checks::offset_fetch(
             &resp,
             fv,
             &group,
-            &topic.name,
+            (&topic.name, topic.id),
             &[Committed {
                 partition: 0,
                 offset: -1,
@@ -409,11 +417,7 @@ pub(super) async fn txn_offset_commit(cx: &Cx, v: i16) -> Res {
     };
     // Committed: now visible.
     let resp = cx.send(&txn.coord, end_request(&txn, true), ev).await?;
-    cx.check(checks::error(
-        resp.error_code,
-        ErrorCode::NONE,
-        "EndTxn error_code",
-    ))?;
+    cx.check(checks::end_txn(&resp, ev, txn.pid, txn.epoch).map_err(|why| format!("EndTxn: {why}")))?;
     let want = [Committed {
         partition: 0,
         offset: 7,
@@ -422,7 +426,7 @@ pub(super) async fn txn_offset_commit(cx: &Cx, v: i16) -> Res {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let resp = cx.send(&gcoord, fetch(), fv).await?;
-        match checks::offset_fetch(&resp, fv, &group, &topic.name, &want) {
+        match checks::offset_fetch(&resp, fv, &group, (&topic.name, topic.id), &want) {
             Ok(()) => return Ok(()),
             Err(why) if Instant::now() > deadline => {
                 return Err(cx.fail(format!("5 s after the commit: {why}")))
@@ -439,7 +443,7 @@ pub(super) async fn end_txn(cx: &Cx, v: i16, commit: bool) -> Res {
     add_partitions(cx, &txn, &topic.name, &[0]).await?;
     let batch = txn_batch(cx, &txn, "txn", 0, 3)?;
     let base = cx
-        .produce(&conn, &topic.name, 0, batch.bytes.clone(), Some(&txn.id))
+        .produce(&conn, &topic, 0, batch.bytes.clone(), Some(&txn.id))
         .await?;
     if base != 0 {
         return Err(cx.fail(format!(
@@ -447,7 +451,7 @@ pub(super) async fn end_txn(cx: &Cx, v: i16, commit: bool) -> Res {
         )));
     }
     let resp = cx.send(&txn.coord, end_request(&txn, commit), v).await?;
-    cx.check(checks::error(resp.error_code, ErrorCode::NONE, "error_code"))?;
+    cx.check(checks::end_txn(&resp, v, txn.pid, txn.epoch))?;
     // The marker (offset 3) follows the records; the last stable offset moves past it.
     let fv = cx.version::<FetchRequest>()?;
     let committed = FetchSpec {
