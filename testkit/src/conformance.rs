@@ -5,7 +5,7 @@
 //!
 //! ```no_run
 //! # async fn demo() {
-//! let report = kwire_testkit::conformance::run("127.0.0.1:9092").await;
+//! let report = kwire_testkit::conformance::run("127.0.0.1:9092", false).await;
 //! println!("{}", report.render_matrix());
 //! std::process::exit(if report.ok() { 0 } else { 1 });
 //! # }
