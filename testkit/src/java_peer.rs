@@ -398,14 +398,14 @@ fn nullable_hex(bytes: Option<&[u8]>) -> String {
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     text.as_bytes()
         .chunks_exact(2)
         .map(|pair| {
             let digit = |c: u8| char::from(c).to_digit(16);
-            Some((digit(pair[0])? << 4 | digit(pair[1])?) as u8)
+            Some(((digit(pair[0])? << 4) | digit(pair[1])?) as u8)
         })
         .collect()
 }
