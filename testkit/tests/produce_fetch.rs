@@ -68,7 +68,13 @@ async fn produce_and_read_back(client: &Client, compression: Compression, acks: 
         .build()
         .await
         .unwrap();
-    let base_ts = 1_700_000_000_000i64;
+    // Recent create times: Apache Kafka's default retention (7 days) deletes a log whose newest
+    // record is older than that, and its first retention check runs 30 s after start.
+    let base_ts = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_millis() as i64
+        - 3_600_000;
     let mut futures = Vec::new();
     let mut expected: BTreeMap<i32, Vec<u32>> = BTreeMap::new();
     for i in 0..count {

@@ -113,7 +113,15 @@ impl Client {
                 ))
             }
         })
-        .await
+        .await?;
+        // Metadata may name a leader before that broker has taken the partition on (Apache
+        // Kafka's brokers apply the controller's records a moment later and answer
+        // NOT_LEADER_OR_FOLLOWER meanwhile, and close the connection of an acks=0 Produce):
+        // ListOffsets, which retries that error, tells when each partition is served.
+        for partition in 0..partitions {
+            self.list_offset(topic, partition, OffsetSpec::Latest).await?;
+        }
+        Ok(())
     }
 
     /// Deletes `topic`.

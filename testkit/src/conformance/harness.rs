@@ -6,9 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use kwire_connector::client::{
-    decode_records, Client, Connection, Error, IsolationLevel, OffsetSpec, TopicMetadata,
-};
+use kwire_connector::client::{decode_records, Client, Connection, Error, IsolationLevel, TopicMetadata};
 use kwire_protocol::messages::delete_topics_request::DeleteTopicState;
 use kwire_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kwire_protocol::messages::metadata_request::MetadataRequestTopic;
@@ -476,7 +474,7 @@ impl Cx {
     }
 
     /// Creates a topic named after the case (and `tag`), waits until each partition's leader
-    /// serves it, and returns its metadata.
+    /// serves it (the client's `create_topic` does), and returns its metadata.
     pub(super) async fn create_topic(&self, tag: &str, partitions: i32) -> Res<TopicMetadata> {
         let name = self.name(tag);
         self.env.remember(&name);
@@ -485,15 +483,6 @@ impl Cx {
             .create_topic(&name, partitions, 1)
             .await
             .map_err(|e| self.setup(&format!("creating topic {name}"), e))?;
-        // Metadata may name a leader before that broker has taken the partition on (Kafka's
-        // brokers apply the controller's metadata a moment later, answering
-        // NOT_LEADER_OR_FOLLOWER meanwhile): the client's ListOffsets retries until it answers.
-        for partition in 0..partitions {
-            client
-                .list_offset(&name, partition, OffsetSpec::Latest)
-                .await
-                .map_err(|e| self.setup(&format!("waiting for {name}-{partition} to be served"), e))?;
-        }
         client
             .topic(&name)
             .await
