@@ -62,7 +62,7 @@ fn every_partition_has_the_owner_flink_gives_it_and_exactly_one() {
                 for p in 0..partitions {
                     assert_eq!(
                         owner(&r.topic, p, parallelism),
-                        (start + p as usize) % parallelism,
+                        Some((start + p as usize) % parallelism),
                         "{:?} partition {p} parallelism {parallelism}",
                         r.topic
                     );

@@ -118,7 +118,7 @@ async fn partitions_added_while_running_are_read_by_their_owner_from_the_earlies
     println!("records per partition: {counts:?}");
     assert_eq!(got.len(), 5, "every partition was read: {counts:?}");
     for (p, records) in &got {
-        let expected_owner = owner("grow", *p, PARALLELISM);
+        let expected_owner = owner("grow", *p, PARALLELISM).unwrap();
         assert!(
             records.iter().all(|(i, _)| *i == expected_owner),
             "partition {p} is read only by instance {expected_owner}"

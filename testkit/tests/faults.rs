@@ -8,7 +8,10 @@ use bytes::BytesMut;
 use kwire_connector::client::{Client, Connection, ConnectionConfig, Error, FetchOptions, ProducerRecord};
 use kwire_protocol::frame::{encode_response, FrameDecoder};
 use kwire_protocol::messages::api_versions_response::ApiVersion;
-use kwire_protocol::messages::{ApiKey, ApiVersionsResponse, MetadataRequest};
+use kwire_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kwire_protocol::messages::{ApiKey, ApiVersionsResponse, MetadataRequest, MetadataResponse};
 use kwire_protocol::{Decoder, ErrorCode};
 use kwire_testkit::LocalBroker;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -303,4 +306,104 @@ async fn produce_requests_stay_within_the_batch_size_under_load() {
         proxy.largest_request()
     );
     assert_eq!(values(&client, "sized").await.len(), 8000);
+}
+
+/// A broker whose Metadata answer lists `partitions` for topic "t": each connection gets
+/// ApiVersions and Metadata answers, as many as it asks.
+async fn broker_with_partitions(partitions: Vec<i32>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let partitions = partitions.clone();
+            tokio::spawn(async move {
+                let frames = FrameDecoder::default();
+                let mut buf = BytesMut::new();
+                loop {
+                    if sock.read_buf(&mut buf).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    while let Ok(Some(frame)) = frames.decode(&mut buf) {
+                        let mut d = Decoder::new(frame);
+                        let (key, version, correlation) =
+                            (d.i16().unwrap(), d.i16().unwrap(), d.i32().unwrap());
+                        let bytes = if key == ApiKey::ApiVersions.0 {
+                            let resp = ApiVersionsResponse {
+                                api_keys: vec![
+                                    ApiVersion {
+                                        api_key: ApiKey::ApiVersions.0,
+                                        min_version: 0,
+                                        max_version: 3,
+                                        ..Default::default()
+                                    },
+                                    ApiVersion {
+                                        api_key: ApiKey::Metadata.0,
+                                        min_version: 0,
+                                        max_version: 12,
+                                        ..Default::default()
+                                    },
+                                ],
+                                ..Default::default()
+                            };
+                            encode_response(correlation, version, &resp).unwrap()
+                        } else {
+                            let resp = MetadataResponse {
+                                brokers: vec![MetadataResponseBroker {
+                                    node_id: 0,
+                                    host: addr.ip().to_string(),
+                                    port: i32::from(addr.port()),
+                                    ..Default::default()
+                                }],
+                                controller_id: 0,
+                                topics: vec![MetadataResponseTopic {
+                                    name: Some("t".into()),
+                                    partitions: partitions
+                                        .iter()
+                                        .map(|p| MetadataResponsePartition {
+                                            partition_index: *p,
+                                            leader_id: 0,
+                                            ..Default::default()
+                                        })
+                                        .collect(),
+                                    ..Default::default()
+                                }],
+                                ..Default::default()
+                            };
+                            encode_response(correlation, version, &resp).unwrap()
+                        };
+                        if sock.write_all(&bytes).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    addr.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_negative_partition_id_in_metadata_is_a_typed_error() {
+    // A well-formed answer is taken as it is.
+    let good = broker_with_partitions(vec![0, 1]).await;
+    let client = Client::builder().bootstrap(&good).build().await.unwrap();
+    assert_eq!(client.topic("t").await.unwrap().partitions.len(), 2);
+
+    // A negative partition id is the broker's error, named, never a panic further on (the source's
+    // partition assignment takes ids as they come).
+    let bad = broker_with_partitions(vec![0, -3]).await;
+    // The client's first metadata refresh (at build) or the topic's lookup refuses it.
+    let err = match Client::builder().bootstrap(&bad).build().await {
+        Ok(client) => client.topic("t").await.unwrap_err(),
+        Err(e) => e,
+    };
+    let text = err.to_string();
+    assert!(
+        matches!(err, Error::InvalidResponse { api: "Metadata", .. }),
+        "{text}"
+    );
+    assert!(
+        text.contains("t") && text.contains("-3") && text.contains(&bad),
+        "{text}"
+    );
 }

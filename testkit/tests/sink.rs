@@ -60,7 +60,7 @@ async fn the_fixed_partitioner_writes_instance_i_to_partition_i_in_order() {
     let input = read_all(&client, "fixed-in").await;
     let output = read_all(&client, "fixed-out").await;
     for (q, records) in &input {
-        let instance = owner("fixed-in", *q, 4) as i32;
+        let instance = owner("fixed-in", *q, 4).unwrap() as i32;
         assert_eq!(
             values(&output[&instance]),
             values(records),

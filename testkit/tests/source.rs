@@ -39,7 +39,7 @@ async fn twelve_partitions_over_three_instances_each_read_by_its_owner_in_order(
         for r in &records {
             assert_eq!(
                 owner("twelve", r.partition, 3),
-                instance,
+                Some(instance),
                 "partition {} read by {instance}",
                 r.partition
             );

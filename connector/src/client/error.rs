@@ -115,6 +115,20 @@ pub enum Error {
         /// The decode error.
         source: DecodeError,
     },
+    /// A response decoded but holds a value no broker may send (a negative partition id, say).
+    #[error("invalid {api} response from broker {broker}: {reason}")]
+    InvalidResponse {
+        /// The API.
+        api: &'static str,
+        /// The broker's address.
+        broker: String,
+        /// What is wrong, naming the topic and partition.
+        reason: String,
+    },
+    /// Every handle to the producer was dropped before the record was acknowledged: it is not
+    /// sent (or not sent again after a retriable error).
+    #[error("the producer was dropped before the record was acknowledged; it is not sent")]
+    ProducerDropped,
     /// The caller asked for something the client cannot do.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

@@ -30,10 +30,10 @@ use kwire_protocol::messages::{MetadataRequest, MetadataResponse};
 use kwire_protocol::{ErrorCode, Uuid};
 use tracing::debug;
 
-pub use admin::OffsetSpec;
+pub use admin::{OffsetSpec, TransactionDescription, TransactionState};
 pub use connection::{Connection, ConnectionConfig};
 pub use error::Error;
-pub use fetch::{decode_records, FetchOptions, Fetched, IsolationLevel, OffsetReset};
+pub use fetch::{decode_records, FetchOptions, Fetched, IsolationLevel, OffsetReset, TransactionMarker};
 pub use producer::{Acks, DeliveryFuture, Producer, ProducerBuilder, ProducerRecord, RecordMetadata};
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
@@ -262,6 +262,21 @@ impl Client {
         let code = ErrorCode(resp.error_code);
         if !code.is_ok() {
             return Err(Error::broker("Metadata", code));
+        }
+        // Partition ids index the client's and the source's tables: a negative one is refused
+        // here, before it is cached.
+        let negative = resp.topics.iter().find_map(|t| {
+            t.partitions
+                .iter()
+                .find(|p| p.partition_index < 0)
+                .map(|p| (t.name.clone().unwrap_or_default(), p.partition_index))
+        });
+        if let Some((topic, partition)) = negative {
+            return Err(Error::InvalidResponse {
+                api: "Metadata",
+                broker: conn.addr().to_owned(),
+                reason: format!("topic {topic} lists partition {partition}"),
+            });
         }
         let mut meta = match self.inner.meta.write() {
             Ok(m) => m,

@@ -15,22 +15,21 @@ pub fn java_string_hash(s: &str) -> i32 {
         .fold(0i32, |h, unit| h.wrapping_mul(31).wrapping_add(i32::from(unit)))
 }
 
-/// The instance (0-based) that reads `topic`-`partition` among `parallelism` instances.
-///
-/// # Panics
-/// If `parallelism` is not positive or `partition` is negative: both are caller bugs.
-pub fn owner(topic: &str, partition: i32, parallelism: usize) -> usize {
-    assert!(parallelism > 0, "parallelism must be positive");
-    assert!(partition >= 0, "partition must not be negative");
+/// The instance (0-based) that reads `topic`-`partition` among `parallelism` instances; `None`
+/// for a negative partition or a parallelism of 0, which no instance reads.
+pub fn owner(topic: &str, partition: i32, parallelism: usize) -> Option<usize> {
+    if parallelism == 0 || partition < 0 {
+        return None;
+    }
     let n = i64::try_from(parallelism).unwrap_or(i64::MAX);
     let start = i64::from(java_string_hash(topic).wrapping_mul(31) & 0x7FFF_FFFF) % n;
-    ((start + i64::from(partition)) % n) as usize
+    usize::try_from((start + i64::from(partition)) % n).ok()
 }
 
 /// The partitions of `topic` (out of `partitions`) that `instance` reads, in increasing order.
 pub fn partitions_of(topic: &str, partitions: i32, instance: usize, parallelism: usize) -> Vec<i32> {
     (0..partitions.max(0))
-        .filter(|p| owner(topic, *p, parallelism) == instance)
+        .filter(|p| owner(topic, *p, parallelism) == Some(instance))
         .collect()
 }
 
@@ -54,13 +53,21 @@ mod tests {
     #[test]
     fn partitions_follow_the_flink_formula() {
         // "test".hashCode() = 3556498; * 31 = 110251438; % 4 = 2.
-        let owners: Vec<usize> = (0..6).map(|p| owner("test", p, 4)).collect();
-        assert_eq!(owners, vec![2, 3, 0, 1, 2, 3]);
+        let owners: Vec<Option<usize>> = (0..6).map(|p| owner("test", p, 4)).collect();
+        assert_eq!(owners, [2, 3, 0, 1, 2, 3].map(Some));
+    }
+
+    #[test]
+    fn a_negative_partition_or_no_instance_has_no_owner() {
+        assert_eq!(owner("test", -1, 4), None);
+        assert_eq!(owner("test", i32::MIN, 4), None);
+        assert_eq!(owner("test", 0, 0), None);
+        assert!(partitions_of("test", 3, 0, 0).is_empty());
     }
 
     #[test]
     fn more_instances_than_partitions_leaves_some_idle() {
-        let busy: std::collections::BTreeSet<usize> = (0..3).map(|p| owner("events", p, 8)).collect();
+        let busy: std::collections::BTreeSet<usize> = (0..3).filter_map(|p| owner("events", p, 8)).collect();
         assert_eq!(busy.len(), 3);
         let idle = (0..8)
             .filter(|i| partitions_of("events", 3, *i, 8).is_empty())

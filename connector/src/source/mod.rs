@@ -394,7 +394,7 @@ impl SourceReader {
             for p in &meta.partitions {
                 let tp = (topic.clone(), p.id);
                 if self.positions.contains_key(&tp)
-                    || owner(&topic, p.id, self.source.parallelism) != self.instance
+                    || owner(&topic, p.id, self.source.parallelism) != Some(self.instance)
                 {
                     continue;
                 }

@@ -23,7 +23,10 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let parallelism = usize::try_from(args.parallelism)?;
     let mut out = String::new();
     for p in 0..args.partitions {
-        out.push_str(&format!("{p} {}\n", owner(&args.topic, p, parallelism)));
+        // Partitions are 0.. and parallelism is at least 1: every partition has an owner.
+        if let Some(instance) = owner(&args.topic, p, parallelism) {
+            out.push_str(&format!("{p} {instance}\n"));
+        }
     }
     crate::common::write_stdout(out.as_bytes())?;
     Ok(ExitCode::SUCCESS)

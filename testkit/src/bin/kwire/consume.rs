@@ -219,7 +219,7 @@ pub(crate) async fn run(args: Args, bootstrap: &str) -> anyhow::Result<ExitCode>
     for instance in 0..parallelism {
         let positions: Vec<Position> = starts
             .iter()
-            .filter(|(p, _)| owner(&args.topic, **p, parallelism) == instance)
+            .filter(|(p, _)| owner(&args.topic, **p, parallelism) == Some(instance))
             .map(|(p, o)| Position {
                 partition: *p,
                 offset: *o,
