@@ -395,4 +395,121 @@ mod tests {
         assert!(produce_acks0_answered(&[2, 1], 2).is_none());
         assert!(produce_acks0_answered(&[], 2).is_none());
     }
+
+    fn connection_closed() -> Error {
+        Error::ConnectionClosed {
+            broker: "b:9092".into(),
+            reason: "closed by the broker".into(),
+        }
+    }
+
+    fn decode_error_at(field: &'static str) -> Error {
+        let source =
+            kwire_protocol::DecodeError::new(kwire_protocol::DecodeErrorKind::Invalid("x"), 3).within(field);
+        Error::Decode {
+            api: "OffsetFetchRequest",
+            source,
+        }
+    }
+
+    #[test]
+    fn only_a_closed_connection_is_the_max_timestamp_deviation() {
+        assert!(list_offsets_max_timestamp(&connection_closed()).is_some());
+        // An answer with an error, a decode failure or a timeout is a failure.
+        let broker_error = Error::broker("ListOffsets", ErrorCode::UNSUPPORTED_VERSION);
+        assert!(list_offsets_max_timestamp(&broker_error).is_none());
+        assert!(list_offsets_max_timestamp(&decode_error_at("topics")).is_none());
+        let timeout = Error::Timeout {
+            what: "ListOffsets".into(),
+            after: std::time::Duration::from_secs(1),
+        };
+        assert!(list_offsets_max_timestamp(&timeout).is_none());
+    }
+
+    #[test]
+    fn only_an_answer_listing_our_topic_is_the_empty_list_deviation() {
+        use kwire_protocol::messages::metadata_response::MetadataResponseTopic;
+        let topic = |name: &str, error_code| MetadataResponseTopic {
+            name: Some(name.into()),
+            error_code,
+            ..Default::default()
+        };
+        let resp = |topics| MetadataResponse {
+            topics,
+            ..Default::default()
+        };
+        assert!(metadata_empty_list(&resp(vec![topic("ours", 0), topic("x", 0)]), "ours").is_some());
+        // Kafka's answer (no topics), other topics only, or ours with an error: not this.
+        assert!(metadata_empty_list(&resp(vec![]), "ours").is_none());
+        assert!(metadata_empty_list(&resp(vec![topic("x", 0)]), "ours").is_none());
+        assert!(metadata_empty_list(&resp(vec![topic("ours", 3)]), "ours").is_none());
+    }
+
+    #[test]
+    fn only_dropped_metadata_with_the_right_offsets_is_the_commit_metadata_deviation() {
+        use kwire_protocol::messages::offset_fetch_response::{
+            OffsetFetchResponsePartition, OffsetFetchResponseTopic,
+        };
+        let resp = |offset, metadata: Option<&str>| OffsetFetchResponse {
+            topics: vec![OffsetFetchResponseTopic {
+                name: "t".into(),
+                partitions: vec![OffsetFetchResponsePartition {
+                    partition_index: 0,
+                    committed_offset: offset,
+                    metadata: metadata.map(str::to_owned),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let want = [Committed {
+            partition: 0,
+            offset: 7,
+            metadata: Some("m".into()),
+        }];
+        let check = |r: &OffsetFetchResponse| offset_commit_metadata(r, 7, "g", ("t", Uuid::NIL), &want);
+        assert!(check(&resp(7, Some(""))).is_some());
+        assert!(check(&resp(7, None)).is_some());
+        // Other metadata, or the wrong offset: a failure.
+        assert!(check(&resp(7, Some("other"))).is_none());
+        assert!(check(&resp(6, Some(""))).is_none());
+    }
+
+    #[test]
+    fn only_a_decode_failure_at_topics_at_v2_to_v7_is_the_all_topics_deviation() {
+        assert!(offset_fetch_all_topics(&decode_error_at("topics"), 2).is_some());
+        assert!(offset_fetch_all_topics(&decode_error_at("topics"), 7).is_some());
+        assert!(offset_fetch_all_topics(&decode_error_at("topics"), 8).is_none());
+        assert!(offset_fetch_all_topics(&decode_error_at("topics"), 1).is_none());
+        assert!(offset_fetch_all_topics(&decode_error_at("groups"), 4).is_none());
+        assert!(offset_fetch_all_topics(&connection_closed(), 4).is_none());
+    }
+
+    #[test]
+    fn only_unknown_server_error_at_v0_to_v2_is_the_init_producer_id_deviation() {
+        let resp = |code: ErrorCode| InitProducerIdResponse {
+            error_code: code.0,
+            ..Default::default()
+        };
+        assert!(init_producer_id_old(&resp(ErrorCode::UNKNOWN_SERVER_ERROR), 0).is_some());
+        assert!(init_producer_id_old(&resp(ErrorCode::UNKNOWN_SERVER_ERROR), 2).is_some());
+        assert!(init_producer_id_old(&resp(ErrorCode::UNKNOWN_SERVER_ERROR), 3).is_none());
+        assert!(init_producer_id_old(&resp(ErrorCode::COORDINATOR_LOAD_IN_PROGRESS), 1).is_none());
+        assert!(init_producer_id_old(&resp(ErrorCode::NONE), 1).is_none());
+    }
+
+    #[test]
+    fn only_the_echoed_mechanism_is_the_sasl_handshake_deviation() {
+        let resp = |code: ErrorCode, mechanisms: &[&str]| SaslHandshakeResponse {
+            error_code: code.0,
+            mechanisms: mechanisms.iter().map(|m| (*m).to_owned()).collect(),
+            ..Default::default()
+        };
+        let unsupported = ErrorCode::UNSUPPORTED_SASL_MECHANISM;
+        assert!(sasl_handshake_echo(&resp(unsupported, &["NOPE"]), "NOPE").is_some());
+        assert!(sasl_handshake_echo(&resp(unsupported, &["PLAIN"]), "NOPE").is_none());
+        assert!(sasl_handshake_echo(&resp(unsupported, &["NOPE", "PLAIN"]), "NOPE").is_none());
+        assert!(sasl_handshake_echo(&resp(ErrorCode::ILLEGAL_SASL_STATE, &["NOPE"]), "NOPE").is_none());
+    }
 }
