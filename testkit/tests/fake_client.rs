@@ -276,3 +276,62 @@ async fn garbage_is_a_clear_error_and_a_half_written_response_is_retried_on_a_ne
     let f = quick.fetch_one("garbage", 0, 0, &options()).await.unwrap();
     assert_eq!(f.records.len(), 1, "answered after the stall");
 }
+
+/// A writer that is killed drops its producer without closing it: the producer's sender must end
+/// with it, and nothing it still had queued may reach the broker (a restarted writer would
+/// otherwise compete with a ghost of itself, and every restart would leak a task).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_producer_stops_its_sender_and_sends_nothing_it_had_queued() {
+    let cluster = FakeCluster::start(1).unwrap();
+    let client = client(&cluster).await;
+    client.create_topic("dropped", 1, 1).await.unwrap();
+    // Connections and metadata are the client's: open them before counting tasks.
+    let warm = client.producer().build().await.unwrap();
+    warm.send_and_wait(ProducerRecord::new("dropped", "warm").partition(0))
+        .await
+        .unwrap();
+    warm.close().await.unwrap();
+    drop(warm);
+    let tasks = || tokio::runtime::Handle::current().metrics().num_alive_tasks();
+    let baseline = tasks();
+
+    let mut acks = Vec::new();
+    for round in 0..5 {
+        // A linger far longer than the test's wait: the records sit in the queue at the drop.
+        let producer = client
+            .producer()
+            .linger(Duration::from_secs(1))
+            .build()
+            .await
+            .unwrap();
+        for i in 0..10 {
+            let record = ProducerRecord::new("dropped", format!("{round}-{i}")).partition(0);
+            acks.push(producer.send(record).await.unwrap());
+        }
+        drop(producer);
+    }
+    for ack in acks {
+        let res = tokio::time::timeout(Duration::from_millis(500), ack)
+            .await
+            .expect("a record queued at the drop is failed at once, not left waiting");
+        match res {
+            Ok(Err(e)) => assert!(e.to_string().contains("dropped"), "the error says why: {e}"),
+            other => panic!("a record queued at the drop must fail, not be sent: {other:?}"),
+        }
+    }
+    // Past the linger: still only the warm-up record.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        read_partition(&client, "dropped", 0).await,
+        vec![Bytes::from("warm")]
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    while tasks() > baseline && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        tasks() <= baseline,
+        "every dropped producer's sender ended: {} tasks alive, {baseline} before",
+        tasks()
+    );
+}

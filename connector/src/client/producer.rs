@@ -191,20 +191,23 @@ impl ProducerBuilder {
             wake: Notify::new(),
             idle: Notify::new(),
         });
-        let producer = Producer {
+        let core = Core {
             client: cfg.client.clone(),
             cfg: Arc::new(cfg),
-            shared,
-            sender: Arc::new(Mutex::new(None)),
+            shared: shared.clone(),
         };
-        if producer.cfg.idempotence && producer.cfg.transactional_id.is_none() {
-            producer.init_producer_id(None).await?;
+        if core.cfg.idempotence && core.cfg.transactional_id.is_none() {
+            core.init_producer_id(None).await?;
         }
-        let task = tokio::spawn(sender_loop(producer.clone()));
-        if let Ok(mut s) = producer.sender.lock() {
-            *s = Some(task);
-        }
-        Ok(producer)
+        // The task gets the core only: it ends when the last handle is dropped.
+        let task = tokio::spawn(sender_loop(core.clone()));
+        Ok(Producer {
+            core,
+            handle: Arc::new(Handle {
+                shared,
+                sender: Mutex::new(Some(task)),
+            }),
+        })
     }
 }
 
@@ -266,6 +269,8 @@ struct State {
     round_robin: HashMap<String, i32>,
     /// A fatal error (e.g. fenced): every later send fails with it.
     fatal: Option<Error>,
+    /// Every handle is gone: the sender fails what is queued and stops.
+    dropped: bool,
 }
 
 impl State {
@@ -284,12 +289,47 @@ struct Shared {
 }
 
 /// A Kafka producer. Cheap to clone; clones share batches and the sender task.
+///
+/// The sender task stops when the last clone is dropped, as when [`Producer::close`] is called
+/// but without the flush: records still queued then fail with [`Error::ProducerDropped`] and are
+/// never sent, so a writer that is killed (dropped) stops writing. A transaction it left open is
+/// not ended; the broker aborts it after the transaction timeout, or at once when the next
+/// producer with its transactional id calls [`Producer::init_transactions`].
 #[derive(Debug, Clone)]
 pub struct Producer {
+    core: Core,
+    /// Shared by the clones only (the sender task never holds it): its drop stops the sender.
+    handle: Arc<Handle>,
+}
+
+/// What the handles, the sender task and its requests share.
+#[derive(Debug, Clone)]
+struct Core {
     client: Client,
     cfg: Arc<ProducerBuilder>,
     shared: Arc<Shared>,
-    sender: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
+}
+
+/// The user's side of a producer: when the last clone of the [`Producer`] drops it, the sender
+/// task is told to stop.
+#[derive(Debug)]
+struct Handle {
+    shared: Arc<Shared>,
+    sender: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        lock(&self.shared.state).dropped = true;
+        self.shared.wake.notify_one();
+    }
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    match state.lock() {
+        Ok(s) => s,
+        Err(p) => p.into_inner(),
+    }
 }
 
 /// The future result of [`Producer::send`].
@@ -320,13 +360,6 @@ impl Client {
 }
 
 impl Producer {
-    fn state(&self) -> MutexGuard<'_, State> {
-        match self.shared.state.lock() {
-            Ok(s) => s,
-            Err(p) => p.into_inner(),
-        }
-    }
-
     /// Queues `record` and returns at once; the future resolves when the broker acknowledged
     /// it (or at once with acks=0 once it was written to the socket), or with the error that
     /// made it fail for good.
@@ -334,7 +367,8 @@ impl Producer {
         let partition = match record.partition {
             Some(p) => p,
             None => {
-                let n = i32::try_from(self.client.topic(&record.topic).await?.partitions.len()).unwrap_or(0);
+                let n =
+                    i32::try_from(self.core.client.topic(&record.topic).await?.partitions.len()).unwrap_or(0);
                 if n == 0 {
                     return Err(Error::NoLeader {
                         topic: record.topic.clone(),
@@ -344,7 +378,7 @@ impl Producer {
                 match &record.key {
                     Some(k) => partition_for_key(k, n),
                     None => {
-                        let mut st = self.state();
+                        let mut st = self.core.state();
                         let c = st.round_robin.entry(record.topic.clone()).or_insert(0);
                         *c = c.wrapping_add(1);
                         (*c & i32::MAX) % n
@@ -369,14 +403,14 @@ impl Producer {
             waiter: tx,
         };
         let full = {
-            let mut st = self.state();
+            let mut st = self.core.state();
             if let Some(e) = &st.fatal {
                 return Err(e.clone());
             }
             if st.closed {
                 return Err(Error::InvalidArgument("the producer is closed".into()));
             }
-            if self.cfg.transactional_id.is_some() && !st.in_transaction {
+            if self.core.cfg.transactional_id.is_some() && !st.in_transaction {
                 return Err(Error::InvalidArgument(
                     "send outside a transaction: call begin_transaction".into(),
                 ));
@@ -387,7 +421,7 @@ impl Producer {
             // alone), so requests stay within the broker's message.max.bytes.
             if q.open
                 .as_ref()
-                .is_some_and(|o| !o.records.is_empty() && o.size + size > self.cfg.batch_size)
+                .is_some_and(|o| !o.records.is_empty() && o.size + size > self.core.cfg.batch_size)
             {
                 q.full.extend(q.open.take());
             }
@@ -398,13 +432,13 @@ impl Producer {
             });
             open.records.push(pending);
             open.size += size;
-            if open.size >= self.cfg.batch_size {
+            if open.size >= self.core.cfg.batch_size {
                 q.full.extend(q.open.take());
             }
             !q.full.is_empty()
         };
-        if full || self.cfg.linger.is_zero() {
-            self.shared.wake.notify_one();
+        if full || self.core.cfg.linger.is_zero() {
+            self.core.shared.wake.notify_one();
         }
         Ok(rx)
     }
@@ -418,34 +452,34 @@ impl Producer {
     }
 
     fn flush_hint(&self) {
-        self.shared.wake.notify_one();
+        self.core.shared.wake.notify_one();
     }
 
     /// Sends everything queued now and waits until every record is acknowledged or failed.
     pub async fn flush(&self) -> Result<(), Error> {
         {
-            self.state().flushing += 1;
+            self.core.state().flushing += 1;
         }
-        self.shared.wake.notify_one();
+        self.core.shared.wake.notify_one();
         loop {
-            let idle = self.shared.idle.notified();
+            let idle = self.core.shared.idle.notified();
             tokio::pin!(idle);
             idle.as_mut().enable();
             let (done, fatal) = {
-                let st = self.state();
+                let st = self.core.state();
                 (st.is_idle(), st.fatal.clone())
             };
             if done {
                 break;
             }
             if let Some(e) = fatal {
-                self.state().flushing -= 1;
+                self.core.state().flushing -= 1;
                 return Err(e);
             }
-            self.shared.wake.notify_one();
+            self.core.shared.wake.notify_one();
             let _ = tokio::time::timeout(Duration::from_millis(50), idle).await;
         }
-        let mut st = self.state();
+        let mut st = self.core.state();
         st.flushing -= 1;
         match &st.fatal {
             Some(e) => Err(e.clone()),
@@ -456,9 +490,9 @@ impl Producer {
     /// Flushes and stops the sender task.
     pub async fn close(&self) -> Result<(), Error> {
         let res = self.flush().await;
-        self.state().closed = true;
-        self.shared.wake.notify_one();
-        let task = self.sender.lock().ok().and_then(|mut s| s.take());
+        self.core.state().closed = true;
+        self.core.shared.wake.notify_one();
+        let task = self.handle.sender.lock().ok().and_then(|mut s| s.take());
         if let Some(task) = task {
             let _ = task.await;
         }
@@ -467,6 +501,170 @@ impl Producer {
 
     /// The producer id and epoch in use.
     pub fn producer_id_and_epoch(&self) -> (i64, i16) {
+        self.core.producer_id_and_epoch()
+    }
+
+    /// For a transactional producer: fences older instances with the same transactional id and
+    /// aborts their open transaction. Call once before the first transaction.
+    pub async fn init_transactions(&self) -> Result<(), Error> {
+        if self.core.cfg.transactional_id.is_none() {
+            return Err(Error::InvalidArgument("not a transactional producer".into()));
+        }
+        self.core.init_producer_id(None).await
+    }
+
+    /// Starts a transaction.
+    pub async fn begin_transaction(&self) -> Result<(), Error> {
+        let fence = {
+            let st = self.core.state();
+            if st.in_transaction {
+                return Err(Error::InvalidArgument("a transaction is already open".into()));
+            }
+            if st.needs_fence {
+                warn!("an earlier transactional request had an unknown outcome: bumping the epoch first");
+            }
+            (st.needs_fence || st.ended_in_epoch).then_some((st.producer_id, st.producer_epoch))
+        };
+        if let Some(current) = fence {
+            self.core.init_producer_id(Some(current)).await?;
+        }
+        let mut st = self.core.state();
+        st.in_transaction = true;
+        st.txn_partitions.clear();
+        Ok(())
+    }
+
+    /// Adds `offsets` (topic, partition, next offset) of consumer group `group` to the open
+    /// transaction: they are committed with it.
+    pub async fn send_offsets_to_transaction(
+        &self,
+        offsets: &[(String, i32, i64)],
+        group: &str,
+    ) -> Result<(), Error> {
+        let txn = self.core.cfg.transactional_id.clone().unwrap_or_default();
+        let (pid, epoch) = self.producer_id_and_epoch();
+        let coord = self.core.txn_coordinator().await?;
+        let resp = coord
+            .send_built(|_| AddOffsetsToTxnRequest {
+                transactional_id: txn.clone(),
+                producer_id: pid,
+                producer_epoch: epoch,
+                group_id: group.to_owned(),
+                ..Default::default()
+            })
+            .await
+            .inspect_err(|_| self.core.mark_unknown())?;
+        check("AddOffsetsToTxn", resp.error_code)?;
+        let mut topics: Vec<TxnOffsetCommitRequestTopic> = Vec::new();
+        for (topic, partition, offset) in offsets {
+            let p = TxnOffsetCommitRequestPartition {
+                partition_index: *partition,
+                committed_offset: *offset,
+                committed_leader_epoch: -1,
+                committed_metadata: Some(String::new()),
+                ..Default::default()
+            };
+            match topics.iter_mut().find(|t| &t.name == topic) {
+                Some(t) => t.partitions.push(p),
+                None => topics.push(TxnOffsetCommitRequestTopic {
+                    name: topic.clone(),
+                    partitions: vec![p],
+                    ..Default::default()
+                }),
+            }
+        }
+        let group_coord = self.core.client.group_coordinator(group).await?;
+        let resp = group_coord
+            .send_built(|_| TxnOffsetCommitRequest {
+                transactional_id: txn.clone(),
+                group_id: group.to_owned(),
+                producer_id: pid,
+                producer_epoch: epoch,
+                generation_id_or_member_epoch: -1,
+                topics: topics.clone(),
+                ..Default::default()
+            })
+            .await
+            .inspect_err(|_| self.core.mark_unknown())?;
+        for t in &resp.topics {
+            for p in &t.partitions {
+                let code = ErrorCode(p.error_code);
+                if !code.is_ok() {
+                    return Err(Error::broker_at(
+                        "TxnOffsetCommit",
+                        code,
+                        &t.name,
+                        Some(p.partition_index),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes and commits the open transaction.
+    pub async fn commit_transaction(&self) -> Result<(), Error> {
+        if let Err(e) = self.flush().await {
+            // Some record failed: the transaction cannot commit. Abort it instead.
+            let _ = self.end_transaction(false).await;
+            return Err(e);
+        }
+        self.end_transaction(true).await
+    }
+
+    /// Aborts the open transaction: records not sent yet are dropped with an error, records sent
+    /// are discarded by the broker.
+    pub async fn abort_transaction(&self) -> Result<(), Error> {
+        {
+            let mut st = self.core.state();
+            for q in st.queues.values_mut() {
+                for open in q.full.drain(..).chain(q.open.take()) {
+                    for p in open.records {
+                        let _ = p
+                            .waiter
+                            .send(Err(Error::InvalidArgument("transaction aborted".into())));
+                    }
+                }
+            }
+        }
+        let _ = self.flush().await;
+        self.end_transaction(false).await
+    }
+
+    async fn end_transaction(&self, commit: bool) -> Result<(), Error> {
+        let (pid, epoch, any) = {
+            let st = self.core.state();
+            (st.producer_id, st.producer_epoch, !st.txn_partitions.is_empty())
+        };
+        let txn = self.core.cfg.transactional_id.clone().unwrap_or_default();
+        let mut ended = true;
+        let res = match self.core.client.end_transaction(&txn, pid, epoch, commit).await {
+            // Nothing was ever added: the coordinator has no transaction to end.
+            Err(Error::Broker { code, .. }) if code == ErrorCode::INVALID_TXN_STATE && !any => {
+                ended = false;
+                Ok(())
+            }
+            res => res,
+        };
+        let mut st = self.core.state();
+        st.in_transaction = false;
+        st.txn_partitions.clear();
+        st.ended_in_epoch |= ended && res.is_ok();
+        if let Err(e) = &res {
+            if !matches!(e, Error::Broker { .. }) {
+                st.needs_fence = true;
+            }
+        }
+        res
+    }
+}
+
+impl Core {
+    fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.shared.state)
+    }
+
+    fn producer_id_and_epoch(&self) -> (i64, i16) {
         let st = self.state();
         (st.producer_id, st.producer_epoch)
     }
@@ -526,162 +724,8 @@ impl Producer {
         Ok(())
     }
 
-    /// For a transactional producer: fences older instances with the same transactional id and
-    /// aborts their open transaction. Call once before the first transaction.
-    pub async fn init_transactions(&self) -> Result<(), Error> {
-        if self.cfg.transactional_id.is_none() {
-            return Err(Error::InvalidArgument("not a transactional producer".into()));
-        }
-        self.init_producer_id(None).await
-    }
-
-    /// Starts a transaction.
-    pub async fn begin_transaction(&self) -> Result<(), Error> {
-        let fence = {
-            let st = self.state();
-            if st.in_transaction {
-                return Err(Error::InvalidArgument("a transaction is already open".into()));
-            }
-            if st.needs_fence {
-                warn!("an earlier transactional request had an unknown outcome: bumping the epoch first");
-            }
-            (st.needs_fence || st.ended_in_epoch).then_some((st.producer_id, st.producer_epoch))
-        };
-        if let Some(current) = fence {
-            self.init_producer_id(Some(current)).await?;
-        }
-        let mut st = self.state();
-        st.in_transaction = true;
-        st.txn_partitions.clear();
-        Ok(())
-    }
-
-    /// Adds `offsets` (topic, partition, next offset) of consumer group `group` to the open
-    /// transaction: they are committed with it.
-    pub async fn send_offsets_to_transaction(
-        &self,
-        offsets: &[(String, i32, i64)],
-        group: &str,
-    ) -> Result<(), Error> {
-        let txn = self.cfg.transactional_id.clone().unwrap_or_default();
-        let (pid, epoch) = self.producer_id_and_epoch();
-        let coord = self.txn_coordinator().await?;
-        let resp = coord
-            .send_built(|_| AddOffsetsToTxnRequest {
-                transactional_id: txn.clone(),
-                producer_id: pid,
-                producer_epoch: epoch,
-                group_id: group.to_owned(),
-                ..Default::default()
-            })
-            .await
-            .inspect_err(|_| self.mark_unknown())?;
-        check("AddOffsetsToTxn", resp.error_code)?;
-        let mut topics: Vec<TxnOffsetCommitRequestTopic> = Vec::new();
-        for (topic, partition, offset) in offsets {
-            let p = TxnOffsetCommitRequestPartition {
-                partition_index: *partition,
-                committed_offset: *offset,
-                committed_leader_epoch: -1,
-                committed_metadata: Some(String::new()),
-                ..Default::default()
-            };
-            match topics.iter_mut().find(|t| &t.name == topic) {
-                Some(t) => t.partitions.push(p),
-                None => topics.push(TxnOffsetCommitRequestTopic {
-                    name: topic.clone(),
-                    partitions: vec![p],
-                    ..Default::default()
-                }),
-            }
-        }
-        let group_coord = self.client.group_coordinator(group).await?;
-        let resp = group_coord
-            .send_built(|_| TxnOffsetCommitRequest {
-                transactional_id: txn.clone(),
-                group_id: group.to_owned(),
-                producer_id: pid,
-                producer_epoch: epoch,
-                generation_id_or_member_epoch: -1,
-                topics: topics.clone(),
-                ..Default::default()
-            })
-            .await
-            .inspect_err(|_| self.mark_unknown())?;
-        for t in &resp.topics {
-            for p in &t.partitions {
-                let code = ErrorCode(p.error_code);
-                if !code.is_ok() {
-                    return Err(Error::broker_at(
-                        "TxnOffsetCommit",
-                        code,
-                        &t.name,
-                        Some(p.partition_index),
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-
     fn mark_unknown(&self) {
         self.state().needs_fence = true;
-    }
-
-    /// Flushes and commits the open transaction.
-    pub async fn commit_transaction(&self) -> Result<(), Error> {
-        if let Err(e) = self.flush().await {
-            // Some record failed: the transaction cannot commit. Abort it instead.
-            let _ = self.end_transaction(false).await;
-            return Err(e);
-        }
-        self.end_transaction(true).await
-    }
-
-    /// Aborts the open transaction: records not sent yet are dropped with an error, records sent
-    /// are discarded by the broker.
-    pub async fn abort_transaction(&self) -> Result<(), Error> {
-        {
-            let mut st = self.state();
-            for q in st.queues.values_mut() {
-                for open in q.full.drain(..).chain(q.open.take()) {
-                    for p in open.records {
-                        let _ = p
-                            .waiter
-                            .send(Err(Error::InvalidArgument("transaction aborted".into())));
-                    }
-                }
-            }
-        }
-        let _ = self.flush().await;
-        self.end_transaction(false).await
-    }
-
-    async fn end_transaction(&self, commit: bool) -> Result<(), Error> {
-        let (pid, epoch, any) = {
-            let st = self.state();
-            (st.producer_id, st.producer_epoch, !st.txn_partitions.is_empty())
-        };
-        let txn = self.cfg.transactional_id.clone().unwrap_or_default();
-        let mut ended = true;
-        let res = match self.client.end_transaction(&txn, pid, epoch, commit).await {
-            // Nothing was ever added: the coordinator has no transaction to end.
-            Err(Error::Broker { code, .. }) if code == ErrorCode::INVALID_TXN_STATE && !any => {
-                ended = false;
-                Ok(())
-            }
-            res => res,
-        };
-        let mut st = self.state();
-        st.in_transaction = false;
-        st.txn_partitions.clear();
-        st.ended_in_epoch |= ended && res.is_ok();
-        if let Err(e) = &res {
-            if !matches!(e, Error::Broker { .. }) {
-                st.needs_fence = true;
-            }
-        }
-        res
     }
 
     /// Adds partitions to the open transaction before their first batch is produced.
@@ -836,11 +880,26 @@ fn fail_all(waiters: Vec<(Waiter, i64)>, err: &Error) {
     }
 }
 
+/// Fails every record that is queued and not in flight with `err`.
+fn fail_queued(st: &mut State, err: &Error) {
+    for q in st.queues.values_mut() {
+        for open in q.full.drain(..).chain(q.open.take()) {
+            for p in open.records {
+                let _ = p.waiter.send(Err(err.clone()));
+            }
+        }
+        for sealed in q.sealed.drain(..) {
+            fail_all(sealed.waiters, err);
+        }
+        q.retry_at = None;
+    }
+}
+
 /// What the sender takes out of the queues in one round.
 type Round = Vec<((String, i32), Sealed)>;
 
 /// Takes every batch that may be sent now, and the time of the next linger deadline.
-fn take_ready(p: &Producer, st: &mut State, now: Instant) -> (Round, Option<Instant>) {
+fn take_ready(p: &Core, st: &mut State, now: Instant) -> (Round, Option<Instant>) {
     let cfg = &p.cfg;
     let flushing = st.flushing > 0 || st.closed;
     let (pid, epoch) = (st.producer_id, st.producer_epoch);
@@ -889,10 +948,15 @@ fn take_ready(p: &Producer, st: &mut State, now: Instant) -> (Round, Option<Inst
     (out, next_deadline)
 }
 
-async fn sender_loop(p: Producer) {
+async fn sender_loop(p: Core) {
     loop {
         let (round, deadline, stop) = {
             let mut st = p.state();
+            if st.dropped {
+                // Every handle is gone (a writer killed, say): nothing it queued goes out now.
+                fail_queued(&mut st, &Error::ProducerDropped);
+                return;
+            }
             let (round, deadline) = take_ready(&p, &mut st, Instant::now());
             let stop = st.closed && round.is_empty() && st.is_idle();
             if st.is_idle() {
@@ -940,6 +1004,13 @@ async fn sender_loop(p: Producer) {
                 }
             }
         }
+        if p.state().dropped {
+            // Dropped while the leaders were looked up: these are not sent either.
+            for (tp, batch) in by_leader.into_values().flatten() {
+                requeue(&p, tp, batch, &Error::ProducerDropped);
+            }
+            continue;
+        }
         for (leader, batches) in by_leader {
             let p2 = p.clone();
             tokio::spawn(async move {
@@ -951,13 +1022,15 @@ async fn sender_loop(p: Producer) {
 }
 
 /// Puts a batch back at the front of its queue for a retry, or fails it if its delivery timeout
-/// has passed or the error is not retriable.
-fn requeue(p: &Producer, tp: (String, i32), batch: Sealed, err: &Error) {
+/// has passed, the error is not retriable or the producer was dropped.
+fn requeue(p: &Core, tp: (String, i32), batch: Sealed, err: &Error) {
     let mut st = p.state();
     let expired = batch.created.elapsed() >= p.cfg.delivery_timeout;
+    let dropped = st.dropped;
     let q = st.queues.entry(tp).or_default();
     q.in_flight = false;
-    if err.is_retriable() && !expired {
+    let retry = err.is_retriable() && !expired;
+    if retry && !dropped {
         q.sealed.push_front(batch);
         q.retry_at = Some(Instant::now() + Duration::from_millis(100));
     } else {
@@ -966,6 +1039,8 @@ fn requeue(p: &Producer, tp: (String, i32), batch: Sealed, err: &Error) {
                 what: format!("delivery ({err})"),
                 after: p.cfg.delivery_timeout,
             }
+        } else if retry {
+            Error::ProducerDropped
         } else {
             err.clone()
         };
@@ -988,7 +1063,7 @@ fn requeue(p: &Producer, tp: (String, i32), batch: Sealed, err: &Error) {
     }
 }
 
-async fn produce_to(p: &Producer, leader: i32, batches: Round) {
+async fn produce_to(p: &Core, leader: i32, batches: Round) {
     if p.cfg.transactional_id.is_some() {
         let parts: Vec<(String, i32)> = batches.iter().map(|(tp, _)| tp.clone()).collect();
         if let Err(e) = p.add_partitions_to_txn(&parts).await {
