@@ -1,5 +1,8 @@
-//! Admin operations (create, delete and list topics; list offsets) and offsets stored under a group
-//! id without group membership (OffsetCommit with generation -1, as Flink's source does).
+//! Admin operations (create, delete and list topics; list offsets; describe transactions) and
+//! offsets stored under a group id without group membership (OffsetCommit with generation -1, as
+//! Flink's source does).
+//!
+//! References: KIP-664 (DescribeTransactions, ListTransactions, DescribeProducers).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,8 +17,8 @@ use kwire_protocol::messages::offset_fetch_request::{
     OffsetFetchRequestGroup, OffsetFetchRequestTopic, OffsetFetchRequestTopics,
 };
 use kwire_protocol::messages::{
-    CreateTopicsRequest, DeleteTopicsRequest, FindCoordinatorRequest, ListOffsetsRequest,
-    OffsetCommitRequest, OffsetFetchRequest,
+    CreateTopicsRequest, DeleteTopicsRequest, DescribeTransactionsRequest, FindCoordinatorRequest,
+    ListOffsetsRequest, OffsetCommitRequest, OffsetFetchRequest,
 };
 use kwire_protocol::{ErrorCode, Uuid};
 
@@ -42,8 +45,74 @@ impl OffsetSpec {
     }
 }
 
+/// A transaction's state as its coordinator names it (Kafka's `TransactionState`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransactionState {
+    /// No transaction open (a fresh or re-initialised producer).
+    Empty,
+    /// A transaction is open.
+    Ongoing,
+    /// Commit decided; markers being written.
+    PrepareCommit,
+    /// Abort decided (by the producer, a fencing, or the coordinator's timeout); markers being
+    /// written.
+    PrepareAbort,
+    /// The last transaction committed.
+    CompleteCommit,
+    /// The last transaction aborted.
+    CompleteAbort,
+    /// The transactional id expired and is being removed.
+    Dead,
+    /// A newer producer fences this one: its open transaction is being aborted.
+    PrepareEpochFence,
+    /// A state this client does not know, by its name.
+    Unknown(String),
+}
+
+impl TransactionState {
+    /// The state the coordinator names `name`.
+    pub fn from_name(name: &str) -> Self {
+        match name {
+            "Empty" => Self::Empty,
+            "Ongoing" => Self::Ongoing,
+            "PrepareCommit" => Self::PrepareCommit,
+            "PrepareAbort" => Self::PrepareAbort,
+            "CompleteCommit" => Self::CompleteCommit,
+            "CompleteAbort" => Self::CompleteAbort,
+            "Dead" => Self::Dead,
+            "PrepareEpochFence" => Self::PrepareEpochFence,
+            other => Self::Unknown(other.to_owned()),
+        }
+    }
+}
+
+/// A transactional id as its coordinator describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TransactionDescription {
+    /// The transactional id.
+    pub transactional_id: String,
+    /// The state of its current (or last) transaction.
+    pub state: TransactionState,
+    /// Its producer id now.
+    pub producer_id: i64,
+    /// Its producer epoch now: bumped by every InitProducerId, by a coordinator's abort of a
+    /// timed-out or fenced transaction, and (transactions v2, KIP-890) by every commit or abort.
+    pub producer_epoch: i16,
+    /// Its transaction timeout.
+    pub timeout_ms: i32,
+    /// When its current transaction started (ms since the epoch), -1 if none.
+    pub start_time_ms: i64,
+    /// The partitions of the open transaction (none once it completed).
+    pub partitions: Vec<(String, i32)>,
+}
+
 /// FindCoordinator's key type for a consumer group.
 const GROUP_KEY: i8 = 0;
+
+/// FindCoordinator's key type for a transactional id.
+const TRANSACTION_KEY: i8 = 1;
 
 /// The first OffsetCommit and OffsetFetch version that names topics by id (KIP-848).
 const OFFSETS_BY_TOPIC_ID: i16 = 10;
@@ -226,6 +295,64 @@ impl Client {
             } else {
                 Err(Error::broker_at("ListOffsets", code, topic, Some(partition)))
             }
+        })
+        .await
+    }
+
+    /// DescribeTransactions at `transactional_id`'s coordinator: the state of its transaction,
+    /// or `None` when the coordinator does not know the id (never used, or expired).
+    pub async fn describe_transaction(
+        &self,
+        transactional_id: &str,
+    ) -> Result<Option<TransactionDescription>, Error> {
+        self.retry(None, || async {
+            let conn = self.coordinator(transactional_id, TRANSACTION_KEY).await?;
+            let resp = conn
+                .send_built(|_| DescribeTransactionsRequest {
+                    transactional_ids: vec![transactional_id.to_owned()],
+                    ..Default::default()
+                })
+                .await?;
+            let t = resp
+                .transaction_states
+                .into_iter()
+                .find(|t| t.transactional_id == transactional_id)
+                .ok_or_else(|| {
+                    Error::broker_at(
+                        "DescribeTransactions",
+                        ErrorCode::UNKNOWN_SERVER_ERROR,
+                        transactional_id,
+                        None,
+                    )
+                })?;
+            let code = ErrorCode(t.error_code);
+            if code == ErrorCode::TRANSACTIONAL_ID_NOT_FOUND {
+                return Ok(None);
+            }
+            if !code.is_ok() {
+                return Err(Error::broker_at(
+                    "DescribeTransactions",
+                    code,
+                    transactional_id,
+                    None,
+                ));
+            }
+            Ok(Some(TransactionDescription {
+                state: TransactionState::from_name(&t.transaction_state),
+                producer_id: t.producer_id,
+                producer_epoch: t.producer_epoch,
+                timeout_ms: t.transaction_timeout_ms,
+                start_time_ms: t.transaction_start_time_ms,
+                partitions: t
+                    .topics
+                    .into_iter()
+                    .flat_map(|d| {
+                        let topic = d.topic;
+                        d.partitions.into_iter().map(move |p| (topic.clone(), p))
+                    })
+                    .collect(),
+                transactional_id: t.transactional_id,
+            }))
         })
         .await
     }

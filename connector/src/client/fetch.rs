@@ -89,6 +89,25 @@ pub struct Fetched {
     pub log_start_offset: i64,
     /// Total bytes of the record batches received.
     pub bytes: usize,
+    /// The transaction markers (commit or abort control records) at or after the offset asked
+    /// for, in offset order: how each producer's transaction in this partition ended.
+    pub markers: Vec<TransactionMarker>,
+}
+
+/// A transaction marker in a partition's log: the coordinator's commit or abort of one
+/// producer's transaction, written to every partition the transaction wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TransactionMarker {
+    /// The marker's offset.
+    pub offset: i64,
+    /// The producer whose transaction ended.
+    pub producer_id: i64,
+    /// The producer epoch of the marker: the transaction's, or one higher when the coordinator
+    /// bumped it to end the transaction (a timeout, a fencing, or transactions v2).
+    pub producer_epoch: i16,
+    /// Commit (true) or abort.
+    pub commit: bool,
 }
 
 impl Client {
@@ -274,11 +293,14 @@ impl Client {
                 let aborted = p.aborted_transactions.unwrap_or_default();
                 let records = p.records.unwrap_or_default();
                 let bytes = records.len();
-                let (records, next_offset) = decode_records(records, asked, options.isolation, &aborted)
-                    .map_err(|source| Error::Records {
-                        topic: name.clone(),
-                        partition: p.partition_index,
-                        source,
+                let mut markers = Vec::new();
+                let (records, next_offset) =
+                    decode(records, asked, options.isolation, &aborted, &mut markers).map_err(|source| {
+                        Error::Records {
+                            topic: name.clone(),
+                            partition: p.partition_index,
+                            source,
+                        }
                     })?;
                 out.push(Fetched {
                     topic: name.clone(),
@@ -289,6 +311,7 @@ impl Client {
                     last_stable_offset: p.last_stable_offset,
                     log_start_offset: p.log_start_offset,
                     bytes,
+                    markers,
                 });
             }
         }
@@ -303,6 +326,17 @@ pub fn decode_records(
     from: i64,
     isolation: IsolationLevel,
     aborted: &[AbortedTransaction],
+) -> Result<(Vec<ConsumerRecord>, i64), kwire_protocol::DecodeError> {
+    decode(records, from, isolation, aborted, &mut Vec::new())
+}
+
+/// [`decode_records`], also collecting the transaction markers at or after `from`.
+fn decode(
+    records: bytes::Bytes,
+    from: i64,
+    isolation: IsolationLevel,
+    aborted: &[AbortedTransaction],
+    markers: &mut Vec<TransactionMarker>,
 ) -> Result<(Vec<ConsumerRecord>, i64), kwire_protocol::DecodeError> {
     let mut aborted: Vec<&AbortedTransaction> = aborted.iter().collect();
     aborted.sort_by_key(|a| a.first_offset);
@@ -324,11 +358,19 @@ pub fn decode_records(
         if batch.is_control() {
             if let Batch::V2(b) = &batch {
                 for control in b.control_records() {
-                    if matches!(
-                        control?,
-                        ControlRecord::Abort { .. } | ControlRecord::Commit { .. }
-                    ) {
-                        aborting.remove(&b.producer_id);
+                    let commit = match control? {
+                        ControlRecord::Commit { .. } => true,
+                        ControlRecord::Abort { .. } => false,
+                        _ => continue,
+                    };
+                    aborting.remove(&b.producer_id);
+                    if b.base_offset >= from {
+                        markers.push(TransactionMarker {
+                            offset: b.base_offset,
+                            producer_id: b.producer_id,
+                            producer_epoch: b.producer_epoch,
+                            commit,
+                        });
                     }
                 }
             }
