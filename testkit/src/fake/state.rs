@@ -29,6 +29,7 @@ use kwire_protocol::messages::api_versions_response::ApiVersion;
 use kwire_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kwire_protocol::messages::create_topics_response::CreatableTopicResult;
 use kwire_protocol::messages::delete_topics_response::DeletableTopicResult;
+use kwire_protocol::messages::describe_transactions_response::{TopicData, TransactionState};
 use kwire_protocol::messages::fetch_response::{AbortedTransaction, FetchableTopicResponse, PartitionData};
 use kwire_protocol::messages::find_coordinator_response::Coordinator;
 use kwire_protocol::messages::list_offsets_response::{
@@ -51,11 +52,12 @@ use kwire_protocol::messages::txn_offset_commit_response::{
 use kwire_protocol::messages::{
     AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, ApiKey,
     ApiVersionsResponse, CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest,
-    CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse, EndTxnRequest, EndTxnResponse,
-    FetchRequest, FetchResponse, FindCoordinatorRequest, FindCoordinatorResponse, InitProducerIdRequest,
-    InitProducerIdResponse, ListOffsetsRequest, ListOffsetsResponse, MetadataRequest, MetadataResponse,
-    OffsetCommitRequest, OffsetCommitResponse, OffsetFetchRequest, OffsetFetchResponse, ProduceRequest,
-    ProduceResponse, RequestBody, ResponseBody, TxnOffsetCommitRequest, TxnOffsetCommitResponse,
+    CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse, DescribeTransactionsRequest,
+    DescribeTransactionsResponse, EndTxnRequest, EndTxnResponse, FetchRequest, FetchResponse,
+    FindCoordinatorRequest, FindCoordinatorResponse, InitProducerIdRequest, InitProducerIdResponse,
+    ListOffsetsRequest, ListOffsetsResponse, MetadataRequest, MetadataResponse, OffsetCommitRequest,
+    OffsetCommitResponse, OffsetFetchRequest, OffsetFetchResponse, ProduceRequest, ProduceResponse,
+    RequestBody, ResponseBody, TxnOffsetCommitRequest, TxnOffsetCommitResponse,
 };
 use kwire_protocol::{ErrorCode, Uuid};
 use tracing::debug;
@@ -80,6 +82,7 @@ pub(crate) const IMPLEMENTED: &[ApiKey] = &[
     ApiKey::EndTxn,
     ApiKey::TxnOffsetCommit,
     ApiKey::CreatePartitions,
+    ApiKey::DescribeTransactions,
 ];
 
 /// The newest version the cluster answers of an API it implements, where that is below the newest
@@ -417,6 +420,9 @@ impl ClusterState {
             }
             RequestBody::CreatePartitions(r) => ResponseBody::CreatePartitions(self.create_partitions(&r)),
             RequestBody::OffsetFetch(r) => ResponseBody::OffsetFetch(self.offset_fetch(broker, &r, version)),
+            RequestBody::DescribeTransactions(r) => {
+                ResponseBody::DescribeTransactions(self.describe_transactions(broker, &r))
+            }
             other => {
                 debug!(api = ?other.api_key(), "an API not advertised: closing");
                 return Reply::Close;
@@ -1248,6 +1254,71 @@ impl ClusterState {
         });
         EndTxnResponse {
             error_code: res.err().unwrap_or(ErrorCode::NONE).code(),
+            ..Default::default()
+        }
+    }
+
+    /// DescribeTransactions: each transactional id's state as Kafka's coordinator names it, with
+    /// its producer id, epoch and (while open) partitions.
+    fn describe_transactions(
+        &self,
+        broker: i32,
+        r: &DescribeTransactionsRequest,
+    ) -> DescribeTransactionsResponse {
+        let transaction_states = r
+            .transactional_ids
+            .iter()
+            .map(|id| {
+                let found = self
+                    .check_coordinator(broker, id)
+                    .and_then(|()| self.txns.get(id).ok_or(ErrorCode::TRANSACTIONAL_ID_NOT_FOUND));
+                let txn = match found {
+                    Ok(txn) => txn,
+                    Err(code) => {
+                        return TransactionState {
+                            error_code: code.code(),
+                            transactional_id: id.clone(),
+                            producer_id: -1,
+                            producer_epoch: -1,
+                            ..Default::default()
+                        }
+                    }
+                };
+                let mut topics: Vec<TopicData> = Vec::new();
+                for (topic, partition) in &txn.partitions {
+                    match topics.iter_mut().find(|t| &t.topic == topic) {
+                        Some(t) => t.partitions.push(*partition),
+                        None => topics.push(TopicData {
+                            topic: topic.clone(),
+                            partitions: vec![*partition],
+                            ..Default::default()
+                        }),
+                    }
+                }
+                TransactionState {
+                    transactional_id: id.clone(),
+                    transaction_state: match txn.state {
+                        TxnState::Empty => "Empty",
+                        TxnState::Ongoing => "Ongoing",
+                        TxnState::CompleteCommit => "CompleteCommit",
+                        TxnState::CompleteAbort => "CompleteAbort",
+                    }
+                    .to_owned(),
+                    transaction_timeout_ms: txn.timeout_ms,
+                    transaction_start_time_ms: if txn.state == TxnState::Empty {
+                        -1
+                    } else {
+                        txn.started_ms
+                    },
+                    producer_id: txn.producer_id,
+                    producer_epoch: txn.epoch,
+                    topics,
+                    ..Default::default()
+                }
+            })
+            .collect();
+        DescribeTransactionsResponse {
+            transaction_states,
             ..Default::default()
         }
     }
