@@ -242,7 +242,8 @@ impl ApacheKafka {
              transaction.state.log.num.partitions=1\n\
              share.coordinator.state.topic.replication.factor=1\n\
              share.coordinator.state.topic.min.isr=1\n\
-             group.initial.rebalance.delay.ms=0\n",
+             group.initial.rebalance.delay.ms=0\n\
+             transaction.abort.timed.out.transaction.cleanup.interval.ms=500\n",
             port = self.port,
             advertised = self.advertised,
             data = data.display(),

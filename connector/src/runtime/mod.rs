@@ -95,6 +95,11 @@ pub enum JobError {
     /// A user operator or sink failed.
     #[error("{0}")]
     Operator(String),
+    /// An exactly-once sink's restore found a pre-committed transaction aborted (its records
+    /// lost) or could not tell how it ended. An abort ends the job without restarts: no restart
+    /// can bring the records back.
+    #[error(transparent)]
+    Recovery(#[from] crate::sink::RecoveryError),
     /// The restart policy's limit was reached.
     #[error("gave up after {restarts} restarts; last failure: {last}")]
     RestartsExhausted {
@@ -141,15 +146,25 @@ pub struct SinkContext {
     pub instance: usize,
     /// The number of sink instances.
     pub parallelism: usize,
+    /// The job's checkpoint interval (`None`: checkpoints only at the end of a bounded input).
+    pub checkpoint_interval: Option<Duration>,
 }
 
 impl SinkContext {
-    /// Instance `instance` of `parallelism` (for driving a sink outside a job, e.g. in tests).
+    /// Instance `instance` of `parallelism` (for driving a sink outside a job, e.g. in tests),
+    /// without a checkpoint interval.
     pub fn new(instance: usize, parallelism: usize) -> Self {
         Self {
             instance,
             parallelism,
+            checkpoint_interval: None,
         }
+    }
+
+    /// The same context in a job checkpointing every `every`.
+    pub fn with_checkpoint_interval(mut self, every: Duration) -> Self {
+        self.checkpoint_interval = Some(every);
+        self
     }
 }
 
@@ -450,10 +465,12 @@ impl<T: Send + 'static> Stream<T> {
     /// Ends the stream in a sink, one made per instance by `make`.
     pub fn sink<S: Sink<T>>(mut self, make: impl Fn(SinkContext) -> S + Send + Sync + 'static) -> Job {
         let parallelism = self.parallelism;
+        let checkpoint_interval = self.plan.config.interval;
         let tail: Tail<T> = Arc::new(move |instance| {
             Box::new(SinkEnd::new(make(SinkContext {
                 instance,
                 parallelism,
+                checkpoint_interval,
             })))
         });
         self.plan.stages.push(self.head.finish(tail));

@@ -225,6 +225,7 @@ pub(crate) async fn run(
         let failure = match attempt.run(wires).await {
             Ok(()) => return Ok(report),
             Err(JobError::Config(e)) => return Err(JobError::Config(e)),
+            Err(e @ JobError::Recovery(crate::sink::RecoveryError::Aborted { .. })) => return Err(e),
             Err(e) => e,
         };
         if report.restarts >= config.restart.max_restarts {

@@ -21,21 +21,35 @@
 //! transactions its checkpoint recorded, then fences the instance's transactional ids, which aborts
 //! anything a failed run left open. Ids come from a bounded pool per instance and are reused.
 //!
+//! A restore must know whether each recorded transaction committed: one whose coordinator
+//! aborted it (its timeout passed between the pre-commit and the commit) lost its records while
+//! the checkpoint's source offsets are past them, so the restore fails with
+//! [`RecoveryError::Aborted`] naming the transactional id and the checkpoint instead of going on.
+//! The outcome comes from the coordinator (DescribeTransactions) when its answer is about that
+//! transaction, else from the transaction markers in the partitions it wrote, whose first
+//! offsets the checkpoint records. The transaction timeout is therefore sized well above the
+//! checkpoint interval and a restart: see [`KafkaSink::transaction_timeout`].
+//!
 //! References: Flink's KafkaSink and `FlinkFixedPartitioner`; the Java client's
-//! `BuiltInPartitioner.partitionForKey`.
+//! `BuiltInPartitioner.partitionForKey`; KIP-98 (transactions), KIP-664 (describing
+//! transactions), KIP-890 (transactions v2).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use kwire_protocol::messages::ApiKey;
 use kwire_protocol::primitives::{Decoder, Encoder};
-use kwire_protocol::{DecodeError, ErrorCode};
+use kwire_protocol::{DecodeError, DecodeErrorKind, ErrorCode};
 use tracing::{debug, info, warn};
 
 use crate::client::partitioner::partition_for_key;
-use crate::client::{Client, DeliveryFuture, Error, Producer, ProducerBuilder, ProducerRecord};
+use crate::client::{
+    Client, DeliveryFuture, Error, FetchOptions, IsolationLevel, Producer, ProducerBuilder, ProducerRecord,
+    RecordMetadata, TransactionState,
+};
 use crate::runtime::{JobError, Sink, SinkContext};
 
 /// A user partitioner: given the record, the sink instance and the topic's partitions (sorted),
@@ -96,7 +110,16 @@ pub struct KafkaSink<T> {
     configure: Configure,
     prefix: Option<String>,
     pool: usize,
+    transaction_timeout: Duration,
 }
+
+/// The default transaction timeout of the exactly-once sink: Kafka's default
+/// `transaction.max.timeout.ms`, the longest a broker accepts unless raised.
+pub const DEFAULT_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// What a transaction must outlive besides checkpoint intervals: a failure, the restart delay and
+/// the restore that commits it.
+const RESTART_ALLOWANCE: Duration = Duration::from_secs(60);
 
 impl<T> Clone for KafkaSink<T> {
     fn clone(&self) -> Self {
@@ -109,6 +132,7 @@ impl<T> Clone for KafkaSink<T> {
             configure: self.configure.clone(),
             prefix: self.prefix.clone(),
             pool: self.pool,
+            transaction_timeout: self.transaction_timeout,
         }
     }
 }
@@ -131,6 +155,7 @@ impl<T: Send + 'static> KafkaSink<T> {
             configure: Arc::new(|b| b),
             prefix: None,
             pool: 4,
+            transaction_timeout: DEFAULT_TRANSACTION_TIMEOUT,
         }
     }
 
@@ -147,6 +172,22 @@ impl<T: Send + 'static> KafkaSink<T> {
     /// restore every one of them is fenced, which aborts what a failed run left open.
     pub fn transaction_pool(mut self, n: usize) -> Self {
         self.pool = n.max(2);
+        self
+    }
+
+    /// Exactly-once: the transaction timeout (default [`DEFAULT_TRANSACTION_TIMEOUT`], 15 min).
+    ///
+    /// A transaction opens after one checkpoint barrier, is pre-committed at the next and commits
+    /// when that checkpoint completes; after a failure the restore commits it. If the timeout
+    /// passes first, the coordinator aborts it and its records are lost (the restore then fails
+    /// with [`RecoveryError::Aborted`]). So, as Flink advises, the timeout should be well above the
+    /// checkpoint interval plus the time a restart takes: the writer warns when it is below twice
+    /// the job's checkpoint interval plus a minute. The broker refuses a timeout above its
+    /// `transaction.max.timeout.ms` (15 min unless raised); a long timeout costs little here,
+    /// because a restore fences the ids at once rather than waiting for the timeout. A timeout
+    /// set through [`Self::producer`] overrides this one and is not checked.
+    pub fn transaction_timeout(mut self, timeout: Duration) -> Self {
+        self.transaction_timeout = timeout;
         self
     }
 
@@ -174,6 +215,9 @@ impl<T: Send + 'static> KafkaSink<T> {
 
     /// The writer of sink instance `ctx.instance`.
     pub fn writer(&self, ctx: SinkContext) -> KafkaSinkWriter<T> {
+        if self.guarantee == DeliveryGuarantee::ExactlyOnce && ctx.instance == 0 {
+            self.check_transaction_timeout(ctx.checkpoint_interval);
+        }
         KafkaSinkWriter {
             sink: self.clone(),
             instance: ctx.instance,
@@ -182,7 +226,44 @@ impl<T: Send + 'static> KafkaSink<T> {
             next: ctx.instance,
             acks: Vec::new(),
             acks_check_at: ACKS_CHECKED_AT,
+            written: Written::new(),
             txn: Transactions::default(),
+        }
+    }
+}
+
+impl<T> KafkaSink<T> {
+    /// Warns when the transaction timeout cannot hold a transaction through a checkpoint interval
+    /// and a restart (its records would be lost), or when brokers with default settings refuse it.
+    fn check_transaction_timeout(&self, interval: Option<Duration>) {
+        let timeout = self.transaction_timeout;
+        match interval {
+            Some(interval) => {
+                let needed = interval.saturating_mul(2).saturating_add(RESTART_ALLOWANCE);
+                if timeout < needed {
+                    warn!(
+                        ?timeout,
+                        checkpoint_interval = ?interval,
+                        ?needed,
+                        "exactly-once sink: the transaction timeout is below twice the checkpoint interval \
+                         plus a minute for a restart; a transaction may be aborted by its coordinator \
+                         before its checkpoint commits it, and a restore would then fail"
+                    );
+                }
+            }
+            None => warn!(
+                ?timeout,
+                "exactly-once sink in a job without a checkpoint interval: one transaction holds \
+                 everything written until the final checkpoint, and is aborted if that takes \
+                 longer than the transaction timeout"
+            ),
+        }
+        if timeout > DEFAULT_TRANSACTION_TIMEOUT {
+            warn!(
+                ?timeout,
+                "exactly-once sink: the transaction timeout is above Kafka's default \
+                 transaction.max.timeout.ms (15 min); brokers that keep the default refuse it"
+            );
         }
     }
 }
@@ -205,6 +286,8 @@ pub struct KafkaSinkWriter<T> {
     /// The length of `acks` at which the finished ones are next dropped: doubles with what
     /// stays pending, so the checks cost O(1) per record however many are in flight.
     acks_check_at: usize,
+    /// What the acknowledged records of the open transaction wrote (exactly-once).
+    written: Written,
     txn: Transactions,
 }
 
@@ -212,6 +295,23 @@ pub struct KafkaSinkWriter<T> {
 struct Txn {
     slot: usize,
     producer: Producer,
+    /// The first offset its pre-committed transaction wrote in each partition.
+    written: Written,
+}
+
+/// The first offset written per topic and partition, from the acknowledgements.
+type Written = BTreeMap<String, BTreeMap<i32, i64>>;
+
+fn note_written(written: &mut Written, m: &RecordMetadata) {
+    if m.offset < 0 {
+        return;
+    }
+    let partitions = match written.get_mut(m.topic.as_str()) {
+        Some(p) => p,
+        None => written.entry(m.topic.clone()).or_default(),
+    };
+    let first = partitions.entry(m.partition).or_insert(m.offset);
+    *first = (*first).min(m.offset);
 }
 
 /// The exactly-once writer's transactions.
@@ -240,6 +340,9 @@ pub struct PreparedTransaction {
     pub producer_id: i64,
     /// The producer epoch that wrote it.
     pub epoch: i16,
+    /// The partitions it wrote, each with the first offset it wrote there: where its commit or
+    /// abort marker is looked for when the coordinator no longer knows its outcome.
+    pub partitions: Vec<(String, i32, i64)>,
 }
 
 impl PreparedTransaction {
@@ -264,8 +367,105 @@ impl PreparedTransaction {
             transactional_id: transactional_id.to_owned(),
             producer_id,
             epoch,
+            partitions: Vec::new(),
         }
     }
+
+    /// The same transaction, having written `topic`-`partition` from offset `first_offset`.
+    pub fn wrote(mut self, topic: &str, partition: i32, first_offset: i64) -> Self {
+        self.partitions.push((topic.to_owned(), partition, first_offset));
+        self
+    }
+}
+
+/// Why a restore could not recover the transactions its checkpoint pre-committed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecoveryError {
+    /// The transaction was aborted, not committed (typically its coordinator aborted it when its
+    /// timeout passed between the pre-commit and the commit): its records are not in the topic,
+    /// while the checkpoint's source offsets are past them. Restoring from this checkpoint would
+    /// lose them, so the job stops; reprocess from earlier source offsets to recover them.
+    #[error(
+        "transaction {transactional_id} pre-committed at checkpoint {checkpoint} was aborted \
+         ({evidence}): its records are lost, so the job cannot resume from checkpoint {checkpoint}"
+    )]
+    Aborted {
+        /// The transactional id.
+        transactional_id: String,
+        /// The checkpoint that pre-committed it.
+        checkpoint: u64,
+        /// What showed the abort.
+        evidence: Evidence,
+    },
+    /// Neither the coordinator nor the partitions it wrote tell how the transaction ended (the
+    /// log was deleted by retention, the checkpoint predates the partitions being recorded, or
+    /// the markers are not written yet).
+    #[error(
+        "transaction {transactional_id} pre-committed at checkpoint {checkpoint}: its outcome \
+         cannot be told: {reason}"
+    )]
+    Unknown {
+        /// The transactional id.
+        transactional_id: String,
+        /// The checkpoint that pre-committed it.
+        checkpoint: u64,
+        /// What was looked at.
+        reason: String,
+    },
+    /// The client failed while finding out.
+    #[error(transparent)]
+    Client(#[from] Error),
+}
+
+/// What shows how a pre-committed transaction ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Evidence {
+    /// The coordinator's DescribeTransactions answer.
+    Coordinator {
+        /// The state it gave.
+        state: TransactionState,
+        /// The producer epoch it gave.
+        producer_epoch: i16,
+    },
+    /// A transaction marker in a partition the transaction wrote.
+    Marker {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// The marker's offset.
+        offset: i64,
+    },
+}
+
+impl fmt::Display for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Coordinator {
+                state,
+                producer_epoch,
+            } => {
+                write!(
+                    f,
+                    "its coordinator reports {state:?} at producer epoch {producer_epoch}"
+                )
+            }
+            Self::Marker {
+                topic,
+                partition,
+                offset,
+            } => write!(f, "marker at {topic}/{partition} offset {offset}"),
+        }
+    }
+}
+
+/// How a pre-committed transaction ended.
+enum Outcome {
+    Committed(Evidence),
+    Aborted(Evidence),
+    Unknown(String),
 }
 
 /// The transactional ids of sink instance `instance`: `{prefix}-{instance}-{slot}` for each slot
@@ -281,28 +481,156 @@ fn transactional_id(prefix: &str, instance: usize, slot: usize) -> String {
 }
 
 /// Commits transactions a checkpoint pre-committed, with the producer id and epoch it recorded.
-/// One that was already completed (a later epoch exists, or nothing is open) is logged and
-/// skipped: it committed before the failure. Call before fencing the ids (which would abort them).
-pub async fn commit_prepared(client: &Client, prepared: &[PreparedTransaction]) -> Result<(), Error> {
+/// When the coordinator refuses (the transaction already ended), finds out how it ended: a
+/// committed one is logged and skipped (it committed before the failure); an aborted one is
+/// [`RecoveryError::Aborted`], and one whose end cannot be told is [`RecoveryError::Unknown`].
+/// Call before fencing the ids (which would abort them).
+pub async fn commit_prepared(client: &Client, prepared: &[PreparedTransaction]) -> Result<(), RecoveryError> {
     for t in prepared {
         match client
             .end_transaction(&t.transactional_id, t.producer_id, t.epoch, true)
             .await
         {
             Ok(()) => {
-                info!(id = %t.transactional_id, checkpoint = t.checkpoint, "recovered transaction committed")
+                info!(id = %t.transactional_id, checkpoint = t.checkpoint, "recovered transaction committed");
+                continue;
             }
             Err(Error::Broker { code, .. })
                 if code == ErrorCode::INVALID_TXN_STATE
                     || code == ErrorCode::PRODUCER_FENCED
-                    || code == ErrorCode::INVALID_PRODUCER_EPOCH =>
+                    || code == ErrorCode::INVALID_PRODUCER_EPOCH
+                    || code == ErrorCode::INVALID_PRODUCER_ID_MAPPING =>
             {
-                warn!(id = %t.transactional_id, checkpoint = t.checkpoint, %code, "recovered transaction already completed");
+                debug!(id = %t.transactional_id, checkpoint = t.checkpoint, %code, "recovered transaction already ended");
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
+        }
+        match outcome(client, t).await? {
+            Outcome::Committed(evidence) => {
+                info!(id = %t.transactional_id, checkpoint = t.checkpoint, %evidence, "recovered transaction had committed");
+            }
+            Outcome::Aborted(evidence) => {
+                return Err(RecoveryError::Aborted {
+                    transactional_id: t.transactional_id.clone(),
+                    checkpoint: t.checkpoint,
+                    evidence,
+                })
+            }
+            Outcome::Unknown(reason) => {
+                return Err(RecoveryError::Unknown {
+                    transactional_id: t.transactional_id.clone(),
+                    checkpoint: t.checkpoint,
+                    reason,
+                })
+            }
         }
     }
     Ok(())
+}
+
+/// How transaction `t`, which its coordinator no longer lets commit, ended.
+///
+/// The coordinator's state is about `t` only at `t`'s epoch: the producer bumps the epoch before
+/// each next transaction of the id, and the coordinator bumps it when it aborts a timed-out or
+/// fenced transaction and (transactions v2, KIP-890) at every commit or abort. So one epoch
+/// later the state may be `t`'s end or a next transaction's; there the markers `t` left in its
+/// partitions decide, and only a checkpoint without partitions (an older format) falls back to
+/// reading the coordinator's state one epoch later.
+async fn outcome(client: &Client, t: &PreparedTransaction) -> Result<Outcome, Error> {
+    let described = match client.describe_transaction(&t.transactional_id).await {
+        Ok(d) => d,
+        // A broker without DescribeTransactions (before Kafka 3.0): the markers tell.
+        Err(Error::UnsupportedVersion { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    let coordinator = described.filter(|d| d.producer_id == t.producer_id).map(|d| {
+        let ahead = i32::from(d.producer_epoch) - i32::from(t.epoch);
+        let evidence = Evidence::Coordinator {
+            state: d.state.clone(),
+            producer_epoch: d.producer_epoch,
+        };
+        (ahead, d.state, evidence)
+    });
+    use TransactionState as S;
+    if let Some((0, state, evidence)) = &coordinator {
+        match state {
+            S::PrepareCommit | S::CompleteCommit => return Ok(Outcome::Committed(evidence.clone())),
+            S::PrepareAbort | S::CompleteAbort | S::PrepareEpochFence => {
+                return Ok(Outcome::Aborted(evidence.clone()))
+            }
+            _ => {}
+        }
+    }
+    if !t.partitions.is_empty() {
+        return markers(client, t).await;
+    }
+    Ok(match coordinator {
+        // One epoch on, without partitions to look at: a commit (or a next transaction under
+        // way, which the producer begins only after this one committed; after an abort it needs
+        // a new epoch first) or an abort, most likely this one's.
+        Some((1, S::PrepareCommit | S::CompleteCommit | S::Ongoing | S::Empty, evidence)) => {
+            Outcome::Committed(evidence)
+        }
+        Some((1, S::PrepareAbort | S::CompleteAbort, evidence)) => Outcome::Aborted(evidence),
+        Some((_, state, _)) => Outcome::Unknown(format!(
+            "the checkpoint records no partitions and the coordinator reports {state:?} at a later epoch"
+        )),
+        None => Outcome::Unknown(
+            "the checkpoint records no partitions and the coordinator reports another producer".into(),
+        ),
+    })
+}
+
+/// Reads the partitions `t` wrote from the first offset it wrote there for the first marker of
+/// its producer: the first commit or abort after `t`'s records is `t`'s.
+async fn markers(client: &Client, t: &PreparedTransaction) -> Result<Outcome, Error> {
+    let options = FetchOptions {
+        isolation: IsolationLevel::ReadUncommitted,
+        max_wait: Duration::from_millis(10),
+        ..FetchOptions::default()
+    };
+    let mut why = Vec::new();
+    for (topic, partition, first) in &t.partitions {
+        let mut offset = *first;
+        loop {
+            let got = match client.fetch_one(topic, *partition, offset, &options).await {
+                Ok(got) => got,
+                Err(Error::Broker {
+                    code: ErrorCode::OFFSET_OUT_OF_RANGE,
+                    ..
+                }) => {
+                    why.push(format!("{topic}/{partition} no longer holds offset {offset}"));
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
+            let marker = got
+                .markers
+                .iter()
+                .find(|m| m.producer_id == t.producer_id && m.producer_epoch >= t.epoch);
+            if let Some(m) = marker {
+                let evidence = Evidence::Marker {
+                    topic: topic.clone(),
+                    partition: *partition,
+                    offset: m.offset,
+                };
+                return Ok(if m.commit {
+                    Outcome::Committed(evidence)
+                } else {
+                    Outcome::Aborted(evidence)
+                });
+            }
+            if got.next_offset <= offset || got.next_offset >= got.high_watermark {
+                why.push(format!(
+                    "{topic}/{partition} has no marker of producer {} between offsets {first} and {}",
+                    t.producer_id, got.high_watermark
+                ));
+                break;
+            }
+            offset = got.next_offset;
+        }
+    }
+    Ok(Outcome::Unknown(why.join("; ")))
 }
 
 /// Fences transactional id `id` (InitProducerId bumps its epoch, which aborts its open
@@ -319,8 +647,16 @@ pub async fn fence(
 
 type PreparedTxn = PreparedTransaction;
 
+/// The exactly-once writer's state format: magic, version, the transactions, CRC-32C of all
+/// before it. Version 1 records the partitions each transaction wrote. The first format had no
+/// header (a u32 count first; the magic read as a count could never decode) and is still read.
+const STATE_MAGIC: &[u8; 4] = b"KWTX";
+const STATE_VERSION: u8 = 1;
+
 fn encode_prepared(list: &[PreparedTxn]) -> Vec<u8> {
     let mut e = Encoder::new();
+    e.raw(STATE_MAGIC);
+    e.i8(STATE_VERSION as i8);
     e.u32(list.len() as u32);
     for t in list {
         e.i64(t.checkpoint as i64);
@@ -328,11 +664,68 @@ fn encode_prepared(list: &[PreparedTxn]) -> Vec<u8> {
         e.raw(t.transactional_id.as_bytes());
         e.i64(t.producer_id);
         e.i16(t.epoch);
+        e.u32(t.partitions.len() as u32);
+        for (topic, partition, first) in &t.partitions {
+            e.u32(topic.len() as u32);
+            e.raw(topic.as_bytes());
+            e.i32(*partition);
+            e.i64(*first);
+        }
     }
+    let crc = crc32c::crc32c(&e.buf_mut()[..]);
+    e.u32(crc);
     e.into_inner().to_vec()
 }
 
 fn decode_prepared(bytes: &[u8]) -> Result<Vec<PreparedTxn>, DecodeError> {
+    if !bytes.starts_with(STATE_MAGIC) {
+        return decode_prepared_v0(bytes);
+    }
+    let invalid = |why| DecodeError::new(DecodeErrorKind::Invalid(why), 0);
+    let (body, crc) = bytes
+        .split_at_checked(bytes.len().saturating_sub(4))
+        .filter(|(body, _)| body.len() > STATE_MAGIC.len())
+        .ok_or_else(|| invalid("sink state shorter than its header"))?;
+    let actual = crc32c::crc32c(body);
+    if actual.to_be_bytes() != crc {
+        let expected = u32::from_be_bytes(crc.try_into().unwrap_or_default());
+        return Err(DecodeError::new(
+            DecodeErrorKind::CrcMismatch { expected, actual },
+            body.len(),
+        ));
+    }
+    let mut d = Decoder::new(Bytes::copy_from_slice(&body[STATE_MAGIC.len()..]));
+    if d.i8()? != STATE_VERSION as i8 {
+        return Err(invalid("sink state of an unknown version"));
+    }
+    let count = d.u32()? as usize;
+    let mut list = Vec::with_capacity(d.capacity_for(count, 26));
+    for _ in 0..count {
+        let checkpoint = d.i64()? as u64;
+        let len = d.u32()? as usize;
+        let transactional_id = d.utf8(len)?;
+        let producer_id = d.i64()?;
+        let epoch = d.i16()?;
+        let n = d.u32()? as usize;
+        let mut partitions = Vec::with_capacity(d.capacity_for(n, 16));
+        for _ in 0..n {
+            let len = d.u32()? as usize;
+            partitions.push((d.utf8(len)?, d.i32()?, d.i64()?));
+        }
+        list.push(PreparedTxn {
+            checkpoint,
+            transactional_id,
+            producer_id,
+            epoch,
+            partitions,
+        });
+    }
+    d.finish()?;
+    Ok(list)
+}
+
+/// The first format: no header, no partitions.
+fn decode_prepared_v0(bytes: &[u8]) -> Result<Vec<PreparedTxn>, DecodeError> {
     let mut d = Decoder::new(Bytes::copy_from_slice(bytes));
     let count = d.u32()? as usize;
     let mut list = Vec::with_capacity(d.capacity_for(count, 22));
@@ -344,6 +737,7 @@ fn decode_prepared(bytes: &[u8]) -> Result<Vec<PreparedTxn>, DecodeError> {
             transactional_id: d.utf8(len)?,
             producer_id: d.i64()?,
             epoch: d.i16()?,
+            partitions: Vec::new(),
         });
     }
     d.finish()?;
@@ -388,8 +782,16 @@ impl<T: Send + 'static> KafkaSinkWriter<T> {
             .iter()
             .enumerate()
         {
-            let producer = fence(&self.sink.client, id, |b| (self.sink.configure)(b)).await?;
-            self.txn.idle.push(Txn { slot, producer });
+            let timeout = self.sink.transaction_timeout;
+            let producer = fence(&self.sink.client, id, |b| {
+                (self.sink.configure)(b.transaction_timeout(timeout))
+            })
+            .await?;
+            self.txn.idle.push(Txn {
+                slot,
+                producer,
+                written: Written::new(),
+            });
         }
         info!(
             prefix = self.sink.prefix.as_deref().unwrap_or_default(),
@@ -464,11 +866,12 @@ impl<T: Send + 'static> KafkaSinkWriter<T> {
     async fn await_acks(&mut self) -> Result<(), JobError> {
         self.acks_check_at = ACKS_CHECKED_AT;
         for (topic, partition, ack) in self.acks.drain(..) {
-            ack.await.map_err(|_| {
+            let meta = ack.await.map_err(|_| {
                 JobError::Operator(format!(
                     "the producer stopped before acknowledging a record for {topic}/{partition}"
                 ))
             })??;
+            note_written(&mut self.written, &meta);
         }
         Ok(())
     }
@@ -476,8 +879,12 @@ impl<T: Send + 'static> KafkaSinkWriter<T> {
     /// Drops the acknowledgements already received, failing on the first error.
     fn check_finished_acks(&mut self) -> Result<(), JobError> {
         let mut failure = None;
+        let written = &mut self.written;
         self.acks.retain_mut(|(_, _, ack)| match ack.try_recv() {
-            Ok(Ok(_)) => false,
+            Ok(Ok(meta)) => {
+                note_written(written, &meta);
+                false
+            }
             Ok(Err(e)) => {
                 failure.get_or_insert(JobError::from(e));
                 false
@@ -537,6 +944,9 @@ impl<T: Send + 'static> Sink<T> for KafkaSinkWriter<T> {
                     self.txn.prepared.insert(checkpoint_id, txn);
                     flushed?;
                     self.await_acks().await?;
+                    if let Some(txn) = self.txn.prepared.get_mut(&checkpoint_id) {
+                        txn.written = std::mem::take(&mut self.written);
+                    }
                 }
                 let list: Vec<PreparedTransaction> = self
                     .txn
@@ -549,6 +959,13 @@ impl<T: Send + 'static> Sink<T> for KafkaSinkWriter<T> {
                             transactional_id: self.transactional_id(t.slot),
                             producer_id,
                             epoch,
+                            partitions: t
+                                .written
+                                .iter()
+                                .flat_map(|(topic, ps)| {
+                                    ps.iter().map(|(p, first)| (topic.clone(), *p, *first))
+                                })
+                                .collect(),
                         }
                     })
                     .collect();
@@ -615,26 +1032,40 @@ mod tests {
     #[test]
     fn prepared_transactions_read_back_and_damage_is_an_error() {
         let list = vec![
-            PreparedTxn {
-                checkpoint: 7,
-                transactional_id: "job-0-1".into(),
-                producer_id: 4001,
-                epoch: 3,
-            },
-            PreparedTxn {
-                checkpoint: 8,
-                transactional_id: "jöb-2-0".into(),
-                producer_id: -1,
-                epoch: i16::MAX,
-            },
+            PreparedTxn::new(7, "job-0-1", 4001, 3)
+                .wrote("out", 0, 12)
+                .wrote("other", 5, 0),
+            PreparedTxn::new(8, "jöb-2-0", -1, i16::MAX),
         ];
         let bytes = encode_prepared(&list);
+        assert!(bytes.starts_with(STATE_MAGIC));
         assert_eq!(decode_prepared(&bytes).unwrap(), list);
         assert_eq!(decode_prepared(&encode_prepared(&[])).unwrap(), vec![]);
         for cut in 0..bytes.len() {
             assert!(decode_prepared(&bytes[..cut]).is_err(), "cut at {cut}");
         }
-        let mut huge = bytes.clone();
+        for i in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[i] ^= 0x10;
+            assert!(decode_prepared(&bad).is_err(), "flip at {i}");
+        }
+    }
+
+    #[test]
+    fn state_of_the_first_format_still_reads_without_partitions() {
+        let mut e = Encoder::new();
+        e.u32(1);
+        e.i64(7);
+        e.u32(7);
+        e.raw(b"job-0-1");
+        e.i64(4001);
+        e.i16(3);
+        let v0 = e.into_inner().to_vec();
+        assert_eq!(
+            PreparedTransaction::decode_list(&v0).unwrap(),
+            vec![PreparedTxn::new(7, "job-0-1", 4001, 3)]
+        );
+        let mut huge = v0.clone();
         huge[..4].copy_from_slice(&u32::MAX.to_be_bytes());
         assert!(decode_prepared(&huge).is_err());
     }
