@@ -133,3 +133,48 @@ async fn a_recovered_commit_does_not_end_the_next_transaction_of_its_id() {
     );
     p.abort_transaction().await.unwrap();
 }
+
+/// The end of a bounded job commits the output after the final checkpoint only once every record
+/// of it is acknowledged: a record the broker refused fails the finish, and the transaction is
+/// aborted rather than committed without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finish_commits_only_after_every_record_is_acknowledged() {
+    use kwire_connector::client::{FetchOptions, IsolationLevel};
+    use kwire_connector::runtime::{Sink, SinkContext};
+    use kwire_connector::sink::{DeliveryGuarantee, KafkaSink};
+
+    let cluster = FakeCluster::start(1).unwrap();
+    let client = Client::builder()
+        .bootstrap(&cluster.bootstrap())
+        .build()
+        .await
+        .unwrap();
+    client.create_topic("final", 1, 1).await.unwrap();
+    let sink = KafkaSink::strings(client.clone(), "final")
+        .delivery(DeliveryGuarantee::ExactlyOnce)
+        .transactional_id_prefix("final-job")
+        // One batch for every record, so the refused one fails them all and nothing else.
+        .producer(|b| b.linger(Duration::from_millis(200)));
+    let mut writer = sink.writer(SinkContext::new(0, 1));
+    cluster.fail_next(ApiKey::Produce, RequestFault::Error(ErrorCode::INVALID_RECORD), 1);
+    for i in 0..5 {
+        writer.write(format!("final-{i}")).await.unwrap();
+    }
+    let err = writer
+        .finish()
+        .await
+        .expect_err("a refused record fails the finish");
+    println!("{err}");
+    let stats = cluster.stats();
+    assert_eq!(
+        stats.commits, 0,
+        "nothing committed with a record missing: {stats:?}"
+    );
+    let options = FetchOptions {
+        isolation: IsolationLevel::ReadCommitted,
+        max_wait: Duration::from_millis(10),
+        ..FetchOptions::default()
+    };
+    let got = client.fetch_one("final", 0, 0, &options).await.unwrap();
+    assert!(got.records.is_empty(), "{:?}", got.records);
+}

@@ -1008,7 +1008,19 @@ impl<T: Send + 'static> Sink<T> for KafkaSinkWriter<T> {
 
     async fn finish(&mut self) -> Result<(), JobError> {
         if let Some(txn) = self.txn.open.take() {
-            // Outputs after the final checkpoint (operators' final results): commit them now.
+            // Outputs after the final checkpoint: commit them, but only once every record is
+            // acknowledged; a refused one aborts the transaction instead of leaving it out of a
+            // committed one.
+            let acked = match txn.producer.flush().await {
+                Ok(()) => self.await_acks().await,
+                Err(e) => Err(e.into()),
+            };
+            if let Err(e) = acked {
+                if let Err(abort) = txn.producer.abort_transaction().await {
+                    warn!(error = %abort, instance = self.instance, "aborting the final transaction failed");
+                }
+                return Err(e);
+            }
             txn.producer.commit_transaction().await?;
             self.txn.idle.push(txn);
         }
