@@ -16,6 +16,10 @@ use kwire_protocol::ErrorCode;
 /// the most in-flight requests an idempotent producer may have).
 const RECENT_BATCHES: usize = 5;
 
+/// The largest batch the leader accepts: Kafka's default message.max.bytes (1 MiB plus 12). A
+/// larger one is refused with MESSAGE_TOO_LARGE.
+const MESSAGE_MAX_BYTES: usize = 1_048_588;
+
 /// A stored batch.
 #[derive(Debug, Clone)]
 pub(crate) struct Stored {
@@ -112,6 +116,9 @@ impl PartitionLog {
         }
         let mut checked = Vec::with_capacity(batches.len());
         for raw in batches {
+            if raw.len() > MESSAGE_MAX_BYTES {
+                return Err(ErrorCode::MESSAGE_TOO_LARGE);
+            }
             let view = RecordBatchView::decode(raw.clone()).map_err(|_| ErrorCode::CORRUPT_MESSAGE)?;
             let h = view.header();
             if h.attributes.control {
@@ -357,6 +364,20 @@ mod tests {
                 .unwrap();
         }
         b.finish().unwrap()
+    }
+
+    #[test]
+    fn a_batch_over_message_max_bytes_is_refused_and_nothing_is_written() {
+        let mut log = PartitionLog::default();
+        let mut b = RecordBatchBuilder::new(Compression::None);
+        b.append(0, None, Some(&vec![b'x'; MESSAGE_MAX_BYTES][..]), &[])
+            .unwrap();
+        let huge = b.finish().unwrap();
+        assert_eq!(
+            log.append(&huge, |_, _| Ok(())),
+            Err(ErrorCode::MESSAGE_TOO_LARGE)
+        );
+        assert_eq!(log.high_watermark(), 0);
     }
 
     #[test]
