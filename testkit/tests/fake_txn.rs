@@ -12,10 +12,14 @@ use std::process::Command;
 use std::time::Duration;
 
 use bytes::Bytes;
-use kwire_connector::client::{Client, FetchOptions, IsolationLevel, ProducerRecord};
+use kwire_connector::client::{
+    Client, DeliveryFuture, Error, FetchOptions, IsolationLevel, Producer, ProducerRecord,
+};
 use kwire_connector::runtime::{Sink, SinkContext};
 use kwire_connector::sink::{DeliveryGuarantee, KafkaSink};
-use kwire_testkit::fake::FakeCluster;
+use kwire_protocol::messages::ApiKey;
+use kwire_protocol::ErrorCode;
+use kwire_testkit::fake::{FakeCluster, RequestFault};
 
 fn python3() -> PathBuf {
     kwire_testkit::python::kafka_python()
@@ -207,5 +211,192 @@ async fn kafka_python_sees_only_what_the_exactly_once_sink_committed() {
     assert_eq!(
         python_read(&python, &b, "eos-out", "read_uncommitted"),
         with_aborted
+    );
+}
+
+/// Queues `value` for `torn`-`partition` and returns its delivery.
+async fn send(producer: &Producer, value: String, partition: i32) -> DeliveryFuture {
+    producer
+        .send(ProducerRecord::new("torn", Bytes::from(value)).partition(partition))
+        .await
+        .unwrap()
+}
+
+/// The broker's error code of a failed transaction's first failure, and its partition.
+fn first_failure(err: &Error) -> (i32, Option<ErrorCode>) {
+    match err {
+        Error::TransactionFailed {
+            partition, source, ..
+        } => match source.as_ref() {
+            Error::Broker { code, .. } => (*partition, Some(*code)),
+            _ => (*partition, None),
+        },
+        other => panic!("not a failed transaction: {other:?}"),
+    }
+}
+
+/// As in Kafka's Java client, a record that fails inside a transaction (the broker refused it,
+/// its partition could not be added, it is over the client's size limit) puts the transaction in
+/// an abortable error: commit fails, naming the first failure, and commits nothing; abort ends
+/// it, and the next transaction commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_with_a_failed_record_cannot_commit_and_aborts_cleanly() {
+    let cluster = FakeCluster::start(1).unwrap();
+    let client = Client::builder()
+        .bootstrap(&cluster.bootstrap())
+        .build()
+        .await
+        .unwrap();
+    client.create_topic("torn", 2, 1).await.unwrap();
+    let producer = client
+        .producer()
+        .transactional_id("torn-txn")
+        .build()
+        .await
+        .unwrap();
+    producer.init_transactions().await.unwrap();
+
+    // A Produce the broker refuses (INVALID_RECORD) after good records of the same transaction.
+    producer.begin_transaction().await.unwrap();
+    let mut good = Vec::new();
+    for i in 0..20 {
+        good.push(send(&producer, format!("refused-txn-{i:04}"), 0).await);
+    }
+    producer.flush().await.unwrap();
+    cluster.fail_next(ApiKey::Produce, RequestFault::Error(ErrorCode::INVALID_RECORD), 1);
+    let bad = send(&producer, "refused-txn-bad".into(), 1).await;
+    let err = bad.await.unwrap().unwrap_err();
+    assert!(err.to_string().contains("INVALID_RECORD"), "{err}");
+    for ack in good {
+        ack.await.unwrap().unwrap();
+    }
+    let err = producer
+        .commit_transaction()
+        .await
+        .expect_err("a transaction with a failed record must not commit");
+    println!("commit after a refused record: {err}");
+    assert_eq!(first_failure(&err), (1, Some(ErrorCode::INVALID_RECORD)), "{err}");
+    assert!(err.to_string().contains("torn-1"), "{err}");
+    // Nothing more goes into it, and no new one begins before the abort.
+    assert!(producer
+        .send(ProducerRecord::new("torn", "late").partition(0))
+        .await
+        .is_err());
+    assert!(producer.begin_transaction().await.is_err());
+    producer.abort_transaction().await.unwrap();
+
+    // AddPartitionsToTxn refused for the transaction's second partition.
+    producer.begin_transaction().await.unwrap();
+    let first = send(&producer, "unadded-txn-0000".into(), 0).await;
+    first.await.unwrap().unwrap();
+    cluster.fail_next(
+        ApiKey::AddPartitionsToTxn,
+        RequestFault::Error(ErrorCode::TOPIC_AUTHORIZATION_FAILED),
+        1,
+    );
+    let bad = send(&producer, "unadded-txn-0001".into(), 1).await;
+    assert!(bad.await.unwrap().is_err());
+    let err = producer.commit_transaction().await.unwrap_err();
+    println!("commit after a refused AddPartitionsToTxn: {err}");
+    assert_eq!(
+        first_failure(&err),
+        (1, Some(ErrorCode::TOPIC_AUTHORIZATION_FAILED)),
+        "{err}"
+    );
+    producer.abort_transaction().await.unwrap();
+
+    // A record over the client's own size limit (1 MiB) fails at send, and the transaction too.
+    producer.begin_transaction().await.unwrap();
+    send(&producer, "oversized-txn-0000".into(), 0)
+        .await
+        .await
+        .unwrap()
+        .unwrap();
+    let huge = ProducerRecord::new("torn", Bytes::from(vec![b'x'; 2 << 20])).partition(1);
+    let err = producer.send(huge).await.unwrap_err();
+    assert!(
+        matches!(err, Error::RecordTooLarge { partition: 1, .. }),
+        "{err:?}"
+    );
+    let err = producer.commit_transaction().await.unwrap_err();
+    println!("commit after an oversized record: {err}");
+    assert_eq!(first_failure(&err), (1, None), "{err}");
+    producer.abort_transaction().await.unwrap();
+
+    // The producer goes on: the next transaction commits.
+    producer.begin_transaction().await.unwrap();
+    for i in 0..10 {
+        send(&producer, format!("after-{i:04}"), i % 2).await;
+    }
+    producer.commit_transaction().await.unwrap();
+    producer.close().await.unwrap();
+
+    assert_eq!(
+        kwire_read(&client, "torn", IsolationLevel::ReadCommitted).await,
+        names("after-", 0..10),
+        "read_committed sees the last transaction only"
+    );
+}
+
+/// A producer fenced by a newer instance with its transactional id stays fenced: its commit
+/// fails with the fence (not as an abortable transaction), and it cannot begin another one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fenced_transactional_producer_stays_fenced() {
+    let cluster = FakeCluster::start(1).unwrap();
+    let client = Client::builder()
+        .bootstrap(&cluster.bootstrap())
+        .build()
+        .await
+        .unwrap();
+    client.create_topic("fenced", 1, 1).await.unwrap();
+    let old = client
+        .producer()
+        .transactional_id("fenced-txn")
+        .build()
+        .await
+        .unwrap();
+    old.init_transactions().await.unwrap();
+    old.begin_transaction().await.unwrap();
+    old.send_and_wait(ProducerRecord::new("fenced", "old-0").partition(0))
+        .await
+        .unwrap();
+
+    let new = client
+        .producer()
+        .transactional_id("fenced-txn")
+        .build()
+        .await
+        .unwrap();
+    new.init_transactions().await.unwrap();
+
+    let fenced = |err: &Error| {
+        matches!(
+            err,
+            Error::Broker {
+                code: ErrorCode::PRODUCER_FENCED | ErrorCode::INVALID_PRODUCER_EPOCH,
+                ..
+            }
+        )
+    };
+    let err = old
+        .send_and_wait(ProducerRecord::new("fenced", "old-1").partition(0))
+        .await
+        .unwrap_err();
+    assert!(fenced(&err), "{err:?}");
+    let err = old.commit_transaction().await.unwrap_err();
+    assert!(fenced(&err), "commit fails with the fence: {err:?}");
+    assert!(old.abort_transaction().await.is_err());
+    let err = old.begin_transaction().await.unwrap_err();
+    assert!(fenced(&err), "no new transaction: {err:?}");
+
+    new.begin_transaction().await.unwrap();
+    new.send(ProducerRecord::new("fenced", "new-0").partition(0))
+        .await
+        .unwrap();
+    new.commit_transaction().await.unwrap();
+    new.close().await.unwrap();
+    assert_eq!(
+        kwire_read(&client, "fenced", IsolationLevel::ReadCommitted).await,
+        vec!["new-0".to_owned()]
     );
 }

@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kwire_connector::client::{
-    decode_records, partitioner::partition_for_key, Acks, Client, FetchOptions, Fetched, IsolationLevel,
-    ProducerRecord,
+    decode_records, partitioner::partition_for_key, Acks, Client, Error, FetchOptions, Fetched,
+    IsolationLevel, ProducerRecord,
 };
 use kwire_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kwire_protocol::messages::{ApiKey, FetchRequest};
 use kwire_protocol::records::{Compression, Header};
+use kwire_protocol::ErrorCode;
 use kwire_testkit::LocalBroker;
 
 async fn client(broker: &LocalBroker) -> Client {
@@ -331,7 +332,7 @@ async fn committed_transactions_are_read_and_aborted_ones_are_not() {
         assert!(
             matches!(
                 err,
-                kwire_connector::client::Error::UnsupportedVersion {
+                Error::UnsupportedVersion {
                     api: "EndTxnRequest",
                     ..
                 }
@@ -382,4 +383,96 @@ async fn committed_transactions_are_read_and_aborted_ones_are_not() {
     assert_eq!(read_committed, vec!["c0", "c1", "c2", "c3", "c4", "c5"]);
     let read_all_values = values(read_all(&client, "txn", 0, 0, &quick()).await);
     assert_eq!(read_all_values.len(), 11, "{read_all_values:?}");
+}
+
+/// A record the broker refuses inside a transaction (a value over its message.max.bytes, 1 MiB by
+/// default: MESSAGE_TOO_LARGE) fails the transaction's commit, as in Kafka's Java client: a
+/// read_committed reader sees nothing of it, and after the abort the next transaction commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_with_a_record_the_broker_refuses_does_not_commit() {
+    let broker = LocalBroker::start_or_fail();
+    let client = client(&broker).await;
+    let offers_end_txn = client
+        .any_broker()
+        .await
+        .unwrap()
+        .broker_versions(ApiKey::EndTxn)
+        .is_some();
+    if !offers_end_txn {
+        eprintln!("broker offers no EndTxn (tansu 0.6): a transaction cannot be committed or aborted here; run with KWIRE_BROKER=apache");
+        return;
+    }
+    client.create_topic("torn", 2, 1).await.unwrap();
+    let producer = client
+        .producer()
+        .transactional_id("torn-test")
+        // The client's own limit lets the record go: the broker is the one to refuse it.
+        .max_request_size(4 << 20)
+        .build()
+        .await
+        .unwrap();
+    producer.init_transactions().await.unwrap();
+
+    producer.begin_transaction().await.unwrap();
+    let mut good = Vec::new();
+    for i in 0..20 {
+        let record = ProducerRecord::new("torn", format!("torn-{i:04}")).partition(i % 2);
+        good.push(producer.send(record).await.unwrap());
+    }
+    producer.flush().await.unwrap();
+    for ack in good {
+        ack.await.unwrap().unwrap();
+    }
+    let huge = ProducerRecord::new("torn", Bytes::from(vec![b'x'; 2 << 20])).partition(1);
+    let refused = producer.send(huge).await.unwrap().await.unwrap();
+    let err = refused.expect_err("the broker refuses a 2 MiB record");
+    let too_large = |e: &Error| {
+        matches!(
+            e,
+            Error::Broker {
+                code: ErrorCode::MESSAGE_TOO_LARGE,
+                partition: Some(1),
+                ..
+            }
+        )
+    };
+    assert!(too_large(&err), "{err:?}");
+    let err = producer
+        .commit_transaction()
+        .await
+        .expect_err("a transaction with a refused record must not commit");
+    println!("commit after a refused record: {err}");
+    match &err {
+        Error::TransactionFailed { source, .. } => assert!(too_large(source), "{err:?}"),
+        other => panic!("the error names the first failure: {other:?}"),
+    }
+    producer.abort_transaction().await.unwrap();
+
+    producer.begin_transaction().await.unwrap();
+    for i in 0..10 {
+        producer
+            .send(ProducerRecord::new("torn", format!("after-{i:04}")).partition(i % 2))
+            .await
+            .unwrap();
+    }
+    producer.commit_transaction().await.unwrap();
+    producer.close().await.unwrap();
+
+    let committed = FetchOptions {
+        isolation: IsolationLevel::ReadCommitted,
+        ..quick()
+    };
+    let mut read: Vec<String> = Vec::new();
+    for partition in 0..2 {
+        for f in read_all(&client, "torn", partition, 0, &committed).await {
+            read.extend(
+                f.records
+                    .iter()
+                    .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned()),
+            );
+        }
+    }
+    read.sort();
+    let expected: Vec<String> = (0..10).map(|i| format!("after-{i:04}")).collect();
+    assert_eq!(read, expected, "read_committed sees the second transaction only");
 }

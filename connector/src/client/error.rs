@@ -129,6 +129,29 @@ pub enum Error {
     /// sent (or not sent again after a retriable error).
     #[error("the producer was dropped before the record was acknowledged; it is not sent")]
     ProducerDropped,
+    /// A record is larger than the producer's max request size: it is not sent.
+    #[error("a record for {topic}-{partition} is {size} bytes serialized, over the producer's max request size of {limit}")]
+    RecordTooLarge {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// The record's size in a batch of its own.
+        size: usize,
+        /// The producer's max request size.
+        limit: usize,
+    },
+    /// A record of the open transaction failed, so the transaction cannot commit: it can only be
+    /// aborted (the Java client's abortable error). Holds the first failure.
+    #[error("the transaction cannot commit, abort it: a record for {topic}-{partition} failed: {source}")]
+    TransactionFailed {
+        /// The failed record's topic.
+        topic: String,
+        /// The failed record's partition.
+        partition: i32,
+        /// Why it failed.
+        source: Box<Self>,
+    },
     /// The caller asked for something the client cannot do.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

@@ -124,6 +124,7 @@ pub struct ProducerBuilder {
     transaction_timeout: Duration,
     delivery_timeout: Duration,
     request_timeout_ms: i32,
+    max_request_size: usize,
 }
 
 impl ProducerBuilder {
@@ -172,6 +173,15 @@ impl ProducerBuilder {
     /// How long a record may take from `send` to acknowledgement, retries included (default 120 s).
     pub fn delivery_timeout(mut self, timeout: Duration) -> Self {
         self.delivery_timeout = timeout;
+        self
+    }
+
+    /// The largest record the producer sends, in bytes as it is serialized in a batch (default
+    /// 1 MiB, the Java client's max.request.size): a larger one fails at [`Producer::send`] with
+    /// [`Error::RecordTooLarge`]. Brokers have a limit of their own (message.max.bytes, 1 MiB by
+    /// default), which they answer with MESSAGE_TOO_LARGE.
+    pub fn max_request_size(mut self, bytes: usize) -> Self {
+        self.max_request_size = bytes;
         self
     }
 
@@ -271,6 +281,9 @@ struct State {
     fatal: Option<Error>,
     /// Every handle is gone: the sender fails what is queued and stops.
     dropped: bool,
+    /// The first failure of a record of the open transaction ([`Error::TransactionFailed`]): the
+    /// transaction can only be aborted (the Java client's abortable error state).
+    txn_error: Option<Error>,
 }
 
 impl State {
@@ -278,6 +291,18 @@ impl State {
         self.queues
             .values()
             .all(|q| q.open.is_none() && q.full.is_empty() && q.sealed.is_empty() && !q.in_flight)
+    }
+
+    /// Notes that a record for `tp` failed with `err`. In a transaction the first failure makes
+    /// it abortable only: committing it would commit the rest without that record.
+    fn record_failed(&mut self, transactional: bool, tp: &(String, i32), err: &Error) {
+        if transactional && self.in_transaction && self.txn_error.is_none() {
+            self.txn_error = Some(Error::TransactionFailed {
+                topic: tp.0.clone(),
+                partition: tp.1,
+                source: Box::new(err.clone()),
+            });
+        }
     }
 }
 
@@ -355,6 +380,7 @@ impl Client {
             transaction_timeout: Duration::from_secs(60),
             delivery_timeout: Duration::from_secs(120),
             request_timeout_ms: 30_000,
+            max_request_size: 1_048_576,
         }
     }
 }
@@ -395,6 +421,7 @@ impl Producer {
                 .map(|h| h.key.len() + h.value.as_ref().map_or(0, Bytes::len))
                 .sum::<usize>()
             + 16;
+        let serialized = size + BATCH_OVERHEAD;
         let pending = Pending {
             timestamp: record.timestamp.unwrap_or_else(now_ms),
             key: record.key,
@@ -410,10 +437,24 @@ impl Producer {
             if st.closed {
                 return Err(Error::InvalidArgument("the producer is closed".into()));
             }
-            if self.core.cfg.transactional_id.is_some() && !st.in_transaction {
+            let transactional = self.core.cfg.transactional_id.is_some();
+            if transactional && !st.in_transaction {
                 return Err(Error::InvalidArgument(
                     "send outside a transaction: call begin_transaction".into(),
                 ));
+            }
+            if let Some(e) = &st.txn_error {
+                return Err(e.clone());
+            }
+            if serialized > self.core.cfg.max_request_size {
+                let err = Error::RecordTooLarge {
+                    topic: record.topic.clone(),
+                    partition,
+                    size: serialized,
+                    limit: self.core.cfg.max_request_size,
+                };
+                st.record_failed(transactional, &(record.topic, partition), &err);
+                return Err(err);
             }
             let q = st.queues.entry((record.topic, partition)).or_default();
             // A batch never grows past the batch size while an earlier one is in flight: a record
@@ -481,7 +522,7 @@ impl Producer {
         }
         let mut st = self.core.state();
         st.flushing -= 1;
-        match &st.fatal {
+        match st.fatal.as_ref().or(st.txn_error.as_ref()) {
             Some(e) => Err(e.clone()),
             None => Ok(()),
         }
@@ -517,6 +558,14 @@ impl Producer {
     pub async fn begin_transaction(&self) -> Result<(), Error> {
         let fence = {
             let st = self.core.state();
+            if let Some(e) = &st.fatal {
+                return Err(e.clone());
+            }
+            if let (true, Some(e)) = (st.in_transaction, &st.txn_error) {
+                return Err(Error::InvalidArgument(format!(
+                    "the open transaction failed, abort it first: {e}"
+                )));
+            }
             if st.in_transaction {
                 return Err(Error::InvalidArgument("a transaction is already open".into()));
             }
@@ -531,6 +580,7 @@ impl Producer {
         let mut st = self.core.state();
         st.in_transaction = true;
         st.txn_partitions.clear();
+        st.txn_error = None;
         Ok(())
     }
 
@@ -603,12 +653,15 @@ impl Producer {
     }
 
     /// Flushes and commits the open transaction.
+    ///
+    /// When a record of the transaction failed (the broker refused it, its partition could not
+    /// be added, it was too large to send), nothing is committed: the error is
+    /// [`Error::TransactionFailed`] with the first failure, and the transaction stays open for
+    /// [`Producer::abort_transaction`], after which the next one can begin. After a fatal error
+    /// (fenced by a newer instance, not authorized for the transactional id) that error is
+    /// returned instead, and the producer cannot go on.
     pub async fn commit_transaction(&self) -> Result<(), Error> {
-        if let Err(e) = self.flush().await {
-            // Some record failed: the transaction cannot commit. Abort it instead.
-            let _ = self.end_transaction(false).await;
-            return Err(e);
-        }
+        self.flush().await?;
         self.end_transaction(true).await
     }
 
@@ -649,9 +702,12 @@ impl Producer {
         let mut st = self.core.state();
         st.in_transaction = false;
         st.txn_partitions.clear();
+        st.txn_error = None;
         st.ended_in_epoch |= ended && res.is_ok();
         if let Err(e) = &res {
-            if !matches!(e, Error::Broker { .. }) {
+            if is_fatal(e) {
+                st.fatal.get_or_insert(e.clone());
+            } else if !matches!(e, Error::Broker { .. }) {
                 st.needs_fence = true;
             }
         }
@@ -792,6 +848,11 @@ impl Core {
     }
 }
 
+/// What a record batch adds to its records (the v2 header: offset, length, epoch, magic, CRC,
+/// attributes, offsets, timestamps, producer id, epoch, sequence, count), counted against
+/// `max_request_size` with the record as the Java client does.
+const BATCH_OVERHEAD: usize = 61;
+
 /// FindCoordinator's key type for a transactional id.
 const TRANSACTION_KEY: i8 = 1;
 
@@ -880,6 +941,20 @@ fn fail_all(waiters: Vec<(Waiter, i64)>, err: &Error) {
     }
 }
 
+/// Whether the producer cannot go on after `err` (the Java client's fatal errors): a newer
+/// instance took over its transactional id, or it may not use that id.
+fn is_fatal(err: &Error) -> bool {
+    matches!(
+        err,
+        Error::Broker {
+            code: ErrorCode::PRODUCER_FENCED
+                | ErrorCode::INVALID_PRODUCER_EPOCH
+                | ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+            ..
+        }
+    )
+}
+
 /// Fails every record that is queued and not in flight with `err`.
 fn fail_queued(st: &mut State, err: &Error) {
     for q in st.queues.values_mut() {
@@ -904,6 +979,7 @@ fn take_ready(p: &Core, st: &mut State, now: Instant) -> (Round, Option<Instant>
     let flushing = st.flushing > 0 || st.closed;
     let (pid, epoch) = (st.producer_id, st.producer_epoch);
     let mut out = Vec::new();
+    let mut failed = Vec::new();
     let mut next_deadline: Option<Instant> = None;
     for (tp, q) in &mut st.queues {
         if q.in_flight {
@@ -936,7 +1012,10 @@ fn take_ready(p: &Core, st: &mut State, now: Instant) -> (Round, Option<Instant>
                         q.next_sequence = sealed.next_sequence;
                         q.sealed.push_back(sealed);
                     }
-                    Err((waiters, e)) => fail_all(waiters, &e),
+                    Err((waiters, e)) => {
+                        fail_all(waiters, &e);
+                        failed.push((tp.clone(), e));
+                    }
                 }
             }
         }
@@ -944,6 +1023,9 @@ fn take_ready(p: &Core, st: &mut State, now: Instant) -> (Round, Option<Instant>
             q.in_flight = true;
             out.push((tp.clone(), batch));
         }
+    }
+    for (tp, e) in failed {
+        st.record_failed(cfg.transactional_id.is_some(), &tp, &e);
     }
     (out, next_deadline)
 }
@@ -956,6 +1038,11 @@ async fn sender_loop(p: Core) {
                 // Every handle is gone (a writer killed, say): nothing it queued goes out now.
                 fail_queued(&mut st, &Error::ProducerDropped);
                 return;
+            }
+            if let Some(e) = st.txn_error.clone() {
+                // The transaction can only be aborted: what it still has queued is not sent (so
+                // no batch goes out after a gap in its partition's sequence either).
+                fail_queued(&mut st, &e);
             }
             let (round, deadline) = take_ready(&p, &mut st, Instant::now());
             let stop = st.closed && round.is_empty() && st.is_idle();
@@ -1027,7 +1114,7 @@ fn requeue(p: &Core, tp: (String, i32), batch: Sealed, err: &Error) {
     let mut st = p.state();
     let expired = batch.created.elapsed() >= p.cfg.delivery_timeout;
     let dropped = st.dropped;
-    let q = st.queues.entry(tp).or_default();
+    let q = st.queues.entry(tp.clone()).or_default();
     q.in_flight = false;
     let retry = err.is_retriable() && !expired;
     if retry && !dropped {
@@ -1045,9 +1132,15 @@ fn requeue(p: &Core, tp: (String, i32), batch: Sealed, err: &Error) {
             err.clone()
         };
         fail_all(batch.waiters, &e);
+        if is_fatal(&e) {
+            st.fatal.get_or_insert(e.clone());
+        }
+        st.record_failed(p.cfg.transactional_id.is_some(), &tp, &e);
         if p.cfg.idempotence {
             // The broker's sequence for this partition no longer matches ours: start over with a
-            // new producer id for the next batch (the Java client does the same).
+            // new producer id for the next batch (the Java client does the same). A
+            // transactional producer's transaction is failed (above) and is aborted; the next
+            // one starts with a bumped epoch, which resets every sequence.
             if matches!(e, Error::Timeout { .. })
                 || matches!(
                     err,
@@ -1057,7 +1150,11 @@ fn requeue(p: &Core, tp: (String, i32), batch: Sealed, err: &Error) {
                     }
                 )
             {
-                st.fatal.get_or_insert(e);
+                if p.cfg.transactional_id.is_some() {
+                    st.needs_fence = true;
+                } else {
+                    st.fatal.get_or_insert(e);
+                }
             }
         }
     }
@@ -1174,9 +1271,6 @@ async fn produce_to(p: &Core, leader: i32, batches: Round) {
                     };
                     if err.needs_metadata_refresh() {
                         p.client.invalidate(&tp.0);
-                    }
-                    if code == ErrorCode::PRODUCER_FENCED || code == ErrorCode::INVALID_PRODUCER_EPOCH {
-                        p.state().fatal.get_or_insert(err.clone());
                     }
                     requeue(p, tp, b, &err);
                 }
