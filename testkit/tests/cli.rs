@@ -568,6 +568,7 @@ fn txn_recover_dry_run_lists_what_it_would_commit_and_fence() {
                 sink_state(&[]),
             ],
         ],
+        finished: Vec::new(),
     };
     store.save(&snapshot).unwrap();
     let dir_arg = dir.to_str().unwrap();

@@ -12,8 +12,10 @@ use std::time::Duration;
 use kwire_connector::client::Client;
 use kwire_connector::core::fetch_plan::BufferLimits;
 use kwire_connector::runtime::sinks::Collect;
-use kwire_connector::runtime::{CheckpointStore, JobBuilder, JobError, Operator, RestartPolicy, Stream};
-use kwire_connector::source::{KafkaSource, SourceState, StoppingOffsets};
+use kwire_connector::runtime::{
+    CheckpointStore, Job, JobBuilder, JobError, Operator, RestartPolicy, Sink, Stream,
+};
+use kwire_connector::source::{KafkaSource, SourceRecord, SourceState, StoppingOffsets};
 use kwire_testkit::data::{checkpointed_offsets, client, fill, index, Seeded};
 use kwire_testkit::LocalBroker;
 
@@ -86,7 +88,7 @@ fn counting_job(
     source: KafkaSource,
     fail_at: Option<(u32, Arc<AtomicBool>)>,
     out: Arc<Mutex<Vec<String>>>,
-) -> kwire_connector::runtime::Job {
+) -> Job {
     let stream: Stream<(u32, i32, i64)> = builder.parallelism(3).source(source).map(move |r| {
         let i = index(r.value.as_deref().unwrap_or_default()).expect("a numbered record");
         if let Some((at, armed)) = &fail_at {
@@ -282,4 +284,140 @@ async fn the_restart_policy_gives_up_after_its_limit() {
         }
         other => panic!("unexpected {other}"),
     }
+}
+
+/// An operator that emits `done` when its input ends, and whose state says whether it has.
+#[derive(Default)]
+struct FinishMark {
+    done: bool,
+}
+
+impl Operator<SourceRecord, String> for FinishMark {
+    fn process(&mut self, _r: SourceRecord, _out: &mut Vec<String>) {}
+
+    fn snapshot(&mut self) -> Vec<u8> {
+        vec![u8::from(self.done)]
+    }
+
+    fn restore(&mut self, state: &[u8]) {
+        self.done = state == [1];
+    }
+
+    fn finish(&mut self, out: &mut Vec<String>) {
+        self.done = true;
+        out.push("done".to_owned());
+    }
+}
+
+/// Committed output shared by every run: checkpoint ids already committed, and the records.
+type Committed = Arc<Mutex<(std::collections::BTreeSet<u64>, Vec<String>)>>;
+
+/// A two-phase sink, as a transactional one works: records wait in the open batch; a barrier
+/// pre-commits it under the checkpoint id (and the checkpoint holds it); checkpoint completion
+/// commits; a restore commits what its checkpoint pre-committed, once per id; finish commits what
+/// is still open.
+struct TwoPhase {
+    open: Vec<String>,
+    prepared: BTreeMap<u64, Vec<String>>,
+    committed: Committed,
+}
+
+impl TwoPhase {
+    fn commit(&self, id: Option<u64>, records: Vec<String>) {
+        let mut c = self.committed.lock().unwrap();
+        if id.is_none_or(|id| c.0.insert(id)) {
+            c.1.extend(records);
+        }
+    }
+}
+
+impl Sink<String> for TwoPhase {
+    async fn write(&mut self, item: String) -> Result<(), JobError> {
+        self.open.push(item);
+        Ok(())
+    }
+
+    async fn prepare_checkpoint(&mut self, id: u64) -> Result<Vec<u8>, JobError> {
+        self.prepared.insert(id, std::mem::take(&mut self.open));
+        let mut state = Vec::new();
+        for (id, records) in &self.prepared {
+            state.push(format!("{id}\t{}", records.join(",")));
+        }
+        Ok(state.join("\n").into_bytes())
+    }
+
+    async fn checkpoint_complete(&mut self, id: u64) -> Result<(), JobError> {
+        let later = self.prepared.split_off(&(id + 1));
+        for (id, records) in std::mem::replace(&mut self.prepared, later) {
+            self.commit(Some(id), records);
+        }
+        Ok(())
+    }
+
+    async fn restore(&mut self, state: Option<Vec<u8>>) -> Result<(), JobError> {
+        for line in String::from_utf8(state.unwrap_or_default()).unwrap().lines() {
+            let (id, records) = line.split_once('\t').unwrap();
+            let records = records.split(',').filter(|r| !r.is_empty()).map(str::to_owned);
+            self.commit(Some(id.parse().unwrap()), records.collect());
+        }
+        Ok(())
+    }
+
+    async fn finish(&mut self) -> Result<(), JobError> {
+        let open = std::mem::take(&mut self.open);
+        self.commit(None, open);
+        Ok(())
+    }
+}
+
+/// source -> FinishMark -> TwoPhase, with checkpoints in `dir`.
+fn finishing_job(client: &Client, topic: &str, dir: &std::path::Path, committed: Committed) -> Job {
+    let source = KafkaSource::builder(client.clone(), &[topic])
+        .stopping_offsets(StoppingOffsets::Latest)
+        .max_wait(Duration::from_millis(20))
+        .build();
+    JobBuilder::new("finishing")
+        .checkpoint_dir(dir)
+        .source(source)
+        .process(|_| FinishMark::default())
+        .sink(move |_| TwoPhase {
+            open: Vec::new(),
+            prepared: BTreeMap::new(),
+            committed: committed.clone(),
+        })
+}
+
+/// The final checkpoint of a bounded job comes after its operators finished: it holds their state
+/// after the finish, and the final outputs are pre-committed in it, so a job started again from it
+/// (a crash after the last commit) does not emit them again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_final_checkpoint_holds_the_state_after_finish_and_a_restart_emits_nothing_again() {
+    let broker = LocalBroker::start_or_fail();
+    let client = client(&broker).await.unwrap();
+    fill(&client, "rt-final", 1, 50, 10, true).await.unwrap();
+    let dir = temp_dir("final");
+    let committed: Committed = Arc::default();
+    finishing_job(&client, "rt-final", &dir, committed.clone())
+        .run()
+        .await
+        .unwrap();
+    let last = CheckpointStore::open(&dir).unwrap().latest().unwrap().unwrap();
+    // The source instance's states: offsets, FinishMark's, the sink's.
+    assert_eq!(
+        last.stages[0][0][1],
+        vec![1],
+        "FinishMark's state after its finish"
+    );
+    assert_eq!(committed.lock().unwrap().1, vec!["done".to_owned()]);
+    // Started again over the same checkpoints, as after a crash right after the final commit.
+    finishing_job(&client, "rt-final", &dir, committed.clone())
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(
+        committed.lock().unwrap().1,
+        vec!["done".to_owned()],
+        "the final output once"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -29,7 +29,15 @@ pub(crate) trait Chain<T>: Send {
     fn complete(&mut self, id: u64) -> BoxFuture<'_, Result<(), JobError>>;
     /// Restores the operators and the sink from their states, in the order `barrier` gave them.
     fn restore(&mut self, states: VecDeque<Vec<u8>>) -> BoxFuture<'_, Result<(), JobError>>;
-    /// The input has ended: operators flush, the end is drained and closed.
+    /// The input has ended: each operator pushes its final outputs (once, even if called again
+    /// or after [`Self::mark_finished`]) and the end passes them on, then EndOfData. The final
+    /// checkpoint comes after this, so it holds the state after the finish and the sink
+    /// pre-commits the final outputs in it.
+    fn finish(&mut self) -> BoxFuture<'_, Result<(), JobError>>;
+    /// The restored states were taken after the operators finished: they must not finish again.
+    fn mark_finished(&mut self);
+    /// The final checkpoint is complete: the end is drained and closed (finishing first if
+    /// [`Self::finish`] was not called).
     fn end(&mut self) -> BoxFuture<'_, Result<(), JobError>>;
 }
 
@@ -50,6 +58,8 @@ pub(crate) struct OpChain<I, O, P> {
     op: P,
     scratch: Vec<O>,
     next: Box<dyn Chain<O>>,
+    /// The operator's finish ran (in this run or before the restored checkpoint).
+    finished: bool,
     _input: PhantomData<fn(I)>,
 }
 
@@ -59,6 +69,7 @@ impl<I, O, P> OpChain<I, O, P> {
             op,
             scratch: Vec::new(),
             next,
+            finished: false,
             _input: PhantomData,
         }
     }
@@ -66,6 +77,16 @@ impl<I, O, P> OpChain<I, O, P> {
     fn forward(&mut self) {
         for o in self.scratch.drain(..) {
             self.next.push(o);
+        }
+    }
+}
+
+impl<I, O: Send + 'static, P: Operator<I, O>> OpChain<I, O, P> {
+    fn finish_op(&mut self) {
+        if !self.finished {
+            self.finished = true;
+            self.op.finish(&mut self.scratch);
+            self.forward();
         }
     }
 }
@@ -105,9 +126,18 @@ where
         self.next.restore(states)
     }
 
+    fn finish(&mut self) -> BoxFuture<'_, Result<(), JobError>> {
+        self.finish_op();
+        self.next.finish()
+    }
+
+    fn mark_finished(&mut self) {
+        self.finished = true;
+        self.next.mark_finished();
+    }
+
     fn end(&mut self) -> BoxFuture<'_, Result<(), JobError>> {
-        self.op.finish(&mut self.scratch);
-        self.forward();
+        self.finish_op();
         self.next.end()
     }
 }
@@ -160,6 +190,12 @@ impl<T: Send + 'static, S: Sink<T>> Chain<T> for SinkEnd<T, S> {
         let state = states.pop_front();
         Box::pin(self.sink.restore(state))
     }
+
+    fn finish(&mut self) -> BoxFuture<'_, Result<(), JobError>> {
+        Box::pin(self.write_pending())
+    }
+
+    fn mark_finished(&mut self) {}
 
     fn end(&mut self) -> BoxFuture<'_, Result<(), JobError>> {
         Box::pin(async move {

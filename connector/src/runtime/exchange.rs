@@ -17,6 +17,9 @@ pub(crate) enum Msg<T> {
     Record(T),
     /// Checkpoint barrier: every record before it belongs to the checkpoint, none after it.
     Barrier(u64),
+    /// The sender's input has ended and its operators have finished (their final outputs are
+    /// before this): only barriers and the end follow (Flink's EndOfData).
+    EndOfData,
     /// The sender has ended its output.
     End,
 }
@@ -105,6 +108,8 @@ pub(crate) struct ExchangeEnd<T> {
     route: Route<T>,
     next: usize,
     pending: Vec<(usize, T)>,
+    /// EndOfData was sent.
+    finished: bool,
 }
 
 impl<T: Send + 'static> ExchangeEnd<T> {
@@ -118,6 +123,7 @@ impl<T: Send + 'static> ExchangeEnd<T> {
             // each still spread.
             next: instance % n,
             pending: Vec::new(),
+            finished: false,
         }
     }
 
@@ -179,8 +185,23 @@ impl<T: Send + 'static> Chain<T> for ExchangeEnd<T> {
         Box::pin(async { Ok(()) })
     }
 
+    fn finish(&mut self) -> BoxFuture<'_, Result<(), JobError>> {
+        Box::pin(async move {
+            if !self.finished {
+                self.finished = true;
+                self.broadcast(|| Msg::EndOfData).await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn mark_finished(&mut self) {}
+
     fn end(&mut self) -> BoxFuture<'_, Result<(), JobError>> {
-        Box::pin(self.broadcast(|| Msg::End))
+        Box::pin(async move {
+            self.finish().await?;
+            self.broadcast(|| Msg::End).await
+        })
     }
 }
 
@@ -190,6 +211,10 @@ pub(crate) struct Inputs<T> {
     receivers: Vec<Receiver<Msg<T>>>,
     blocked: Vec<bool>,
     ended: Vec<bool>,
+    /// Inputs that delivered EndOfData.
+    finished: Vec<bool>,
+    /// EndOfData was yielded.
+    finish_reported: bool,
     aligning: Option<u64>,
     start: usize,
 }
@@ -200,6 +225,9 @@ pub(crate) enum Input<T> {
     Record(T),
     /// Every input delivered barrier `n`: snapshot now.
     Aligned(u64),
+    /// Every input delivered EndOfData (or ended): finish the operators now, before any later
+    /// barrier (which the upstream tasks sent after their EndOfData).
+    EndOfData,
     /// Every input has ended.
     Ended,
     /// An input closed without ending: its task failed.
@@ -213,6 +241,8 @@ impl<T> Inputs<T> {
             receivers,
             blocked: vec![false; n],
             ended: vec![false; n],
+            finished: vec![false; n],
+            finish_reported: false,
             aligning: None,
             start: 0,
         }
@@ -225,6 +255,11 @@ impl<T> Inputs<T> {
     /// The next event; cancel-safe (nothing is lost if the caller stops polling).
     pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Input<T>> {
         loop {
+            // Before a barrier's alignment: every input sent its EndOfData before its barrier.
+            if !self.finish_reported && self.all(|i| self.finished[i] || self.ended[i]) {
+                self.finish_reported = true;
+                return Poll::Ready(Input::EndOfData);
+            }
             if let Some(id) = self.aligning {
                 if self.all(|i| self.blocked[i] || self.ended[i]) {
                     self.aligning = None;
@@ -258,6 +293,7 @@ impl<T> Inputs<T> {
                     self.blocked[i] = true;
                     self.aligning = Some(id);
                 }
+                Some(Msg::EndOfData) => self.finished[i] = true,
                 Some(Msg::End) => self.ended[i] = true,
                 None => return Poll::Ready(Input::Lost),
             }
@@ -322,7 +358,24 @@ mod tests {
         assert!(matches!(next(&mut inputs).await, Input::Record(10)));
         a[0].send(Msg::End).await.unwrap();
         b[0].send(Msg::End).await.unwrap();
+        assert!(matches!(next(&mut inputs).await, Input::EndOfData));
         assert!(matches!(next(&mut inputs).await, Input::Ended));
+    }
+
+    #[tokio::test]
+    async fn end_of_data_comes_once_every_input_sent_it_and_before_the_barrier_after_it() {
+        let wiring = Wiring::<u32>::new(2, 1);
+        wiring.rewire(16);
+        let (a, b) = (wiring.senders(0), wiring.senders(1));
+        let mut inputs = Inputs::new(wiring.receivers(0));
+        a[0].send(Msg::EndOfData).await.unwrap();
+        a[0].send(Msg::Barrier(4)).await.unwrap();
+        b[0].send(Msg::Record(1)).await.unwrap();
+        b[0].send(Msg::EndOfData).await.unwrap();
+        b[0].send(Msg::Barrier(4)).await.unwrap();
+        assert!(matches!(next(&mut inputs).await, Input::Record(1)));
+        assert!(matches!(next(&mut inputs).await, Input::EndOfData));
+        assert!(matches!(next(&mut inputs).await, Input::Aligned(4)));
     }
 
     #[tokio::test]

@@ -31,8 +31,11 @@
 //! operators and sink and passes the barrier on. When every task acknowledged `n` the coordinator
 //! writes the checkpoint to the store and notifies every task: sources commit their offsets,
 //! sinks commit their transactions. A failed task restarts the whole job from the last completed
-//! checkpoint, within the restart policy. A bounded job ends with a final checkpoint once every
-//! source has finished.
+//! checkpoint, within the restart policy. A bounded job ends as Flink's does: when a task's input
+//! ends its operators finish (push their final outputs) and it sends EndOfData downstream; once
+//! every source has finished, a final checkpoint holds the state after the finish and the sinks'
+//! pre-committed final outputs; when it completes the sinks commit and the tasks close. A job
+//! restored from a checkpoint taken after its operators finished does not finish them again.
 //!
 //! References: Chandy and Lamport, "Distributed Snapshots" (1985); Carbone et al., "Lightweight
 //! Asynchronous Snapshots for Distributed Dataflows" (2015); Flink's checkpointing documentation.
@@ -500,4 +503,6 @@ struct Restored {
     source: Option<crate::source::SourceState>,
     /// The chain's states, in chain order.
     chain: VecDeque<Vec<u8>>,
+    /// The states were taken after the task's operators finished.
+    finished: bool,
 }

@@ -4,7 +4,8 @@
 //!
 //! File layout (big-endian): magic `KWCK`, format version (u8), checkpoint id (u64), the number of
 //! stages (u32); per stage the number of instances (u32); per instance the number of states (u32),
-//! each a u32 length and its bytes; last, a CRC-32C of everything before it.
+//! each a u32 length and its bytes, then (format 2) a flags byte, bit 0: the instance's operators
+//! had finished; last, a CRC-32C of everything before it. Format 1 (no flags) still reads.
 
 use std::fs;
 use std::io::Write;
@@ -17,7 +18,10 @@ use tracing::warn;
 use super::JobError;
 
 const MAGIC: &[u8; 4] = b"KWCK";
-const FORMAT: u8 = 1;
+const FORMAT: u8 = 2;
+/// The first format: no flags per instance.
+const FORMAT_1: u8 = 1;
+const FINISHED: u8 = 1;
 const PREFIX: &str = "chk-";
 
 /// The states of a completed checkpoint: per stage, per instance, the states of its chain in
@@ -28,6 +32,10 @@ pub struct Snapshot {
     pub id: u64,
     /// `stages[stage][instance]` = the instance's states.
     pub stages: Vec<Vec<Vec<Vec<u8>>>>,
+    /// `finished[stage][instance]`: the instance's operators had finished (its input ended)
+    /// when the checkpoint was taken; a restore from it does not finish them again. Missing
+    /// entries are false.
+    pub finished: Vec<Vec<bool>>,
 }
 
 impl Snapshot {
@@ -38,14 +46,21 @@ impl Snapshot {
         e.i8(FORMAT as i8);
         e.i64(self.id as i64);
         e.u32(self.stages.len() as u32);
-        for stage in &self.stages {
+        for (i, stage) in self.stages.iter().enumerate() {
             e.u32(stage.len() as u32);
-            for states in stage {
+            for (k, states) in stage.iter().enumerate() {
                 e.u32(states.len() as u32);
                 for s in states {
                     e.u32(s.len() as u32);
                     e.raw(s);
                 }
+                let finished = self
+                    .finished
+                    .get(i)
+                    .and_then(|f| f.get(k))
+                    .copied()
+                    .unwrap_or(false);
+                e.i8(if finished { FINISHED as i8 } else { 0 });
             }
         }
         let crc = crc32c::crc32c(&e.buf_mut()[..]);
@@ -60,13 +75,19 @@ impl Snapshot {
             return None;
         }
         let mut d = Decoder::new(Bytes::copy_from_slice(body));
-        if d.take(4).ok()?.as_ref() != MAGIC || d.i8().ok()? != FORMAT as i8 {
+        if d.take(4).ok()?.as_ref() != MAGIC {
+            return None;
+        }
+        let format = d.i8().ok()? as u8;
+        if format != FORMAT && format != FORMAT_1 {
             return None;
         }
         let id = d.i64().ok()? as u64;
         let mut stages = Vec::new();
+        let mut finished = Vec::new();
         for _ in 0..d.u32().ok()? {
             let mut stage = Vec::new();
+            let mut done = Vec::new();
             for _ in 0..d.u32().ok()? {
                 let count = d.u32().ok()? as usize;
                 let mut states = Vec::with_capacity(d.capacity_for(count, 4));
@@ -75,11 +96,13 @@ impl Snapshot {
                     states.push(d.take(len).ok()?.to_vec());
                 }
                 stage.push(states);
+                done.push(format == FORMAT && (d.i8().ok()? as u8 & FINISHED) != 0);
             }
             stages.push(stage);
+            finished.push(done);
         }
         d.finish().ok()?;
-        Some(Self { id, stages })
+        Some(Self { id, stages, finished })
     }
 }
 
@@ -163,6 +186,7 @@ mod tests {
                 vec![vec![b"offsets".to_vec(), Vec::new()], vec![]],
                 vec![vec![vec![1, 2, 3]]],
             ],
+            finished: vec![vec![true, false], vec![true]],
         }
     }
 
@@ -184,6 +208,24 @@ mod tests {
         }
         assert_eq!(Snapshot::from_bytes(&bytes[..bytes.len() - 1]), None);
         assert_eq!(Snapshot::from_bytes(&[]), None);
+    }
+
+    #[test]
+    fn a_checkpoint_of_the_first_format_reads_with_nothing_finished() {
+        let mut e = Encoder::new();
+        e.raw(MAGIC);
+        e.i8(FORMAT_1 as i8);
+        e.i64(9);
+        e.u32(1);
+        e.u32(1);
+        e.u32(1);
+        e.u32(3);
+        e.raw(b"abc");
+        let crc = crc32c::crc32c(&e.buf_mut()[..]);
+        e.u32(crc);
+        let s = Snapshot::from_bytes(&e.into_inner()).unwrap();
+        assert_eq!((s.id, s.stages), (9, vec![vec![vec![b"abc".to_vec()]]]));
+        assert_eq!(s.finished, vec![vec![false]]);
     }
 
     #[test]

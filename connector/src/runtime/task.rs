@@ -35,6 +35,8 @@ pub(crate) enum Event {
         stage: usize,
         instance: usize,
         states: Vec<Vec<u8>>,
+        /// The task's operators had finished (its input ended) before the barrier.
+        finished: bool,
     },
     /// A source instance's bounded read has finished.
     Finished,
@@ -49,12 +51,13 @@ pub(crate) struct TaskCtx {
 }
 
 impl TaskCtx {
-    fn ack(&self, id: u64, states: Vec<Vec<u8>>) {
+    fn ack(&self, id: u64, states: Vec<Vec<u8>>, finished: bool) {
         let _ = self.events.send(Event::Ack {
             id,
             stage: self.stage,
             instance: self.instance,
             states,
+            finished,
         });
     }
 }
@@ -118,6 +121,9 @@ async fn run_source(
     if !restored.chain.is_empty() {
         chain.restore(restored.chain).await?;
     }
+    if restored.finished {
+        chain.mark_finished();
+    }
     let mut batch = Vec::with_capacity(SOURCE_BATCH);
     let mut finished = false;
     loop {
@@ -139,7 +145,7 @@ async fn run_source(
                     let offsets = reader.snapshot(id);
                     let mut states = chain.barrier(id).await?;
                     states.insert(0, offsets.to_bytes());
-                    ctx.ack(id, states);
+                    ctx.ack(id, states, finished);
                 }
                 Some(Control::Complete(id)) => {
                     reader.notify_checkpoint_complete(id).await;
@@ -154,7 +160,10 @@ async fn run_source(
         }
         chain.drain().await?;
         if !finished && reader.is_finished() {
+            // The operators finish before the final checkpoint (as Flink's tasks do), so that
+            // it holds their state after the finish and the sinks pre-commit the final outputs.
             finished = true;
+            chain.finish().await?;
             let _ = ctx.events.send(Event::Finished);
         }
     }
@@ -169,6 +178,10 @@ async fn run_input<T: Send + 'static>(
     if !restored.chain.is_empty() {
         chain.restore(restored.chain).await?;
     }
+    if restored.finished {
+        chain.mark_finished();
+    }
+    let mut finished = false;
     loop {
         tokio::select! {
             // Notifications first: one sent before the input ended is handled before the end.
@@ -185,7 +198,11 @@ async fn run_input<T: Send + 'static>(
                 }
                 Input::Aligned(id) => {
                     let states = chain.barrier(id).await?;
-                    ctx.ack(id, states);
+                    ctx.ack(id, states, finished);
+                }
+                Input::EndOfData => {
+                    finished = true;
+                    chain.finish().await?;
                 }
                 Input::Ended => {
                     while let Ok(Control::Complete(id)) = ctx.control.try_recv() {
@@ -252,8 +269,11 @@ struct Attempt<'a> {
 /// A checkpoint being collected.
 struct Pending {
     id: u64,
-    acks: BTreeMap<(usize, usize), Vec<Vec<u8>>>,
+    /// Per (stage, instance): its states and whether its operators had finished.
+    acks: BTreeMap<(usize, usize), TaskAck>,
 }
+
+type TaskAck = (Vec<Vec<u8>>, bool);
 
 impl Attempt<'_> {
     /// The states each task restores from the last checkpoint.
@@ -300,15 +320,20 @@ impl Attempt<'_> {
                     stage.parallelism()
                 )));
             }
+            let finished = snap.finished.get(i);
             out.push(
                 (0..stage.parallelism())
                     .map(|k| {
+                        let same = saved.len() == stage.parallelism();
                         Some(Restored {
                             source: source.clone(),
-                            chain: if saved.len() == stage.parallelism() {
-                                saved[k].clone()
+                            chain: if same { saved[k].clone() } else { VecDeque::new() },
+                            // A stage without state may change its parallelism; it finishes
+                            // again only if some instance had not finished.
+                            finished: if same {
+                                finished.and_then(|f| f.get(k)).copied().unwrap_or(false)
                             } else {
-                                VecDeque::new()
+                                finished.is_some_and(|f| !f.is_empty() && f.iter().all(|d| *d))
                             },
                         })
                     })
@@ -381,9 +406,9 @@ impl Attempt<'_> {
                     trigger(&mut pending);
                 }
                 event = events.recv() => match event {
-                    Some(Event::Ack { id, stage, instance, states }) => {
+                    Some(Event::Ack { id, stage, instance, states, finished }) => {
                         let Some(p) = pending.as_mut().filter(|p| p.id == id) else { continue };
-                        p.acks.insert((stage, instance), states);
+                        p.acks.insert((stage, instance), (states, finished));
                         if p.acks.len() < total {
                             continue;
                         }
@@ -442,9 +467,15 @@ impl Attempt<'_> {
             .iter()
             .map(|s| vec![Vec::new(); s.parallelism()])
             .collect();
-        for ((stage, instance), states) in p.acks {
+        let mut finished: Vec<Vec<bool>> = stages.iter().map(|s| vec![false; s.len()]).collect();
+        for ((stage, instance), (states, done)) in p.acks {
             stages[stage][instance] = states;
+            finished[stage][instance] = done;
         }
-        Snapshot { id: p.id, stages }
+        Snapshot {
+            id: p.id,
+            stages,
+            finished,
+        }
     }
 }
