@@ -400,3 +400,39 @@ async fn a_fenced_transactional_producer_stays_fenced() {
         vec!["new-0".to_owned()]
     );
 }
+
+/// CONCURRENT_TRANSACTIONS (the coordinator still completes the previous transaction) is retried
+/// as what it is, on InitProducerId and AddPartitionsToTxn alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_transactions_is_retried() {
+    let cluster = FakeCluster::start(1).unwrap();
+    let client = Client::builder()
+        .bootstrap(&cluster.bootstrap())
+        .retry_backoff(Duration::from_millis(10))
+        .build()
+        .await
+        .unwrap();
+    client.create_topic("busy", 1, 1).await.unwrap();
+    let producer = client
+        .producer()
+        .transactional_id("busy-txn")
+        .build()
+        .await
+        .unwrap();
+    for api in [ApiKey::InitProducerId, ApiKey::AddPartitionsToTxn] {
+        cluster.fail_next(api, RequestFault::Error(ErrorCode::CONCURRENT_TRANSACTIONS), 2);
+    }
+    producer.init_transactions().await.unwrap();
+    producer.begin_transaction().await.unwrap();
+    producer
+        .send_and_wait(ProducerRecord::new("busy", "x").partition(0))
+        .await
+        .unwrap();
+    producer.commit_transaction().await.unwrap();
+    producer.close().await.unwrap();
+    assert_eq!(cluster.request_faults_used(), 4);
+    assert_eq!(
+        kwire_read(&client, "busy", IsolationLevel::ReadCommitted).await,
+        vec!["x".to_owned()]
+    );
+}

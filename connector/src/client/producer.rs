@@ -755,10 +755,9 @@ impl Core {
                 let code = ErrorCode(resp.error_code);
                 if code.is_ok() {
                     Ok(resp)
-                } else if code == ErrorCode::CONCURRENT_TRANSACTIONS {
-                    // The previous transaction is still being completed: retriable here.
-                    Err(Error::broker("InitProducerId", ErrorCode::REQUEST_TIMED_OUT))
                 } else {
+                    // CONCURRENT_TRANSACTIONS (the previous transaction is still being completed)
+                    // is retriable.
                     Err(Error::broker("InitProducerId", code))
                 }
             })
@@ -824,23 +823,27 @@ impl Core {
                 };
                 kwire_protocol::messages::Message::normalize_to(&mut req, version);
                 let resp = coord.send_raw(&req, version).await?;
-                for t in &resp.results_by_topic_v3_and_below {
-                    for p in &t.results_by_partition {
-                        let code = ErrorCode(p.partition_error_code);
-                        if code == ErrorCode::CONCURRENT_TRANSACTIONS {
-                            return Err(Error::broker("AddPartitionsToTxn", ErrorCode::REQUEST_TIMED_OUT));
-                        }
-                        if !code.is_ok() {
-                            return Err(Error::broker_at(
-                                "AddPartitionsToTxn",
-                                code,
-                                &t.name,
-                                Some(p.partition_index),
-                            ));
-                        }
-                    }
+                // The first failure, by name (CONCURRENT_TRANSACTIONS is retriable). A partition
+                // answered OPERATION_NOT_ATTEMPTED only because another one failed: name that one.
+                let failed = resp.results_by_topic_v3_and_below.iter().flat_map(|t| {
+                    t.results_by_partition
+                        .iter()
+                        .map(move |p| (t, p, ErrorCode(p.partition_error_code)))
+                        .filter(|(_, _, code)| !code.is_ok())
+                });
+                let first = failed
+                    .clone()
+                    .find(|(_, _, code)| *code != ErrorCode::OPERATION_NOT_ATTEMPTED)
+                    .or_else(|| failed.clone().next());
+                match first {
+                    Some((t, p, code)) => Err(Error::broker_at(
+                        "AddPartitionsToTxn",
+                        code,
+                        &t.name,
+                        Some(p.partition_index),
+                    )),
+                    None => Ok(()),
                 }
-                Ok(())
             })
             .await?;
         self.state().txn_partitions.extend(new);
@@ -1242,11 +1245,15 @@ async fn produce_to(p: &Core, leader: i32, batches: Round) {
                 }
             }
             for (tp, b) in batches {
-                let (code, base, message) = results.remove(&tp).unwrap_or((
-                    ErrorCode::UNKNOWN_SERVER_ERROR,
-                    -1,
-                    Some("no result for partition".into()),
-                ));
+                let Some((code, base, message)) = results.remove(&tp) else {
+                    let err = Error::InvalidResponse {
+                        api: "Produce",
+                        broker: conn.addr().to_owned(),
+                        reason: format!("no result for {}-{}", tp.0, tp.1),
+                    };
+                    requeue(p, tp, b, &err);
+                    continue;
+                };
                 if code.is_ok() || code == ErrorCode::DUPLICATE_SEQUENCE_NUMBER {
                     let mut st = p.state();
                     if let Some(q) = st.queues.get_mut(&tp) {
