@@ -1,7 +1,10 @@
 #!/usr/bin/python3
-"""kafka-python (Debian's python3-kafka): KafkaProducer.send per record, then a KafkaConsumer
-assigned partition 0 from the beginning, iterated per record. Same flags and RESULT line as the
-Rust binaries (src/lib.rs)."""
+"""kafka-python: KafkaProducer.send per record, then a KafkaConsumer assigned partition 0 from the
+beginning, iterated per record. Same flags and RESULT line as the Rust binaries (src/lib.rs).
+
+--settings defaults: only the bootstrap servers (and auto commit off). kafka-python 3.0's
+defaults: acks=all, idempotence on, linger 0 ms, batch 16,384 B, no compression; fetch max wait
+500 ms, 52,428,800 B per response, 1 MiB per partition (2.0.x: acks=1, no idempotence)."""
 
 import argparse
 import sys
@@ -33,13 +36,13 @@ def report(phase, args, records, nbytes, secs):
 
 
 def produce(args):
-    producer = KafkaProducer(
-        bootstrap_servers=args.bootstrap,
-        acks="all",
-        linger_ms=args.linger_ms,
-        batch_size=args.batch_bytes,
-        compression_type=None,
-    )
+    settings = {}
+    if args.settings == "equal":
+        settings = dict(acks="all", linger_ms=args.linger_ms, batch_size=args.batch_bytes,
+                        compression_type=None)
+        if "enable_idempotence" in KafkaProducer.DEFAULT_CONFIG:  # 2.1+, on by default in 3.0
+            settings["enable_idempotence"] = False
+    producer = KafkaProducer(bootstrap_servers=args.bootstrap, **settings)
     producer.partitions_for(args.topic)  # metadata before the clock starts, as for the others
     value = payload(args.size)
     started = time.perf_counter()
@@ -56,13 +59,12 @@ def produce(args):
 
 
 def consume(args):
-    consumer = KafkaConsumer(
-        bootstrap_servers=args.bootstrap,
-        enable_auto_commit=False,
-        fetch_max_wait_ms=args.max_wait_ms,
-        max_partition_fetch_bytes=args.partition_fetch_bytes,
-        fetch_max_bytes=args.fetch_max_bytes,
-    )
+    settings = {}
+    if args.settings == "equal":
+        settings = dict(fetch_max_wait_ms=args.max_wait_ms,
+                        max_partition_fetch_bytes=args.partition_fetch_bytes,
+                        fetch_max_bytes=args.fetch_max_bytes)
+    consumer = KafkaConsumer(bootstrap_servers=args.bootstrap, enable_auto_commit=False, **settings)
     tp = TopicPartition(args.topic, 0)
     consumer.assign([tp])
     consumer.seek_to_beginning(tp)
@@ -92,6 +94,8 @@ def main():
     p.add_argument("--partition-fetch-bytes", type=int, default=1_048_576)
     p.add_argument("--fetch-max-bytes", type=int, default=52_428_800)
     p.add_argument("--phase", default="both", choices=["produce", "consume", "both"])
+    p.add_argument("--opt", action="append", default=[])
+    p.add_argument("--settings", default="equal", choices=["equal", "defaults"])
     args = p.parse_args()
     if args.phase in ("produce", "both"):
         produce(args)

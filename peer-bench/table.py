@@ -1,29 +1,35 @@
 #!/usr/bin/python3
-"""Prints run.sh's table from its RESULT lines: per record size, each client's median over the
-runs, and kwire / peer as the median of the per-run ratios (runs are paired by their `rep`), with
-the lowest and highest per-run ratio."""
+"""Prints run.sh's table from its RESULT lines: per settings (equal or defaults) and record size,
+each client's median over the runs, and kwire / peer as the median of the per-run ratios (runs
+are paired by their `rep`), with the lowest and highest per-run ratio. Several files may be given
+(one run each, e.g. equal and defaults); they must come from the same broker."""
 
 import statistics
 import sys
 from collections import defaultdict
 
 
-def main(path):
-    runs = defaultdict(dict)  # (size, client, phase) -> {rep: rec_s}
+def main(paths):
+    runs = defaultdict(dict)  # ((settings, size), client, phase) -> {rep: rec_s}
     mbs = defaultdict(dict)
     counts = {}
     order = []
-    with open(path) as f:
-        for line in f:
-            if not line.startswith("RESULT "):
-                continue
-            kv = dict(p.split("=", 1) for p in line.split()[1:])
-            key = (int(kv["size"]), kv["client"], kv["phase"])
-            runs[key][kv.get("rep", "1")] = float(kv["rec_s"])
-            mbs[key][kv.get("rep", "1")] = float(kv["mb_s"])
-            counts[int(kv["size"])] = int(kv["records"])
-            if kv["client"] not in order:
-                order.append(kv["client"])
+    loads = defaultdict(list)
+    for path in paths:
+        with open(path) as f:
+            for line in f:
+                if not line.startswith("RESULT "):
+                    continue
+                kv = dict(p.split("=", 1) for p in line.split()[1:])
+                size = (kv.get("settings", "equal"), int(kv["size"]))
+                key = (size, kv["client"], kv["phase"])
+                runs[key][kv.get("rep", "1")] = float(kv["rec_s"])
+                mbs[key][kv.get("rep", "1")] = float(kv["mb_s"])
+                counts[size] = int(kv["records"])
+                if "load1" in kv:
+                    loads[size].append(float(kv["load1"]))
+                if kv["client"] not in order:
+                    order.append(kv["client"])
 
     def med(table, key):
         v = table.get(key)
@@ -43,7 +49,10 @@ def main(path):
 
     for size in sorted(counts):
         reps = max(len(v) for k, v in runs.items() if k[0] == size)
-        print(f"\n{counts[size]:,} records x {size} B (median of {reps} run(s))\n")
+        settings, nbytes = size
+        load = (f", load average {min(loads[size]):.1f}–{max(loads[size]):.1f}" if loads[size] else "")
+        print(f"\n{settings} settings, {counts[size]:,} records x {nbytes} B "
+              f"(median of {reps} run(s){load})\n")
         print("| client | produce rec/s | produce MB/s | consume rec/s | consume MB/s "
               "| kwire / peer, produce | kwire / peer, consume |")
         print("|---|---:|---:|---:|---:|---:|---:|")
@@ -54,4 +63,4 @@ def main(path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "/tmp/peer-bench-results.txt")
+    main(sys.argv[1:] or ["/tmp/peer-bench-results.txt"])

@@ -11,6 +11,10 @@
 //!
 //! MB/s counts payload bytes (record values) only, in decimal MB (10^6 bytes).
 //!
+//! `--settings equal` (the default) gives every client the settings below (`Args`);
+//! `--settings defaults` builds every client with its library's defaults instead, and the
+//! linger, batch and fetch flags are ignored (each binary's doc says what its defaults are).
+//!
 //! Clocks: produce runs from the first send (the client connected and holding the topic's
 //! metadata) until every record is acknowledged; consume runs from the arrival of the first
 //! records until the last one is read (so a lazy client's connect and offset lookup are left
@@ -18,7 +22,8 @@
 
 use std::time::Duration;
 
-/// The settings every client is given, whatever its defaults.
+/// The command line: the work, and the settings every client is given unless `--settings
+/// defaults` asks for its library's own.
 #[derive(Debug, Clone)]
 pub struct Args {
     /// `host:port` of the broker.
@@ -43,6 +48,8 @@ pub struct Args {
     pub phase: String,
     /// Client-specific switches, `--opt NAME` (e.g. `--opt idempotence`).
     pub opts: Vec<String>,
+    /// `--settings defaults`: the library's defaults, not the settings above.
+    pub defaults: bool,
 }
 
 impl Args {
@@ -60,6 +67,7 @@ impl Args {
             fetch_max_bytes: 52_428_800,
             phase: "both".to_owned(),
             opts: Vec::new(),
+            defaults: false,
         };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
@@ -82,6 +90,11 @@ impl Args {
                 "--fetch-max-bytes" => a.fetch_max_bytes = num(&value) as i32,
                 "--phase" => a.phase = value,
                 "--opt" => a.opts.push(value),
+                "--settings" => match value.as_str() {
+                    "equal" => a.defaults = false,
+                    "defaults" => a.defaults = true,
+                    _ => usage(&format!("--settings is equal or defaults, not {value}")),
+                },
                 _ => usage(&format!("unknown flag {flag}")),
             }
         }
@@ -114,7 +127,7 @@ fn usage(msg: &str) -> ! {
     eprintln!(
         "error: {msg}\nusage: BIN [--bootstrap H:P] [--topic T] [--records N] [--size BYTES] \
          [--linger-ms MS] [--batch-bytes B] [--max-wait-ms MS] [--partition-fetch-bytes B] [--fetch-max-bytes B] \
-         [--phase produce|consume|both] [--opt NAME]..."
+         [--phase produce|consume|both] [--opt NAME]... [--settings equal|defaults]"
     );
     std::process::exit(2)
 }

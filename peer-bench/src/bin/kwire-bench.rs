@@ -1,6 +1,10 @@
 //! kwire: `Producer::send` per record (no partition given: the default partitioner), then a
 //! `Client::fetch_one` loop from offset 0. The consume clock starts when the first records arrive
 //! (as for every client: see `peer_bench`).
+//!
+//! `--settings defaults`: `client.producer().build()` and `FetchOptions::default()`, which are
+//! acks=all, idempotence on, linger 5 ms, batch 16,384 B, no compression; fetch max wait 500 ms,
+//! 50 MiB per response, 1 MiB per partition (connector/src/client/producer.rs and fetch.rs).
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -41,16 +45,18 @@ async fn main() {
 }
 
 async fn produce(client: &Client, args: &Args) -> Duration {
-    // Idempotence is off unless asked for: none of the peers has it on here.
-    let producer = client
-        .producer()
-        .acks(Acks::All)
-        .idempotence(args.opt("idempotence"))
-        .linger(args.linger)
-        .batch_size(args.batch_bytes)
-        .build()
-        .await
-        .expect("producer");
+    let builder = if args.defaults {
+        client.producer()
+    } else {
+        // Idempotence is off unless asked for: none of the peers has it on here.
+        client
+            .producer()
+            .acks(Acks::All)
+            .idempotence(args.opt("idempotence"))
+            .linger(args.linger)
+            .batch_size(args.batch_bytes)
+    };
+    let producer = builder.build().await.expect("producer");
     let value = Bytes::from(payload(args.size));
     let window = args.window();
     let mut pending = VecDeque::with_capacity(window);
@@ -73,11 +79,15 @@ async fn produce(client: &Client, args: &Args) -> Duration {
 }
 
 async fn consume(client: &Client, args: &Args) -> (u64, u64, Duration) {
-    let options = FetchOptions {
-        max_wait: args.max_wait,
-        partition_max_bytes: args.partition_fetch_bytes,
-        max_bytes: args.fetch_max_bytes,
-        ..FetchOptions::default()
+    let options = if args.defaults {
+        FetchOptions::default()
+    } else {
+        FetchOptions {
+            max_wait: args.max_wait,
+            partition_max_bytes: args.partition_fetch_bytes,
+            max_bytes: args.fetch_max_bytes,
+            ..FetchOptions::default()
+        }
     };
     let (mut records, mut bytes, mut offset) = (0u64, 0u64, 0i64);
     let mut started = None;

@@ -1,6 +1,12 @@
 //! rdkafka 0.38 (librdkafka 2.12, bundled): `BaseProducer::send` per record (polling for
 //! delivery reports when its queue is full), then a `BaseConsumer` assigned partition 0 from the
 //! beginning, `poll` per record. librdkafka prefetches on its own threads.
+//!
+//! `--settings defaults`: only the bootstrap servers (and, for the consumer, a group id with
+//! auto commit off, which librdkafka needs and which do not touch throughput). librdkafka 2.12's
+//! defaults: acks=all, idempotence off, linger 5 ms, batch.size 1,000,000 B (and at most 10,000
+//! records per batch), no compression; fetch.wait.max.ms 500, fetch.max.bytes 52,428,800,
+//! max.partition.fetch.bytes 1,048,576.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -53,13 +59,17 @@ fn main() {
 }
 
 fn produce(args: &Args) -> Duration {
-    let producer: BaseProducer<Counts> = ClientConfig::new()
-        .set("bootstrap.servers", &args.bootstrap)
-        .set("acks", "all")
-        .set("enable.idempotence", "false")
-        .set("linger.ms", args.linger.as_millis().to_string())
-        .set("batch.size", args.batch_bytes.to_string())
-        .set("compression.type", "none")
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", &args.bootstrap);
+    if !args.defaults {
+        config
+            .set("acks", "all")
+            .set("enable.idempotence", "false")
+            .set("linger.ms", args.linger.as_millis().to_string())
+            .set("batch.size", args.batch_bytes.to_string())
+            .set("compression.type", "none");
+    }
+    let producer: BaseProducer<Counts> = config
         .create_with_context(Counts::default())
         .expect("producer");
     // Connected, with the topic's metadata, before the clock starts (as the other clients are).
@@ -94,18 +104,21 @@ fn produce(args: &Args) -> Duration {
 }
 
 fn consume(args: &Args) -> (u64, u64, Duration) {
-    let consumer: BaseConsumer = ClientConfig::new()
+    let mut config = ClientConfig::new();
+    config
         .set("bootstrap.servers", &args.bootstrap)
         .set("group.id", "peer-bench")
-        .set("enable.auto.commit", "false")
-        .set("fetch.wait.max.ms", args.max_wait.as_millis().to_string())
-        .set(
-            "max.partition.fetch.bytes",
-            args.partition_fetch_bytes.to_string(),
-        )
-        .set("fetch.max.bytes", args.fetch_max_bytes.to_string())
-        .create()
-        .expect("consumer");
+        .set("enable.auto.commit", "false");
+    if !args.defaults {
+        config
+            .set("fetch.wait.max.ms", args.max_wait.as_millis().to_string())
+            .set(
+                "max.partition.fetch.bytes",
+                args.partition_fetch_bytes.to_string(),
+            )
+            .set("fetch.max.bytes", args.fetch_max_bytes.to_string());
+    }
+    let consumer: BaseConsumer = config.create().expect("consumer");
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset(&args.topic, 0, Offset::Beginning)
         .expect("partition");

@@ -1,6 +1,11 @@
 //! rskafka 0.6: `BatchProducer::produce` per record (its batching producer, `RecordAggregator`
 //! with the common batch size and linger), then a `PartitionClient::fetch_records` loop from
 //! offset 0 asking for up to `--fetch-max-bytes`.
+//!
+//! `--settings defaults`: rskafka's producer lingers 5 ms unless told otherwise; its
+//! `RecordAggregator` and `fetch_records` have no defaults (every call names its batch size, byte
+//! range and max wait), so the batch stays at `--batch-bytes` and the fetch takes what its own
+//! `StreamConsumer` defaults to: 1 to 52,428,800 bytes and a 500 ms max wait.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -45,9 +50,11 @@ async fn main() {
 }
 
 async fn produce(partition: &Arc<PartitionClient>, args: &Args) -> Duration {
-    let producer = BatchProducerBuilder::new(Arc::clone(partition))
-        .with_linger(args.linger)
-        .build(RecordAggregator::new(args.batch_bytes));
+    let mut builder = BatchProducerBuilder::new(Arc::clone(partition));
+    if !args.defaults {
+        builder = builder.with_linger(args.linger);
+    }
+    let producer = builder.build(RecordAggregator::new(args.batch_bytes));
     let value = payload(args.size);
     let window = args.window();
     let mut pending = FuturesUnordered::new();
@@ -75,14 +82,20 @@ async fn produce(partition: &Arc<PartitionClient>, args: &Args) -> Duration {
 }
 
 async fn consume(partition: &PartitionClient, args: &Args) -> (u64, u64, Duration) {
-    let max_wait_ms = i32::try_from(args.max_wait.as_millis()).unwrap_or(i32::MAX);
+    // rskafka's StreamConsumer defaults, for `--settings defaults`.
+    let (max_wait, max_bytes) = if args.defaults {
+        (Duration::from_millis(500), 52_428_800)
+    } else {
+        (args.max_wait, args.fetch_max_bytes)
+    };
+    let max_wait_ms = i32::try_from(max_wait.as_millis()).unwrap_or(i32::MAX);
     let (mut records, mut bytes, mut offset) = (0u64, 0u64, 0i64);
     let mut started = None;
     while records < args.records {
         // One range sets both the response limit and the partition limit. tansu 0.6 sizes its
         // answer by the response limit only, so this gets what the other clients get.
         let (got, _high_watermark) = partition
-            .fetch_records(offset, 1..args.fetch_max_bytes, max_wait_ms)
+            .fetch_records(offset, 1..max_bytes, max_wait_ms)
             .await
             .expect("fetch");
         if !got.is_empty() {
