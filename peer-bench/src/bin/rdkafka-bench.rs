@@ -69,9 +69,7 @@ fn produce(args: &Args) -> Duration {
             .set("batch.size", args.batch_bytes.to_string())
             .set("compression.type", "none");
     }
-    let producer: BaseProducer<Counts> = config
-        .create_with_context(Counts::default())
-        .expect("producer");
+    let producer: BaseProducer<Counts> = config.create_with_context(Counts::default()).expect("producer");
     // Connected, with the topic's metadata, before the clock starts (as the other clients are).
     producer
         .client()
