@@ -11,6 +11,14 @@
 //! Produce or EndTxn), the producer fences itself: the next transaction starts with InitProducerId
 //! carrying the old producer id and epoch, which bumps the epoch and aborts whatever was open.
 //!
+//! A record that fails for good inside a transaction leaves the transaction able only to abort,
+//! as the Java client's abortable error state does: committing the rest would commit a
+//! transaction without that record. A fenced producer (a newer instance has its transactional id)
+//! cannot go on at all.
+//!
+//! The sender task holds no handle to the producer: when the last handle is dropped it fails what
+//! is still queued and ends, so a dropped producer never sends behind its owner's back.
+//!
 //! References: KIP-98 (idempotence and transactions), KIP-360 (epoch bump on InitProducerId),
 //! KIP-679 (acks=all and idempotence by default), KIP-890 (transaction verification).
 
@@ -497,6 +505,9 @@ impl Producer {
     }
 
     /// Sends everything queued now and waits until every record is acknowledged or failed.
+    ///
+    /// A record's own failure comes through its [`DeliveryFuture`]; flush fails after a fatal
+    /// error, and in a transaction once a record of it failed ([`Error::TransactionFailed`]).
     pub async fn flush(&self) -> Result<(), Error> {
         {
             self.core.state().flushing += 1;
