@@ -320,6 +320,8 @@ struct TwoPhase {
     open: Vec<String>,
     prepared: BTreeMap<u64, Vec<String>>,
     committed: Committed,
+    /// How long a restore takes (a slow one lets checkpoint triggers queue up meanwhile).
+    restore_delay: Duration,
 }
 
 impl TwoPhase {
@@ -355,6 +357,7 @@ impl Sink<String> for TwoPhase {
     }
 
     async fn restore(&mut self, state: Option<Vec<u8>>) -> Result<(), JobError> {
+        tokio::time::sleep(self.restore_delay).await;
         for line in String::from_utf8(state.unwrap_or_default()).unwrap().lines() {
             let (id, records) = line.split_once('\t').unwrap();
             let records = records.split(',').filter(|r| !r.is_empty()).map(str::to_owned);
@@ -372,18 +375,33 @@ impl Sink<String> for TwoPhase {
 
 /// source -> FinishMark -> TwoPhase, with checkpoints in `dir`.
 fn finishing_job(client: &Client, topic: &str, dir: &std::path::Path, committed: Committed) -> Job {
+    finishing_job_with(client, topic, dir, committed, None, Duration::ZERO)
+}
+
+/// [`finishing_job`] with a checkpoint interval and a sink whose restore takes `restore_delay`.
+fn finishing_job_with(
+    client: &Client,
+    topic: &str,
+    dir: &std::path::Path,
+    committed: Committed,
+    interval: Option<Duration>,
+    restore_delay: Duration,
+) -> Job {
     let source = KafkaSource::builder(client.clone(), &[topic])
         .stopping_offsets(StoppingOffsets::Latest)
         .max_wait(Duration::from_millis(20))
         .build();
-    JobBuilder::new("finishing")
-        .checkpoint_dir(dir)
-        .source(source)
+    let mut job = JobBuilder::new("finishing").checkpoint_dir(dir);
+    if let Some(every) = interval {
+        job = job.checkpoint_interval(every);
+    }
+    job.source(source)
         .process(|_| FinishMark::default())
         .sink(move |_| TwoPhase {
             open: Vec::new(),
             prepared: BTreeMap::new(),
             committed: committed.clone(),
+            restore_delay,
         })
 }
 
@@ -414,6 +432,60 @@ async fn the_final_checkpoint_holds_the_state_after_finish_and_a_restart_emits_n
         .run()
         .await
         .unwrap();
+    assert_eq!(
+        committed.lock().unwrap().1,
+        vec!["done".to_owned()],
+        "the final output once"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A job started again from its final checkpoint is finished from the start: every checkpoint it
+/// takes says so, including one triggered while its restore was still running, so a crash before
+/// the job ends again cannot make its operators finish (and emit) a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_after_a_restore_from_the_final_one_say_the_task_finished() {
+    let broker = LocalBroker::start_or_fail();
+    let client = client(&broker).await.unwrap();
+    fill(&client, "rt-refinal", 1, 50, 10, true).await.unwrap();
+    let dir = temp_dir("refinal");
+    let committed: Committed = Arc::default();
+    finishing_job(&client, "rt-refinal", &dir, committed.clone())
+        .run()
+        .await
+        .unwrap();
+    let store = CheckpointStore::open(&dir).unwrap();
+    let final_id = store.latest().unwrap().unwrap().id;
+    // Restarted with a checkpoint interval far shorter than its sink's restore.
+    finishing_job_with(
+        &client,
+        "rt-refinal",
+        &dir,
+        committed.clone(),
+        Some(Duration::from_millis(5)),
+        Duration::from_millis(300),
+    )
+    .run()
+    .await
+    .unwrap();
+    let mut later = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let Some(snapshot) = kwire_connector::runtime::Snapshot::from_bytes(&std::fs::read(&path).unwrap())
+        else {
+            continue;
+        };
+        if snapshot.id > final_id {
+            later += 1;
+            assert!(
+                snapshot.finished.iter().flatten().all(|f| *f),
+                "checkpoint {} after the restore: {:?}",
+                snapshot.id,
+                snapshot.finished
+            );
+        }
+    }
+    assert!(later >= 1, "the restarted job took no checkpoint");
     assert_eq!(
         committed.lock().unwrap().1,
         vec!["done".to_owned()],

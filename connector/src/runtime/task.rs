@@ -145,7 +145,9 @@ async fn run_source(
                     let offsets = reader.snapshot(id);
                     let mut states = chain.barrier(id).await?;
                     states.insert(0, offsets.to_bytes());
-                    ctx.ack(id, states, finished);
+                    // Restored from a finished task: its state is after the finish from the
+                    // start, even before this run's loop has seen the end again.
+                    ctx.ack(id, states, finished || restored.finished);
                 }
                 Some(Control::Complete(id)) => {
                     reader.notify_checkpoint_complete(id).await;
@@ -198,7 +200,7 @@ async fn run_input<T: Send + 'static>(
                 }
                 Input::Aligned(id) => {
                     let states = chain.barrier(id).await?;
-                    ctx.ack(id, states, finished);
+                    ctx.ack(id, states, finished || restored.finished);
                 }
                 Input::EndOfData => {
                     finished = true;
