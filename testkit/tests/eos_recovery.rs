@@ -75,7 +75,8 @@ async fn until_aborted(client: &Client, id: &str, within: Duration) {
 /// visible.
 async fn a_timed_out_pre_commit_fails_the_restore(client: &Client, topic: &str) {
     client.create_topic(topic, 1, 1).await.unwrap();
-    let sink = sink(client, topic, &format!("{topic}-job")).transaction_timeout(Duration::from_secs(1));
+    // Long enough for the pre-commit on a loaded machine, short enough to time out soon after.
+    let sink = sink(client, topic, &format!("{topic}-job")).transaction_timeout(Duration::from_secs(4));
     let mut writer = sink.writer(SinkContext::new(0, 1));
     for i in 0..10 {
         writer.write(format!("lost-{i}")).await.unwrap();

@@ -281,13 +281,10 @@ impl Client {
                 .iter()
                 .flat_map(|t| t.partitions.iter())
                 .find(|p| p.partition_index == partition)
-                .ok_or_else(|| {
-                    Error::broker_at(
-                        "ListOffsets",
-                        ErrorCode::UNKNOWN_SERVER_ERROR,
-                        topic,
-                        Some(partition),
-                    )
+                .ok_or_else(|| Error::InvalidResponse {
+                    api: "ListOffsets",
+                    broker: conn.addr().to_owned(),
+                    reason: format!("no answer for {topic}-{partition}, which it was asked for"),
                 })?;
             let code = ErrorCode(p.error_code);
             if code.is_ok() {
@@ -317,13 +314,12 @@ impl Client {
                 .transaction_states
                 .into_iter()
                 .find(|t| t.transactional_id == transactional_id)
-                .ok_or_else(|| {
-                    Error::broker_at(
-                        "DescribeTransactions",
-                        ErrorCode::UNKNOWN_SERVER_ERROR,
-                        transactional_id,
-                        None,
-                    )
+                .ok_or_else(|| Error::InvalidResponse {
+                    api: "DescribeTransactions",
+                    broker: conn.addr().to_owned(),
+                    reason: format!(
+                        "no answer for transactional id {transactional_id}, which it was asked for"
+                    ),
                 })?;
             let code = ErrorCode(t.error_code);
             if code == ErrorCode::TRANSACTIONAL_ID_NOT_FOUND {

@@ -122,8 +122,11 @@ impl Client {
         let mut got = self
             .fetch(&[(topic.to_owned(), partition, offset)], options)
             .await?;
-        got.pop()
-            .ok_or_else(|| Error::broker_at("Fetch", ErrorCode::UNKNOWN_SERVER_ERROR, topic, Some(partition)))
+        got.pop().ok_or_else(|| Error::InvalidResponse {
+            api: "Fetch",
+            broker: format!("the leader of {topic}-{partition}"),
+            reason: format!("no answer for {topic}-{partition}, which it was asked for"),
+        })
     }
 
     /// Fetches each `(topic, partition, offset)` from its leader: one request per leader, sent
