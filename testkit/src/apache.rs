@@ -287,8 +287,9 @@ impl ApacheKafka {
     fn format(&self, java: &Path, libs: &Path) -> Result<(), BrokerError> {
         let out = self
             .java_command(java, libs)
-            .args(["kafka.tools.StorageTool", "format", "-t"])
-            .arg(cluster_id(self.port))
+            .args(["kafka.tools.StorageTool", "format"])
+            // One argument: an id that starts with '-' must not read as an option.
+            .arg(format!("--cluster-id={}", cluster_id(self.port)))
             .arg("-c")
             .arg(self.dir.join("server.properties"))
             .stdin(Stdio::null())
@@ -431,8 +432,13 @@ fn cluster_id(seed: u16) -> String {
             char::from(c)
         })
         .enumerate()
-        // The last character carries only 2 bits of the 128: keep it one a decoder accepts.
-        .map(|(i, c)| if i == 21 { 'A' } else { c })
+        // The last character carries only 2 bits of the 128: keep it one a decoder accepts. The
+        // first is never '-', as in Kafka's own ids, so no command line takes the id for an option.
+        .map(|(i, c)| match (i, c) {
+            (21, _) => 'A',
+            (0, '-') => 'K',
+            _ => c,
+        })
         .collect()
 }
 
@@ -459,6 +465,9 @@ mod tests {
             .bytes()
             .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
         assert_ne!(a, b);
+        for seed in 0..5000 {
+            assert!(!cluster_id(seed).starts_with('-'), "{}", cluster_id(seed));
+        }
     }
 
     #[test]
