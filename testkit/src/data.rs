@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use kwire_connector::client::{Client, Error, ProducerRecord};
+use kwire_connector::client::{Client, Error, FetchOptions, IsolationLevel, OffsetSpec, ProducerRecord};
 use kwire_connector::runtime::CheckpointStore;
 use kwire_connector::source::SourceState;
 
@@ -67,11 +67,16 @@ pub struct Seeded {
 }
 
 impl Seeded {
-    /// A generator from `seed`.
+    /// A generator from `seed`: every seed its own sequence (the state is the seed mixed by
+    /// SplitMix64's finalizer, never 0, which xorshift cannot leave).
     pub fn new(seed: u64) -> Self {
+        let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
         Self {
             seed,
-            state: seed | 1,
+            state: if z == 0 { 0x9e37_79b9_7f4a_7c15 } else { z },
         }
     }
 
@@ -114,4 +119,132 @@ pub fn checkpointed_offsets(store: &CheckpointStore) -> i64 {
         .filter_map(|states| SourceState::from_bytes(states.first()?).ok())
         .map(|s| s.offsets.values().sum::<i64>())
         .sum()
+}
+
+/// Waits until no transaction is open in any partition of `topic` (the last stable offset equals
+/// the high watermark everywhere), as a read_committed check must: a coordinator writes a
+/// transaction's markers after it answered EndTxn. An error names the partition still open
+/// after `within`.
+pub async fn until_settled(client: &Client, topic: &str, within: Duration) -> Result<(), String> {
+    let options = FetchOptions {
+        isolation: IsolationLevel::ReadCommitted,
+        max_wait: Duration::from_millis(10),
+        partition_max_bytes: 1,
+        ..FetchOptions::default()
+    };
+    let deadline = std::time::Instant::now() + within;
+    let partitions = client
+        .topic(topic)
+        .await
+        .map_err(|e| format!("{topic}: {e}"))?
+        .partitions
+        .iter()
+        .map(|p| p.id)
+        .collect::<Vec<_>>();
+    for partition in partitions {
+        loop {
+            let end = client
+                .list_offset(topic, partition, OffsetSpec::Latest)
+                .await
+                .map_err(|e| format!("{topic}-{partition}: {e}"))?;
+            let got = client
+                .fetch_one(topic, partition, end, &options)
+                .await
+                .map_err(|e| format!("{topic}-{partition}: {e}"))?;
+            if got.last_stable_offset >= got.high_watermark {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(format!(
+                    "{topic}-{partition}: a transaction is still open after {within:?} (last stable \
+                     offset {}, high watermark {})",
+                    got.last_stable_offset, got.high_watermark
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    Ok(())
+}
+
+/// Every value of `topic` (all partitions, in partition and offset order) that a read_committed
+/// reader sees once no transaction is open there ([`until_settled`] first), as UTF-8 (lossy).
+pub async fn committed_values(client: &Client, topic: &str, within: Duration) -> Result<Vec<String>, String> {
+    until_settled(client, topic, within).await?;
+    let options = FetchOptions {
+        isolation: IsolationLevel::ReadCommitted,
+        max_wait: Duration::from_millis(10),
+        ..FetchOptions::default()
+    };
+    let partitions = client
+        .topic(topic)
+        .await
+        .map_err(|e| format!("{topic}: {e}"))?
+        .partitions
+        .iter()
+        .map(|p| p.id)
+        .collect::<Vec<_>>();
+    let mut out = Vec::new();
+    for partition in partitions {
+        let mut offset = 0;
+        loop {
+            let got = client
+                .fetch_one(topic, partition, offset, &options)
+                .await
+                .map_err(|e| format!("{topic}-{partition} at {offset}: {e}"))?;
+            out.extend(
+                got.records
+                    .iter()
+                    .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned()),
+            );
+            if got.next_offset <= offset || got.next_offset >= got.last_stable_offset {
+                break;
+            }
+            offset = got.next_offset;
+        }
+    }
+    Ok(out)
+}
+
+/// The offsets `group` committed for `partitions` of `topic`, checked against the source offsets
+/// of the newest checkpoint in `store` (a job commits a checkpoint's offsets when it completes):
+/// `(partition, offset)` in partition order, or what differs.
+pub async fn committed_at_checkpoint(
+    client: &Client,
+    store: &CheckpointStore,
+    group: &str,
+    topic: &str,
+    partitions: &[i32],
+) -> Result<Vec<(i32, i64)>, String> {
+    let last = store
+        .latest()
+        .map_err(|e| format!("the checkpoint store: {e}"))?
+        .ok_or("no checkpoint in the store")?;
+    let states = last
+        .stages
+        .first()
+        .ok_or("a checkpoint without stages")?
+        .iter()
+        .map(|s| {
+            SourceState::from_bytes(s.first().ok_or("a source without state")?).map_err(|e| e.to_string())
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let checkpointed: Vec<(i32, i64)> = SourceState::merge(&states)
+        .offsets
+        .iter()
+        .filter(|((t, _), _)| t == topic)
+        .map(|((_, p), o)| (*p, *o))
+        .collect();
+    let mut committed = client
+        .committed_offsets(group, topic, partitions)
+        .await
+        .map_err(|e| format!("{group}: {e}"))?;
+    committed.sort_unstable();
+    if committed == checkpointed {
+        Ok(committed)
+    } else {
+        Err(format!(
+            "group {group} committed {committed:?} for {topic}, the newest checkpoint holds {checkpointed:?}"
+        ))
+    }
 }

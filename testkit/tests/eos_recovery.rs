@@ -7,46 +7,17 @@
 
 use std::time::{Duration, Instant};
 
-use kwire_connector::client::{Client, FetchOptions, IsolationLevel, TransactionState};
+use kwire_connector::client::{Client, TransactionState};
 use kwire_connector::runtime::{JobError, Sink, SinkContext};
 use kwire_connector::sink::{DeliveryGuarantee, KafkaSink, PreparedTransaction, RecoveryError};
-use kwire_testkit::data::client;
+use kwire_testkit::data::{self, client};
 use kwire_testkit::LocalBroker;
 
-/// The values a read_committed read of `topic`-0 holds once no transaction is open there (a
-/// coordinator writes its markers after it answered EndTxn).
+/// The values a read_committed read of `topic` holds once no transaction is open there.
 async fn committed_values(client: &Client, topic: &str) -> Vec<String> {
-    let options = FetchOptions {
-        isolation: IsolationLevel::ReadCommitted,
-        max_wait: Duration::from_millis(10),
-        ..FetchOptions::default()
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let got = client.fetch_one(topic, 0, 0, &options).await.unwrap();
-        if got.last_stable_offset == got.high_watermark {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "a transaction stays open in {topic}: {got:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let mut out = Vec::new();
-    let mut offset = 0;
-    loop {
-        let got = client.fetch_one(topic, 0, offset, &options).await.unwrap();
-        out.extend(
-            got.records
-                .iter()
-                .map(|r| String::from_utf8(r.value.clone().unwrap().to_vec()).unwrap()),
-        );
-        if got.next_offset <= offset || got.next_offset >= got.last_stable_offset {
-            return out;
-        }
-        offset = got.next_offset;
-    }
+    data::committed_values(client, topic, Duration::from_secs(30))
+        .await
+        .unwrap()
 }
 
 fn sink(client: &Client, topic: &str, prefix: &str) -> KafkaSink<String> {

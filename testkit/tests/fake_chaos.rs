@@ -1,6 +1,7 @@
 //! Exactly-once under a seeded storm against the fake cluster: the source -> exactly-once sink
 //! job of the local runner is killed several times while 50 cluster faults drawn from the seed
-//! (connections dropped, brokers restarted, leaders moved) play; a read_committed read of the
+//! (connections dropped, brokers restarted, leaders moved, coordinators moved or loading, EndTxn
+//! and Produce answers lost after the request was applied) play; a read_committed read of the
 //! output holds every input record exactly once. `KWIRE_SEED=<seed>` replays a run's schedule.
 
 use std::time::Duration;
@@ -9,7 +10,7 @@ use kwire_connector::client::Client;
 use kwire_protocol::messages::ApiKey;
 use kwire_protocol::ErrorCode;
 use kwire_testkit::data::Seeded;
-use kwire_testkit::fake::{FakeCluster, Mix, Playback, Schedule};
+use kwire_testkit::fake::{FakeCluster, Mix, Playback, RequestFault, Schedule};
 
 mod common;
 
@@ -29,13 +30,38 @@ async fn exactly_once_holds_under_fifty_seeded_faults_and_kills() {
     let mut mix = Mix::new(3, &[("eo-in", 4), ("eo-out", 4)]);
     mix.max_gap = Duration::from_millis(8);
     mix.max_down = Duration::from_millis(100);
-    mix.error_apis = vec![
-        (ApiKey::Produce, ErrorCode::NOT_LEADER_OR_FOLLOWER),
-        (ApiKey::Fetch, ErrorCode::NOT_LEADER_OR_FOLLOWER),
-        (ApiKey::EndTxn, ErrorCode::COORDINATOR_LOAD_IN_PROGRESS),
-        (ApiKey::AddPartitionsToTxn, ErrorCode::NOT_COORDINATOR),
+    mix.request_faults = vec![
+        (
+            ApiKey::Produce,
+            RequestFault::Error(ErrorCode::NOT_LEADER_OR_FOLLOWER),
+        ),
+        (
+            ApiKey::Fetch,
+            RequestFault::Error(ErrorCode::NOT_LEADER_OR_FOLLOWER),
+        ),
+        (
+            ApiKey::EndTxn,
+            RequestFault::Error(ErrorCode::COORDINATOR_LOAD_IN_PROGRESS),
+        ),
+        (ApiKey::EndTxn, RequestFault::Error(ErrorCode::NOT_COORDINATOR)),
+        (
+            ApiKey::AddPartitionsToTxn,
+            RequestFault::Error(ErrorCode::NOT_COORDINATOR),
+        ),
+        (
+            ApiKey::InitProducerId,
+            RequestFault::Error(ErrorCode::COORDINATOR_LOAD_IN_PROGRESS),
+        ),
+        (
+            ApiKey::TxnOffsetCommit,
+            RequestFault::Error(ErrorCode::NOT_COORDINATOR),
+        ),
+        // Answers lost after the request was applied: the commit happened, or the batch was
+        // written, and the client cannot know.
+        (ApiKey::EndTxn, RequestFault::CloseBeforeResponse),
+        (ApiKey::Produce, RequestFault::CloseBeforeResponse),
     ];
-    mix.weights = [4, 2, 3, 2, 0];
+    mix.weights = [4, 2, 3, 4, 0];
     let schedule = Schedule::random(seed, FAULTS, &mix);
     let counts = schedule.counts();
     let run = KillRun {
@@ -56,6 +82,24 @@ async fn exactly_once_holds_under_fifty_seeded_faults_and_kills() {
     let seen = exactly_once_through_kills(&client, run, &mut before_run).await;
     let played = playback.as_ref().map_or(0, Playback::played);
     drop(playback);
+    // What the faults did, read before the verification: request faults used per API.
+    let used: Vec<String> = [
+        ApiKey::Produce,
+        ApiKey::Fetch,
+        ApiKey::InitProducerId,
+        ApiKey::AddPartitionsToTxn,
+        ApiKey::EndTxn,
+        ApiKey::TxnOffsetCommit,
+    ]
+    .iter()
+    .map(|api| {
+        format!(
+            "{} {}",
+            api.name().unwrap_or("?"),
+            cluster.request_faults_used_on(*api)
+        )
+    })
+    .collect();
     let seen = seen.unwrap_or_else(|e| panic!("seed {seed}: the job failed after {played} faults: {e}"));
     let lost = seen.iter().filter(|c| **c == 0).count();
     let duplicated: u32 = seen.iter().map(|c| c.saturating_sub(1)).sum();
@@ -63,13 +107,14 @@ async fn exactly_once_holds_under_fifty_seeded_faults_and_kills() {
     println!(
         "seed {seed}: {} records; faults played {played} of {FAULTS} (drops, restarts, leader moves, request \
          errors: {:?}); connections {}; lost {lost}, duplicated {duplicated}; transactions committed {}, \
-         aborted {}; produce duplicates answered {}",
+         aborted {}; produce duplicates answered {}; request faults used: {}",
         seen.len(),
         &counts[..4],
         cluster.connections(),
         stats.commits,
         stats.aborts,
-        stats.duplicates
+        stats.duplicates,
+        used.join(", ")
     );
     assert_eq!(lost, 0, "seed {seed}: no record lost");
     assert_eq!(duplicated, 0, "seed {seed}: no record twice");

@@ -69,6 +69,12 @@ async fn kwire_read(client: &Client, topic: &str, isolation: IsolationLevel) -> 
         max_wait: Duration::from_millis(10),
         ..FetchOptions::default()
     };
+    if isolation == IsolationLevel::ReadCommitted {
+        // The coordinator writes a transaction's markers after it answered EndTxn.
+        kwire_testkit::data::until_settled(client, topic, Duration::from_secs(30))
+            .await
+            .unwrap();
+    }
     let mut values = Vec::new();
     for p in client.topic(topic).await.unwrap().partitions.iter().map(|p| p.id) {
         let mut offset = 0;

@@ -131,9 +131,11 @@ pub struct Mix {
     pub brokers: i32,
     /// Topics and their partition counts whose leaders may move.
     pub topics: Vec<(String, i32)>,
-    /// APIs whose requests may get a retriable error.
-    pub error_apis: Vec<(ApiKey, ErrorCode)>,
-    /// Weights of: connection drops, broker restarts, leader moves, request errors, stalls.
+    /// Request faults a schedule may arm: a retriable error (NOT_COORDINATOR,
+    /// COORDINATOR_LOAD_IN_PROGRESS, ...), or an answer lost after the request was applied
+    /// ([`RequestFault::CloseBeforeResponse`] on EndTxn or Produce).
+    pub request_faults: Vec<(ApiKey, RequestFault)>,
+    /// Weights of: connection drops, broker restarts, leader moves, request faults, stalls.
     pub weights: [u32; 5],
     /// The longest gap between two faults.
     pub max_gap: Duration,
@@ -143,12 +145,12 @@ pub struct Mix {
 
 impl Mix {
     /// Connection drops, broker restarts and leader moves over `brokers` brokers and `topics`;
-    /// no request errors or stalls unless set.
+    /// no request faults or stalls unless set.
     pub fn new(brokers: i32, topics: &[(&str, i32)]) -> Self {
         Self {
             brokers,
             topics: topics.iter().map(|(t, n)| ((*t).to_owned(), *n)).collect(),
-            error_apis: Vec::new(),
+            request_faults: Vec::new(),
             weights: [4, 2, 3, 0, 0],
             max_gap: Duration::from_millis(300),
             max_down: Duration::from_millis(300),
@@ -200,12 +202,12 @@ impl Schedule {
                         to: Some(broker),
                     }
                 }
-                3 if !mix.error_apis.is_empty() => {
-                    let (api, code) =
-                        mix.error_apis[usize::try_from(rng.below(mix.error_apis.len() as u64)).unwrap_or(0)];
+                3 if !mix.request_faults.is_empty() => {
+                    let (api, fault) = mix.request_faults
+                        [usize::try_from(rng.below(mix.request_faults.len() as u64)).unwrap_or(0)];
                     Fault::Request {
                         api,
-                        fault: RequestFault::Error(code),
+                        fault,
                         count: u32::try_from(rng.below(3) + 1).unwrap_or(1),
                     }
                 }
@@ -251,6 +253,16 @@ mod tests {
         let c = Schedule::random(44, 50, &mix);
         assert_eq!(a.events, b.events);
         assert_ne!(a.events, c.events);
+        // Seeds that differ in their lowest bit only are different schedules too.
+        for k in [0u64, 1, 21, 1 << 40] {
+            assert_ne!(
+                Schedule::random(2 * k, 50, &mix).events,
+                Schedule::random(2 * k + 1, 50, &mix).events,
+                "seeds {} and {}",
+                2 * k,
+                2 * k + 1
+            );
+        }
         assert_eq!(a.events.len(), 50);
         let counts = a.counts();
         assert!(counts[0] > 0 && counts[1] > 0 && counts[2] > 0, "{counts:?}");

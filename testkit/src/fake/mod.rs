@@ -212,6 +212,13 @@ impl FakeCluster {
         lock(&self.inner.state).leader(topic, partition)
     }
 
+    /// How long after a transaction's end (EndTxn, or an abort by InitProducerId or timeout) its
+    /// markers are written; meanwhile the coordinator answers CONCURRENT_TRANSACTIONS and the last
+    /// stable offset stays before it. 20 ms unless set; zero completes transactions at once.
+    pub fn set_marker_delay(&self, delay: Duration) {
+        lock(&self.inner.state).marker_delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+    }
+
     /// The cluster's counters.
     pub fn stats(&self) -> ClusterStats {
         lock(&self.inner.state).stats
@@ -686,7 +693,7 @@ async fn handle(
         notified.as_mut().enable();
         let (resp, bytes, error) = {
             let mut st = lock(&inner.state);
-            st.expire_transactions(now_ms());
+            st.advance(now_ms());
             st.fetch(broker, &req, version)
         };
         if error || bytes >= min_bytes || tokio::time::Instant::now() >= deadline {

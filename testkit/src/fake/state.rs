@@ -9,10 +9,14 @@
 //!
 //! Transactions follow Kafka's coordinator: InitProducerId bumps the epoch (aborting an open
 //! transaction first, answering CONCURRENT_TRANSACTIONS once while it does), AddPartitionsToTxn
-//! and AddOffsetsToTxn open the transaction, EndTxn writes commit or abort markers to every
-//! partition of it; a retried EndTxn of a completed transaction with the same outcome succeeds,
-//! the other outcome is INVALID_TXN_STATE, an old epoch is PRODUCER_FENCED. A transaction open
-//! longer than its timeout is aborted with a bumped epoch, as Kafka's coordinator does.
+//! and AddOffsetsToTxn open the transaction. EndTxn completes it asynchronously, as Kafka's
+//! coordinator does: the answer comes at PrepareCommit or PrepareAbort, and the commit or abort
+//! markers are written to every partition of it a marker delay later (20 ms unless set), only
+//! then does the last stable offset move past it. Until then InitProducerId, AddPartitionsToTxn,
+//! AddOffsetsToTxn and a retried EndTxn with the same outcome get CONCURRENT_TRANSACTIONS. A
+//! retried EndTxn of a completed transaction with the same outcome succeeds, the other outcome is
+//! INVALID_TXN_STATE, an old epoch is PRODUCER_FENCED. A transaction open longer than its timeout
+//! is aborted with a bumped epoch, as Kafka's coordinator does.
 //!
 //! References: KIP-98 (transactions), KIP-360 (epoch bumps), KIP-890 (partitions verified
 //! before a transactional produce), KIP-516 (topic ids), the protocol guide.
@@ -141,6 +145,8 @@ struct Topic {
 enum TxnState {
     Empty,
     Ongoing,
+    PrepareCommit,
+    PrepareAbort,
     CompleteCommit,
     CompleteAbort,
 }
@@ -156,6 +162,8 @@ struct Txn {
     groups: BTreeSet<String>,
     /// Offsets of TxnOffsetCommit, applied when the transaction commits.
     pending_offsets: Vec<(String, String, i32, i64, Option<String>)>,
+    /// When the markers of a transaction in PrepareCommit or PrepareAbort are written.
+    markers_due_ms: i64,
 }
 
 /// A group's committed offsets: (topic, partition) -> (offset, metadata).
@@ -191,7 +199,12 @@ pub(crate) struct ClusterState {
     groups: HashMap<String, GroupOffsets>,
     pub(crate) stats: ClusterStats,
     cluster_id: String,
+    /// How long after EndTxn (or an abort by InitProducerId or timeout) the markers are written.
+    pub(crate) marker_delay_ms: i64,
 }
+
+/// The default marker delay: as on a Kafka broker under light load, a few round trips.
+const MARKER_DELAY_MS: i64 = 20;
 
 /// A stable hash of a coordinator key (FNV-1a).
 fn key_hash(key: &str) -> u64 {
@@ -211,6 +224,7 @@ impl ClusterState {
             groups: HashMap::new(),
             stats: ClusterStats::default(),
             cluster_id: "kwire-fake-cluster".to_owned(),
+            marker_delay_ms: MARKER_DELAY_MS,
         }
     }
 
@@ -365,8 +379,22 @@ impl ClusterState {
         }
     }
 
-    /// Aborts every transaction open past its timeout, bumping its epoch (Kafka's coordinator).
-    pub(crate) fn expire_transactions(&mut self, now_ms: i64) {
+    /// Brings the coordinators to `now_ms`: writes the markers that are due, then aborts every
+    /// transaction open past its timeout, bumping its epoch (Kafka's coordinator).
+    pub(crate) fn advance(&mut self, now_ms: i64) {
+        let due: Vec<(String, bool)> = self
+            .txns
+            .iter()
+            .filter(|(_, t)| t.markers_due_ms <= now_ms)
+            .filter_map(|(id, t)| match t.state {
+                TxnState::PrepareCommit => Some((id.clone(), true)),
+                TxnState::PrepareAbort => Some((id.clone(), false)),
+                _ => None,
+            })
+            .collect();
+        for (id, commit) in due {
+            self.complete(&id, commit, now_ms);
+        }
         let expired: Vec<String> = self
             .txns
             .iter()
@@ -376,7 +404,34 @@ impl ClusterState {
         for id in expired {
             debug!(transactional_id = %id, "transaction timed out: aborting");
             self.bump_epoch(&id);
-            self.complete(&id, false, now_ms);
+            self.prepare(&id, false, now_ms);
+        }
+    }
+
+    /// Moves transaction `id` to PrepareCommit or PrepareAbort; its markers follow after the
+    /// marker delay (at once when the delay is 0).
+    fn prepare(&mut self, id: &str, commit: bool, now_ms: i64) {
+        let delay = self.marker_delay_ms;
+        let Some(txn) = self.txns.get_mut(id) else {
+            return;
+        };
+        if delay <= 0 {
+            self.complete(id, commit, now_ms);
+            return;
+        }
+        txn.state = if commit {
+            TxnState::PrepareCommit
+        } else {
+            TxnState::PrepareAbort
+        };
+        txn.markers_due_ms = now_ms + delay;
+    }
+
+    /// CONCURRENT_TRANSACTIONS while transaction `id` is completing (its markers not written).
+    fn check_not_completing(&self, id: &str) -> Result<(), ErrorCode> {
+        match self.txns.get(id).map(|t| t.state) {
+            Some(TxnState::PrepareCommit | TxnState::PrepareAbort) => Err(ErrorCode::CONCURRENT_TRANSACTIONS),
+            _ => Ok(()),
         }
     }
 
@@ -384,7 +439,7 @@ impl ClusterState {
 
     /// Answers one request `body` at `version` on broker `broker`.
     pub(crate) fn handle(&mut self, broker: i32, version: i16, body: RequestBody, now_ms: i64) -> Reply {
-        self.expire_transactions(now_ms);
+        self.advance(now_ms);
         let resp = match body {
             RequestBody::ApiVersions(_) => ResponseBody::ApiVersions(api_versions()),
             RequestBody::Metadata(r) => ResponseBody::Metadata(self.metadata(&r, version)),
@@ -1051,6 +1106,7 @@ impl ClusterState {
                     partitions: BTreeSet::new(),
                     groups: BTreeSet::new(),
                     pending_offsets: Vec::new(),
+                    markers_due_ms: 0,
                 },
             );
             return InitProducerIdResponse {
@@ -1063,11 +1119,14 @@ impl ClusterState {
         if r.producer_id >= 0 && (r.producer_id != txn.producer_id || r.producer_epoch != txn.epoch) {
             return err(ErrorCode::PRODUCER_FENCED);
         }
+        if let Err(code) = self.check_not_completing(&id) {
+            return err(code);
+        }
         if txn.state == TxnState::Ongoing {
             // Fence the old producer and abort its transaction; the caller retries and then gets
             // a new epoch (Kafka answers CONCURRENT_TRANSACTIONS while the abort completes).
             self.bump_epoch(&id);
-            self.complete(&id, false, now_ms);
+            self.prepare(&id, false, now_ms);
             return err(ErrorCode::CONCURRENT_TRANSACTIONS);
         }
         self.bump_epoch(&id);
@@ -1113,7 +1172,14 @@ impl ClusterState {
     ) -> Vec<AddPartitionsToTxnTopicResult> {
         let check = self
             .check_coordinator(broker, id)
-            .and_then(|()| self.check_producer(id, pid, epoch));
+            .and_then(|()| self.check_producer(id, pid, epoch))
+            .and_then(|()| {
+                if verify_only {
+                    Ok(())
+                } else {
+                    self.check_not_completing(id)
+                }
+            });
         let unknown: BTreeSet<(String, i32)> = topics
             .iter()
             .flat_map(|t| t.partitions.iter().map(move |p| (t.name.clone(), *p)))
@@ -1219,7 +1285,8 @@ impl ClusterState {
         let id = &r.transactional_id;
         let res = self
             .check_coordinator(broker, id)
-            .and_then(|()| self.check_producer(id, r.producer_id, r.producer_epoch));
+            .and_then(|()| self.check_producer(id, r.producer_id, r.producer_epoch))
+            .and_then(|()| self.check_not_completing(id));
         if res.is_ok() {
             self.open(id, now_ms);
             if let Some(txn) = self.txns.get_mut(id) {
@@ -1244,8 +1311,12 @@ impl ClusterState {
             }
             match (txn.state, r.committed) {
                 (TxnState::Ongoing, commit) => {
-                    self.complete(id, commit, now_ms);
+                    self.prepare(id, commit, now_ms);
                     Ok(())
+                }
+                // A retry while the markers are being written: Kafka asks to retry later.
+                (TxnState::PrepareCommit, true) | (TxnState::PrepareAbort, false) => {
+                    Err(ErrorCode::CONCURRENT_TRANSACTIONS)
                 }
                 // A retry of an EndTxn that completed: the same outcome again is fine.
                 (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => Ok(()),
@@ -1300,6 +1371,8 @@ impl ClusterState {
                     transaction_state: match txn.state {
                         TxnState::Empty => "Empty",
                         TxnState::Ongoing => "Ongoing",
+                        TxnState::PrepareCommit => "PrepareCommit",
+                        TxnState::PrepareAbort => "PrepareAbort",
                         TxnState::CompleteCommit => "CompleteCommit",
                         TxnState::CompleteAbort => "CompleteAbort",
                     }
@@ -1584,5 +1657,167 @@ fn concat(batches: Vec<Bytes>, bytes: usize) -> Bytes {
             }
             out.freeze()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kwire_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
+    use kwire_protocol::records::{Compression, RecordBatchBuilder};
+
+    use super::*;
+
+    const ID: &str = "t-id";
+
+    fn one_broker() -> ClusterState {
+        let mut brokers = BTreeMap::new();
+        brokers.insert(
+            0,
+            BrokerInfo {
+                host: "127.0.0.1".into(),
+                port: 1,
+                up: true,
+            },
+        );
+        let mut c = ClusterState::new(brokers);
+        c.create_topic("t", 1).unwrap();
+        c
+    }
+
+    fn init(c: &mut ClusterState, now: i64) -> InitProducerIdResponse {
+        c.init_producer_id(
+            0,
+            &InitProducerIdRequest {
+                transactional_id: Some(ID.into()),
+                transaction_timeout_ms: 60_000,
+                ..Default::default()
+            },
+            now,
+        )
+    }
+
+    fn add_partition(c: &mut ClusterState, pid: i64, epoch: i16, now: i64) -> i16 {
+        let r = AddPartitionsToTxnRequest {
+            v3_and_below_transactional_id: ID.into(),
+            v3_and_below_producer_id: pid,
+            v3_and_below_producer_epoch: epoch,
+            v3_and_below_topics: vec![AddPartitionsToTxnTopic {
+                name: "t".into(),
+                partitions: vec![0],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        c.add_partitions_to_txn(0, &r, 3, now)
+            .results_by_topic_v3_and_below[0]
+            .results_by_partition[0]
+            .partition_error_code
+    }
+
+    fn end(c: &mut ClusterState, pid: i64, epoch: i16, commit: bool, now: i64) -> ErrorCode {
+        let r = EndTxnRequest {
+            transactional_id: ID.into(),
+            producer_id: pid,
+            producer_epoch: epoch,
+            committed: commit,
+            ..Default::default()
+        };
+        ErrorCode(c.end_txn(0, &r, now).error_code)
+    }
+
+    fn state(c: &ClusterState) -> String {
+        let r = DescribeTransactionsRequest {
+            transactional_ids: vec![ID.into()],
+            ..Default::default()
+        };
+        c.describe_transactions(0, &r).transaction_states[0]
+            .transaction_state
+            .clone()
+    }
+
+    fn lso(c: &ClusterState) -> (i64, i64) {
+        let log = &c.partition("t", 0).unwrap().log;
+        (log.last_stable_offset(), log.high_watermark())
+    }
+
+    /// Kafka's coordinator answers EndTxn at PrepareCommit and writes the markers afterwards:
+    /// until then the transaction is still completing (CONCURRENT_TRANSACTIONS for the next
+    /// InitProducerId, AddPartitionsToTxn or a retried EndTxn) and the last stable offset stays
+    /// before its records.
+    #[test]
+    fn end_txn_answers_before_the_markers_and_the_lso_moves_only_with_them() {
+        let mut c = one_broker();
+        let r = init(&mut c, 0);
+        let (pid, epoch) = (r.producer_id, r.producer_epoch);
+        assert_eq!(add_partition(&mut c, pid, epoch, 0), 0);
+        let mut b = RecordBatchBuilder::new(Compression::None)
+            .with_producer(pid, epoch, 0)
+            .with_transactional(true);
+        b.append(0, None, Some(&b"v"[..]), &[]).unwrap();
+        let batch = b.finish().unwrap();
+        c.produce_one(0, "t", 0, Some(&batch)).unwrap();
+        assert_eq!(lso(&c), (0, 1));
+
+        assert_eq!(end(&mut c, pid, epoch, true, 10), ErrorCode::NONE);
+        c.advance(10 + MARKER_DELAY_MS - 1);
+        assert_eq!(state(&c), "PrepareCommit");
+        assert_eq!(lso(&c), (0, 1), "no marker yet");
+        assert_eq!(
+            end(&mut c, pid, epoch, true, 11),
+            ErrorCode::CONCURRENT_TRANSACTIONS
+        );
+        assert_eq!(end(&mut c, pid, epoch, false, 11), ErrorCode::INVALID_TXN_STATE);
+        assert_eq!(
+            add_partition(&mut c, pid, epoch, 11),
+            ErrorCode::CONCURRENT_TRANSACTIONS.code()
+        );
+        assert_eq!(
+            ErrorCode(init(&mut c, 11).error_code),
+            ErrorCode::CONCURRENT_TRANSACTIONS
+        );
+        assert_eq!(c.stats.commits, 0);
+
+        c.advance(10 + MARKER_DELAY_MS);
+        assert_eq!(state(&c), "CompleteCommit");
+        assert_eq!(lso(&c), (2, 2), "the commit marker is written");
+        assert_eq!(c.stats.commits, 1);
+        assert_eq!(
+            end(&mut c, pid, epoch, true, 40),
+            ErrorCode::NONE,
+            "a retry after the end"
+        );
+        let next = init(&mut c, 40);
+        assert_eq!((next.error_code, next.producer_epoch), (0, epoch + 1));
+    }
+
+    /// InitProducerId on an open transaction fences it: PrepareAbort at the bumped epoch, and
+    /// CONCURRENT_TRANSACTIONS until the abort markers are written; a timed-out transaction goes
+    /// the same way.
+    #[test]
+    fn a_fenced_or_timed_out_transaction_aborts_through_prepare_abort() {
+        let mut c = one_broker();
+        let r = init(&mut c, 0);
+        assert_eq!(add_partition(&mut c, r.producer_id, r.producer_epoch, 0), 0);
+        assert_eq!(
+            ErrorCode(init(&mut c, 5).error_code),
+            ErrorCode::CONCURRENT_TRANSACTIONS
+        );
+        assert_eq!(state(&c), "PrepareAbort");
+        assert_eq!(
+            ErrorCode(init(&mut c, 6).error_code),
+            ErrorCode::CONCURRENT_TRANSACTIONS
+        );
+        c.advance(5 + MARKER_DELAY_MS);
+        assert_eq!(state(&c), "CompleteAbort");
+        assert_eq!(c.stats.aborts, 1);
+        let r = init(&mut c, 30);
+        assert_eq!((r.error_code, r.producer_epoch), (0, 2));
+
+        assert_eq!(add_partition(&mut c, r.producer_id, r.producer_epoch, 30), 0);
+        c.advance(30 + 60_001);
+        assert_eq!(state(&c), "PrepareAbort", "timed out");
+        c.advance(30 + 60_001 + MARKER_DELAY_MS);
+        assert_eq!(state(&c), "CompleteAbort");
+        assert_eq!(c.stats.aborts, 2);
     }
 }

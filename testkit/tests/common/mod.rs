@@ -9,7 +9,7 @@ use kwire_connector::client::{Client, IsolationLevel, ProducerRecord};
 use kwire_connector::runtime::{CheckpointStore, JobBuilder, JobError, RestartPolicy};
 use kwire_connector::sink::{DeliveryGuarantee, KafkaSink, Partitioner};
 use kwire_connector::source::{KafkaSource, SourceRecord, StoppingOffsets};
-use kwire_testkit::data::{checkpointed_offsets, fill, index, Seeded};
+use kwire_testkit::data::{checkpointed_offsets, fill, index, until_settled, Seeded};
 
 /// The record `r`'s value, to `topic`.
 pub(crate) fn copy_value(topic: &str, r: SourceRecord) -> ProducerRecord {
@@ -94,6 +94,7 @@ pub(crate) async fn exactly_once_through_kills(
     let _ = std::fs::remove_dir_all(&dir);
     result.map_err(|e| e.to_string())?;
     println!("killed {killed} times");
+    until_settled(client, "eo-out", Duration::from_secs(30)).await?;
     let source = KafkaSource::builder(client.clone(), &["eo-out"])
         .isolation(IsolationLevel::ReadCommitted)
         .stopping_offsets(StoppingOffsets::Latest)
