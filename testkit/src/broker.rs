@@ -196,9 +196,15 @@ impl LocalBroker {
     /// `KWIRE_BROKER`'s, embedded or apache, whatever `KWIRE_BOOTSTRAP` says: faults need a
     /// broker that advertises the proxy.
     pub fn behind_proxy() -> Result<(Self, FaultProxy), BrokerError> {
+        Self::behind_proxy_kind(BrokerKind::from_env()?)
+    }
+
+    /// A new broker of `kind` (embedded or apache) behind a [`FaultProxy`], as
+    /// [`LocalBroker::behind_proxy`].
+    pub fn behind_proxy_kind(kind: BrokerKind) -> Result<(Self, FaultProxy), BrokerError> {
         let start_err = |e: std::io::Error| BrokerError::Start(e.to_string());
         let proxy_port = free_port().map_err(start_err)?;
-        let (broker, listening) = Self::advertising(proxy_port)?;
+        let (broker, listening) = Self::advertising_kind(kind, proxy_port)?;
         let proxy = FaultProxy::start(proxy_port, listening).map_err(start_err)?;
         Ok((broker, proxy))
     }
@@ -208,7 +214,11 @@ impl LocalBroker {
     /// puts on that port (faults, TLS termination). Returns the broker, whose bootstrap is the
     /// advertised address, and the address it really listens on.
     pub fn advertising(advertised_port: u16) -> Result<(Self, SocketAddr), BrokerError> {
-        match BrokerKind::from_env()? {
+        Self::advertising_kind(BrokerKind::from_env()?, advertised_port)
+    }
+
+    fn advertising_kind(kind: BrokerKind, advertised_port: u16) -> Result<(Self, SocketAddr), BrokerError> {
+        match kind {
             BrokerKind::Apache => {
                 let apache = ApacheKafka::start(Some(advertised_port))?;
                 let listening = SocketAddr::from(([127, 0, 0, 1], apache.listening_port()));

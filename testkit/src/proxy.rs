@@ -1,6 +1,8 @@
 //! A TCP proxy in front of a real broker that injects connection faults on command: close every
-//! connection, or let the next request of an API reach the broker and then cut the connection
-//! before its response comes back (the client cannot know whether the request took effect).
+//! connection, let the next request of an API reach the broker and then cut the connection
+//! before its response comes back (the client cannot know whether the request took effect), or
+//! hold the answers on a connection for a while after such a request (an answer later than the
+//! client's request timeout).
 //!
 //! The broker must advertise the proxy's address, so that every connection a client opens after
 //! bootstrap goes through it: [`LocalBroker::behind_proxy`] sets that up.
@@ -25,6 +27,14 @@ struct Control {
     cut_left: AtomicUsize,
     /// Requests cut so far.
     cut_done: AtomicU64,
+    /// API key whose next requests get their answers held back (-1: none).
+    delay_api: AtomicI32,
+    /// How many more such requests to delay.
+    delay_left: AtomicUsize,
+    /// How long, in milliseconds.
+    delay_ms: AtomicU64,
+    /// Requests delayed so far.
+    delay_done: AtomicU64,
     /// Connections accepted so far.
     accepted: AtomicU64,
     /// The largest request frame seen, in bytes.
@@ -67,6 +77,10 @@ impl FaultProxy {
             cut_api: AtomicI32::new(-1),
             cut_left: AtomicUsize::new(0),
             cut_done: AtomicU64::new(0),
+            delay_api: AtomicI32::new(-1),
+            delay_left: AtomicUsize::new(0),
+            delay_ms: AtomicU64::new(0),
+            delay_done: AtomicU64::new(0),
             accepted: AtomicU64::new(0),
             largest_request: AtomicUsize::new(0),
         });
@@ -129,6 +143,22 @@ impl FaultProxy {
         self.control.cut_done.load(Ordering::SeqCst)
     }
 
+    /// The next `count` requests of `api_key` reach the broker, then everything the broker sends
+    /// on their connection is held back for `delay` (their own answers included).
+    pub fn delay_after_request(&self, api_key: i16, count: usize, delay: std::time::Duration) {
+        self.control.delay_ms.store(
+            u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            Ordering::SeqCst,
+        );
+        self.control.delay_left.store(count, Ordering::SeqCst);
+        self.control.delay_api.store(i32::from(api_key), Ordering::SeqCst);
+    }
+
+    /// How many requests had their answers delayed so far.
+    pub fn delays(&self) -> u64 {
+        self.control.delay_done.load(Ordering::SeqCst)
+    }
+
     /// The largest request frame that went through, in bytes.
     pub fn largest_request(&self) -> usize {
         self.control.largest_request.load(Ordering::SeqCst)
@@ -151,6 +181,7 @@ async fn pump(mut client: TcpStream, server: TcpStream, c: Arc<Control>) {
         (r, w)
     };
     let (cut_tx, mut cut_rx) = watch::channel(false);
+    let (hold_tx, hold_rx) = watch::channel(None::<tokio::time::Instant>);
     let upstream = async {
         loop {
             let mut len = [0u8; 4];
@@ -165,6 +196,17 @@ async fn pump(mut client: TcpStream, server: TcpStream, c: Arc<Control>) {
             let api = frame
                 .get(..2)
                 .map_or(-1, |k| i32::from(i16::from_be_bytes([k[0], k[1]])));
+            // The hold starts before the request goes on, so its answer cannot slip through.
+            if api == c.delay_api.load(Ordering::SeqCst)
+                && c.delay_left
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok()
+            {
+                c.delay_done.fetch_add(1, Ordering::SeqCst);
+                let until = tokio::time::Instant::now()
+                    + std::time::Duration::from_millis(c.delay_ms.load(Ordering::SeqCst));
+                let _ = hold_tx.send(Some(until));
+            }
             if sw.write_all(&len).await.is_err() || sw.write_all(&frame).await.is_err() {
                 return;
             }
@@ -186,6 +228,13 @@ async fn pump(mut client: TcpStream, server: TcpStream, c: Arc<Control>) {
                 n = sr.read(&mut buf) => match n {
                     Ok(0) | Err(_) => return,
                     Ok(n) => {
+                        let hold = *hold_rx.borrow();
+                        if let Some(until) = hold {
+                            tokio::select! {
+                                () = tokio::time::sleep_until(until) => {}
+                                _ = cut_rx.changed() => return,
+                            }
+                        }
                         if *cut_rx.borrow() || cw.write_all(&buf[..n]).await.is_err() {
                             return;
                         }
