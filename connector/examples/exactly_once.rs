@@ -1,11 +1,13 @@
 //! Exactly-once state: reads topic `words` (10,000 records over ten words; written first if the
 //! topic is new), counts records per word in operator state that checkpoints carry, and prints the
 //! final counts. Kill it at any point and start it again: it resumes from its last checkpoint in
-//! `--checkpoint-dir`, and the final counts are exactly 1000 per word.
+//! `--checkpoint-dir`, and the final counts are exactly 1000 per word. `--kill-after N` makes the
+//! process stop dead (exit 137, nothing flushed or closed, as in a crash) once it has handled N
+//! records, so the kill always lands mid-stream however fast the machine.
 //!
 //! ```sh
 //! cargo run --release -p kwire-testkit --bin kwire -- broker           # in one terminal
-//! cargo run --release -p kwire-connector --example exactly_once -- --kill-after-ms 300
+//! cargo run --release -p kwire-connector --example exactly_once -- --kill-after 3000
 //! cargo run --release -p kwire-connector --example exactly_once        # resumes, prints counts
 //! ```
 //!
@@ -20,6 +22,8 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use kwire_connector::client::{Client, FetchOptions, IsolationLevel, ProducerRecord};
@@ -78,7 +82,7 @@ impl Operator<String, String> for Counts {
 #[tokio::main]
 async fn main() {
     let (bootstrap, rest) = common::args();
-    let kill_after: Option<u64> = common::flag(&rest, "--kill-after-ms");
+    let kill_after: Option<u64> = common::flag(&rest, "--kill-after");
     let dir: PathBuf =
         common::flag(&rest, "--checkpoint-dir").unwrap_or_else(|| "target/kwire-exactly-once".into());
     let output: Option<String> = common::flag(&rest, "--output-topic");
@@ -240,11 +244,25 @@ async fn run(
         .group_id("exactly-once-example")
         .stopping_offsets(StoppingOffsets::Latest)
         .build();
+    let handled = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&handled);
+    let shown_dir = dir.clone();
     let job = JobBuilder::new("exactly_once")
         .checkpoint_interval(Duration::from_millis(50))
         .checkpoint_dir(&dir)
         .source(source)
-        .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
+        .map(move |r| {
+            // The kill: the process ends here, in the middle of the stream, as in a crash.
+            let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
+            if kill_after == Some(n) {
+                eprintln!(
+                    "killed after {n} records; run again to resume from the last checkpoint in {}",
+                    shown_dir.display()
+                );
+                std::process::exit(137);
+            }
+            String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned()
+        })
         .key_by(|w| w.clone())
         .process(move |_| Counts {
             updates,
@@ -254,20 +272,17 @@ async fn run(
             Some(s) => Output::Kafka(Box::new(s.writer(ctx))),
             None => Output::Print(Print::stdout()),
         });
-    let Some(ms) = kill_after else {
-        let report = job.run().await?;
-        eprintln!("done: {report:?}");
-        if let Some(topic) = &output {
-            verify(&client, topic).await?;
-        }
-        return Ok(());
-    };
-    tokio::select! {
-        report = job.run() => { eprintln!("done before the kill: {:?}", report?); }
-        _ = tokio::time::sleep(Duration::from_millis(ms)) => {
-            eprintln!("killed after {ms} ms; run again to resume from the last checkpoint in {}", dir.display());
-            std::process::exit(137);
-        }
+    let report = job.run().await?;
+    eprintln!(
+        "done: {} records handled in this run, {} checkpoints, the last {}",
+        handled.load(Ordering::Relaxed),
+        report.checkpoints,
+        report
+            .last_checkpoint
+            .map_or_else(|| "none".to_owned(), |c| c.to_string())
+    );
+    if let Some(topic) = &output {
+        verify(&client, topic).await?;
     }
     Ok(())
 }
