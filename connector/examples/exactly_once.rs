@@ -1,9 +1,11 @@
 //! Exactly-once state: reads topic `words` (10,000 records over ten words; written first if the
 //! topic is new), counts records per word in operator state that checkpoints carry, and prints the
 //! final counts. Kill it at any point and start it again: it resumes from its last checkpoint in
-//! `--checkpoint-dir`, and the final counts are exactly 1000 per word. `--kill-after N` makes the
-//! process stop dead (exit 137, nothing flushed or closed, as in a crash) once it has handled N
-//! records, so the kill always lands mid-stream however fast the machine.
+//! `--checkpoint-dir`, and the final counts are exactly 1000 per word. `--kill-after N` paces the
+//! run (about 2,000 records/s) and makes the process stop dead (exit 137, nothing flushed or
+//! closed, as in a crash) once it has handled N records and completed a checkpoint of its own, so
+//! the kill lands mid-stream however fast the machine, and the next run resumes past where this
+//! one started.
 //!
 //! ```sh
 //! cargo run --release -p kwire-testkit --bin kwire -- broker           # in one terminal
@@ -26,9 +28,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kwire_connector::client::{Client, FetchOptions, IsolationLevel, ProducerRecord};
+use kwire_connector::client::{Client, FetchOptions, IsolationLevel, OffsetSpec, ProducerRecord};
 use kwire_connector::runtime::sinks::Print;
-use kwire_connector::runtime::{JobBuilder, Operator, Sink, SinkContext};
+use kwire_connector::runtime::{CheckpointStore, JobBuilder, Operator, Sink, SinkContext};
 use kwire_connector::sink::{DeliveryGuarantee, KafkaSink, KafkaSinkWriter};
 use kwire_connector::source::{KafkaSource, StoppingOffsets};
 
@@ -168,6 +170,20 @@ async fn verify(client: &Client, topic: &str) -> Result<(), Box<dyn std::error::
     let mut seen: BTreeMap<String, BTreeMap<u64, u32>> = BTreeMap::new();
     let mut total = 0u64;
     for p in client.topic(topic).await?.partitions.iter().map(|p| p.id) {
+        // A coordinator writes a transaction's markers after it answered EndTxn: the last
+        // transaction is readable once the last stable offset reaches the end.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let end = client.list_offset(topic, p, OffsetSpec::Latest).await?;
+            let f = client.fetch_one(topic, p, end, &opts).await?;
+            if f.last_stable_offset >= f.high_watermark {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(format!("{topic}/{p}: a transaction is still open after 30 s").into());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let mut offset = 0;
         loop {
             let f = client.fetch_one(topic, p, offset, &opts).await?;
@@ -247,6 +263,10 @@ async fn run(
     let handled = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&handled);
     let shown_dir = dir.clone();
+    // The kill waits for a checkpoint of this run, so that the next run resumes past it.
+    let store = CheckpointStore::open(&dir)?;
+    let newest = |store: &CheckpointStore| store.ids().ok().and_then(|ids| ids.last().copied());
+    let first = newest(&store);
     let job = JobBuilder::new("exactly_once")
         .checkpoint_interval(Duration::from_millis(50))
         .checkpoint_dir(&dir)
@@ -254,7 +274,12 @@ async fn run(
         .map(move |r| {
             // The kill: the process ends here, in the middle of the stream, as in a crash.
             let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
-            if kill_after == Some(n) {
+            if kill_after.is_some() && n.is_multiple_of(20) {
+                // Paced to about 2,000 records/s, so that checkpoints complete while it runs.
+                tokio::task::block_in_place(|| std::thread::sleep(Duration::from_millis(10)));
+            }
+            let due = kill_after.is_some_and(|k| n >= k && n.is_multiple_of(20));
+            if due && newest(&store) > first {
                 eprintln!(
                     "killed after {n} records; run again to resume from the last checkpoint in {}",
                     shown_dir.display()
