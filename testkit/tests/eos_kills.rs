@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kwire_connector::client::IsolationLevel;
+use kwire_connector::client::{Client, IsolationLevel, TransactionState};
 use kwire_connector::runtime::CheckpointStore;
+use kwire_connector::sink::PreparedTransaction;
 use kwire_testkit::data::{
     checkpointed_offsets, client, committed_at_checkpoint, committed_values, fill, Seeded,
 };
@@ -134,6 +135,35 @@ fn exactly_once(lines: &[String], reader: &str) {
     );
 }
 
+/// How many transactions the newest checkpoint in `store` pre-committed are still open at their
+/// coordinator (same producer id and epoch, state Ongoing): a kill that landed between a
+/// pre-commit and its commit leaves them so until the next run commits them.
+async fn open_pre_commits(client: &Client, store: &CheckpointStore) -> usize {
+    let Ok(Some(snapshot)) = store.latest() else {
+        return 0;
+    };
+    let prepared: Vec<PreparedTransaction> = snapshot
+        .stages
+        .last()
+        .into_iter()
+        .flatten()
+        .filter_map(|states| PreparedTransaction::decode_list(states.last()?).ok())
+        .flatten()
+        .collect();
+    let mut open = 0;
+    for t in prepared {
+        if let Ok(Some(d)) = client.describe_transaction(&t.transactional_id).await {
+            if d.producer_id == t.producer_id
+                && d.producer_epoch == t.epoch
+                && d.state == TransactionState::Ongoing
+            {
+                open += 1;
+            }
+        }
+    }
+    open
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("kwire-eos-kills-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -154,7 +184,7 @@ async fn kills_and_restarts(broker: LocalBroker, name: &str) {
     let checkpoints = dir.join("checkpoints");
     let store = CheckpointStore::open(&checkpoints).unwrap();
     let mut rng = Seeded::from_env();
-    let (mut kills, mut in_restore, mut runs) = (0u32, 0u32, 0u32);
+    let (mut kills, mut in_restore, mut runs, mut between) = (0u32, 0u32, 0u32, 0u32);
     let started = Instant::now();
     loop {
         runs += 1;
@@ -168,10 +198,12 @@ async fn kills_and_restarts(broker: LocalBroker, name: &str) {
             println!();
             break;
         }
-        // Every other run dies while it restores (connects, commits what its checkpoint
-        // pre-committed, fences the transactional ids); the others a random time after a
-        // checkpoint that made progress, so that the job gets through the input.
-        let restoring = runs % 2 == 1;
+        // One run in three dies while it restores (connects, commits what its checkpoint
+        // pre-committed, fences the transactional ids); the others right after, or a random time
+        // after, a checkpoint that made progress, so that the job gets through the input. Killed
+        // right when a checkpoint is stored, the job has pre-committed its transactions and often
+        // not yet committed them.
+        let restoring = runs % 3 == 1;
         if restoring {
             std::thread::sleep(Duration::from_millis(rng.below(400)));
         } else {
@@ -184,7 +216,9 @@ async fn kills_and_restarts(broker: LocalBroker, name: &str) {
                 );
                 std::thread::sleep(Duration::from_millis(5));
             }
-            std::thread::sleep(Duration::from_millis(rng.below(100)));
+            if runs % 3 == 2 {
+                std::thread::sleep(Duration::from_millis(rng.below(100)));
+            }
         }
         let landed = kill(&mut child);
         println!(
@@ -201,9 +235,11 @@ async fn kills_and_restarts(broker: LocalBroker, name: &str) {
         }
         kills += 1;
         in_restore += u32::from(restoring);
+        between += u32::from(open_pre_commits(&client, &store).await > 0);
     }
     println!(
-        "{name}: {kills} kills ({in_restore} while restoring) in {runs} runs, {:?}",
+        "{name}: {kills} kills ({in_restore} while restoring, {between} between a pre-commit and its \
+         commit) in {runs} runs, {:?}",
         started.elapsed()
     );
     assert!(kills >= KILLS, "{kills} kills, {KILLS} asked");
