@@ -19,7 +19,7 @@ use kwire_connector::runtime::{Sink, SinkContext};
 use kwire_connector::sink::{DeliveryGuarantee, KafkaSink};
 use kwire_protocol::messages::ApiKey;
 use kwire_protocol::ErrorCode;
-use kwire_testkit::fake::{FakeCluster, RequestFault};
+use kwire_testkit::fake::{FakeCluster, Fault, RequestFault};
 
 fn python3() -> PathBuf {
     kwire_testkit::python::kafka_python()
@@ -440,5 +440,52 @@ async fn concurrent_transactions_is_retried() {
     assert_eq!(
         kwire_read(&client, "busy", IsolationLevel::ReadCommitted).await,
         vec!["x".to_owned()]
+    );
+}
+
+/// The chaos fault `TimeOutTransactions` aborts an open transaction as its timeout would: the
+/// producer's commit is refused (its epoch was bumped) and a read_committed reader sees nothing
+/// of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_timed_out_by_the_coordinator_cannot_commit_and_stays_invisible() {
+    let cluster = FakeCluster::start(1).unwrap();
+    let client = Client::builder()
+        .bootstrap(&cluster.bootstrap())
+        .build()
+        .await
+        .unwrap();
+    client.create_topic("timed-out", 1, 1).await.unwrap();
+    let producer = client
+        .producer()
+        .transactional_id("timed-out-txn")
+        .build()
+        .await
+        .unwrap();
+    producer.init_transactions().await.unwrap();
+    producer.begin_transaction().await.unwrap();
+    producer
+        .send_and_wait(ProducerRecord::new("timed-out", "lost-0").partition(0))
+        .await
+        .unwrap();
+    cluster.apply(&Fault::TimeOutTransactions);
+    let err = producer.commit_transaction().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Broker {
+                code: ErrorCode::PRODUCER_FENCED | ErrorCode::INVALID_PRODUCER_EPOCH,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(kwire_read(&client, "timed-out", IsolationLevel::ReadCommitted)
+        .await
+        .is_empty());
+    // Counted when the abort markers are written, which the read above waited for.
+    assert_eq!(cluster.stats().aborts, 1);
+    assert_eq!(
+        kwire_read(&client, "timed-out", IsolationLevel::ReadUncommitted).await,
+        vec!["lost-0".to_owned()]
     );
 }

@@ -205,7 +205,7 @@ async fn exactly_once_needs_end_txn_and_says_so_on_a_broker_without_it() {
         max_kill_delay_ms: 40,
     };
     match exactly_once_through_kills(&client, run, &mut |_| {}).await {
-        Ok(seen) => {
+        Ok((seen, _)) => {
             // A broker with transactions (KWIRE_BOOTSTRAP): every record exactly once.
             let wrong: Vec<(usize, u32)> = seen
                 .iter()

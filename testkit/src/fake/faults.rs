@@ -73,6 +73,9 @@ pub enum Fault {
         /// How long it stays down.
         down_for: Duration,
     },
+    /// Every open transaction times out now: its coordinator bumps the epoch and aborts it, as
+    /// when `transaction.timeout.ms` passes (the producer's next EndTxn gets PRODUCER_FENCED).
+    TimeOutTransactions,
 }
 
 /// A request fault armed for the next `left` requests of `api`.
@@ -135,8 +138,9 @@ pub struct Mix {
     /// COORDINATOR_LOAD_IN_PROGRESS, ...), or an answer lost after the request was applied
     /// ([`RequestFault::CloseBeforeResponse`] on EndTxn or Produce).
     pub request_faults: Vec<(ApiKey, RequestFault)>,
-    /// Weights of: connection drops, broker restarts, leader moves, request faults, stalls.
-    pub weights: [u32; 5],
+    /// Weights of: connection drops, broker restarts, leader moves, request faults, stalls,
+    /// transaction timeouts.
+    pub weights: [u32; 6],
     /// The longest gap between two faults.
     pub max_gap: Duration,
     /// The longest a broker stays down or stalled.
@@ -151,7 +155,7 @@ impl Mix {
             brokers,
             topics: topics.iter().map(|(t, n)| ((*t).to_owned(), *n)).collect(),
             request_faults: Vec::new(),
-            weights: [4, 2, 3, 0, 0],
+            weights: [4, 2, 3, 0, 0, 0],
             max_gap: Duration::from_millis(300),
             max_down: Duration::from_millis(300),
         }
@@ -215,6 +219,7 @@ impl Schedule {
                     broker,
                     duration: Duration::from_millis(rng.below(ms(mix.max_down)) + 1),
                 },
+                5 => Fault::TimeOutTransactions,
                 _ => Fault::DropConnections {
                     broker: (rng.below(2) == 0).then_some(broker),
                 },
@@ -224,9 +229,10 @@ impl Schedule {
         Self { seed, events }
     }
 
-    /// How many events of each kind: drops, restarts, leader moves, request faults, stalls.
-    pub fn counts(&self) -> [usize; 5] {
-        let mut c = [0; 5];
+    /// How many events of each kind: drops, restarts, leader moves, request faults, stalls,
+    /// transaction timeouts.
+    pub fn counts(&self) -> [usize; 6] {
+        let mut c = [0; 6];
         for (_, f) in &self.events {
             let i = match f {
                 Fault::DropConnections { .. } => 0,
@@ -234,6 +240,7 @@ impl Schedule {
                 Fault::MoveLeader { .. } => 2,
                 Fault::Request { .. } => 3,
                 Fault::Stall { .. } => 4,
+                Fault::TimeOutTransactions => 5,
             };
             c[i] += 1;
         }

@@ -318,7 +318,8 @@ impl FakeCluster {
     /// stops it on drop.
     pub fn play(&self, schedule: Schedule) -> Playback {
         eprintln!(
-            "fault schedule: seed {} with {} faults (drops, restarts, leader moves, request faults, stalls: {:?})",
+            "fault schedule: seed {} with {} faults (drops, restarts, leader moves, request faults, stalls, \
+             transaction timeouts: {:?})",
             schedule.seed,
             schedule.events.len(),
             schedule.counts()
@@ -401,6 +402,10 @@ impl Control {
             }
             Fault::Stall { broker, duration } => {
                 lock(&self.inner.stalled).insert(*broker, Instant::now() + *duration);
+            }
+            Fault::TimeOutTransactions => {
+                lock(&self.inner.state).time_out_transactions(now_ms());
+                self.inner.changed.notify_waiters();
             }
             Fault::MoveLeader { topic, partition, to } => {
                 let mut st = lock(&self.inner.state);

@@ -408,6 +408,21 @@ impl ClusterState {
         }
     }
 
+    /// Times out every open transaction now: bumps its epoch and aborts it.
+    pub(crate) fn time_out_transactions(&mut self, now_ms: i64) {
+        let open: Vec<String> = self
+            .txns
+            .iter()
+            .filter(|(_, t)| t.state == TxnState::Ongoing)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in open {
+            debug!(transactional_id = %id, "transaction timed out (fault): aborting");
+            self.bump_epoch(&id);
+            self.prepare(&id, false, now_ms);
+        }
+    }
+
     /// Moves transaction `id` to PrepareCommit or PrepareAbort; its markers follow after the
     /// marker delay (at once when the delay is 0).
     fn prepare(&mut self, id: &str, commit: bool, now_ms: i64) {

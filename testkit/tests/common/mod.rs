@@ -31,15 +31,25 @@ pub(crate) struct KillRun {
     pub(crate) max_kill_delay_ms: u64,
 }
 
+/// When [`exactly_once_through_kills`] calls its hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Moment {
+    /// Before the i-th run of the job starts (to arm faults).
+    BeforeRun(u32),
+    /// The last run ended; the verification read comes next (to read fault counters and stop
+    /// faults, so that only what played while the job ran counts).
+    JobEnded,
+}
+
 /// Source -> rebalance -> exactly-once sink, killed (dropped) a random time after checkpoints
-/// that made progress, `kills` times, then run to the end. `before_run(i)` runs before the i-th
-/// killed run starts (to arm faults). Returns the job's result and, per input record, how often a
-/// read_committed read of the output holds it.
+/// that made progress, `kills` times, then run to the end. `hook` runs at each [`Moment`].
+/// Returns, per input record, how often a read_committed read of the output holds it, and how
+/// many kills landed; or the job's error.
 pub(crate) async fn exactly_once_through_kills(
     client: &Client,
     run: KillRun,
-    before_run: &mut dyn FnMut(u32),
-) -> Result<Vec<u32>, String> {
+    hook: &mut dyn FnMut(Moment),
+) -> Result<(Vec<u32>, u32), String> {
     let KillRun {
         total,
         kills,
@@ -77,7 +87,7 @@ pub(crate) async fn exactly_once_through_kills(
         if killed >= kills {
             break job().run().await;
         }
-        before_run(killed);
+        hook(Moment::BeforeRun(killed));
         let at = checkpointed_offsets(&store);
         let run = tokio::spawn(job().run());
         while !run.is_finished() && checkpointed_offsets(&store) <= at {
@@ -91,6 +101,7 @@ pub(crate) async fn exactly_once_through_kills(
         let _ = run.await;
         killed += 1;
     };
+    hook(Moment::JobEnded);
     let _ = std::fs::remove_dir_all(&dir);
     result.map_err(|e| e.to_string())?;
     println!("killed {killed} times");
@@ -105,5 +116,5 @@ pub(crate) async fn exactly_once_through_kills(
     while let Some(r) = reader.next().await {
         seen[index(r.unwrap().value.as_deref().unwrap()).unwrap() as usize] += 1;
     }
-    Ok(seen)
+    Ok((seen, killed))
 }
