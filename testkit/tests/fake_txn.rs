@@ -99,6 +99,21 @@ async fn kwire_read(client: &Client, topic: &str, isolation: IsolationLevel) -> 
     values
 }
 
+/// A one-broker fake cluster with topic `topic` of `partitions` partitions, a client, and a
+/// transactional producer `id` with its transactions initialized.
+async fn transactional(topic: &str, partitions: i32, id: &str) -> (FakeCluster, Client, Producer) {
+    let cluster = FakeCluster::start(1).unwrap();
+    let client = Client::builder()
+        .bootstrap(&cluster.bootstrap())
+        .build()
+        .await
+        .unwrap();
+    client.create_topic(topic, partitions, 1).await.unwrap();
+    let producer = client.producer().transactional_id(id).build().await.unwrap();
+    producer.init_transactions().await.unwrap();
+    (cluster, client, producer)
+}
+
 fn names(prefix: &str, range: std::ops::Range<u32>) -> Vec<String> {
     let mut v: Vec<String> = range.map(|i| format!("{prefix}{i:04}")).collect();
     v.sort();
@@ -107,20 +122,7 @@ fn names(prefix: &str, range: std::ops::Range<u32>) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_committed_sees_committed_transactions_and_never_aborted_ones() {
-    let cluster = FakeCluster::start(1).unwrap();
-    let client = Client::builder()
-        .bootstrap(&cluster.bootstrap())
-        .build()
-        .await
-        .unwrap();
-    client.create_topic("txn", 2, 1).await.unwrap();
-    let producer = client
-        .producer()
-        .transactional_id("txn-visibility")
-        .build()
-        .await
-        .unwrap();
-    producer.init_transactions().await.unwrap();
+    let (cluster, client, producer) = transactional("txn", 2, "txn-visibility").await;
     let batches = [
         ("committed-a-", 0..100, true),
         ("aborted-", 100..180, false),
@@ -247,20 +249,7 @@ fn first_failure(err: &Error) -> (i32, Option<ErrorCode>) {
 /// it, and the next transaction commits.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transaction_with_a_failed_record_cannot_commit_and_aborts_cleanly() {
-    let cluster = FakeCluster::start(1).unwrap();
-    let client = Client::builder()
-        .bootstrap(&cluster.bootstrap())
-        .build()
-        .await
-        .unwrap();
-    client.create_topic("torn", 2, 1).await.unwrap();
-    let producer = client
-        .producer()
-        .transactional_id("torn-txn")
-        .build()
-        .await
-        .unwrap();
-    producer.init_transactions().await.unwrap();
+    let (cluster, client, producer) = transactional("torn", 2, "torn-txn").await;
 
     // A Produce the broker refuses (INVALID_RECORD) after good records of the same transaction.
     producer.begin_transaction().await.unwrap();
@@ -348,20 +337,7 @@ async fn a_transaction_with_a_failed_record_cannot_commit_and_aborts_cleanly() {
 /// fails with the fence (not as an abortable transaction), and it cannot begin another one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fenced_transactional_producer_stays_fenced() {
-    let cluster = FakeCluster::start(1).unwrap();
-    let client = Client::builder()
-        .bootstrap(&cluster.bootstrap())
-        .build()
-        .await
-        .unwrap();
-    client.create_topic("fenced", 1, 1).await.unwrap();
-    let old = client
-        .producer()
-        .transactional_id("fenced-txn")
-        .build()
-        .await
-        .unwrap();
-    old.init_transactions().await.unwrap();
+    let (_cluster, client, old) = transactional("fenced", 1, "fenced-txn").await;
     old.begin_transaction().await.unwrap();
     old.send_and_wait(ProducerRecord::new("fenced", "old-0").partition(0))
         .await
@@ -448,20 +424,7 @@ async fn concurrent_transactions_is_retried() {
 /// of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transaction_timed_out_by_the_coordinator_cannot_commit_and_stays_invisible() {
-    let cluster = FakeCluster::start(1).unwrap();
-    let client = Client::builder()
-        .bootstrap(&cluster.bootstrap())
-        .build()
-        .await
-        .unwrap();
-    client.create_topic("timed-out", 1, 1).await.unwrap();
-    let producer = client
-        .producer()
-        .transactional_id("timed-out-txn")
-        .build()
-        .await
-        .unwrap();
-    producer.init_transactions().await.unwrap();
+    let (cluster, client, producer) = transactional("timed-out", 1, "timed-out-txn").await;
     producer.begin_transaction().await.unwrap();
     producer
         .send_and_wait(ProducerRecord::new("timed-out", "lost-0").partition(0))
