@@ -16,7 +16,7 @@ use kwire_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kwire_protocol::messages::fetch_response::AbortedTransaction;
 use kwire_protocol::messages::FetchRequest;
 use kwire_protocol::records::{Batch, ConsumerRecord, ControlRecord, RecordBatches};
-use kwire_protocol::{ErrorCode, Uuid};
+use kwire_protocol::{DecodeError, DecodeErrorKind, ErrorCode, Uuid};
 
 use super::{Client, Error};
 
@@ -278,6 +278,7 @@ impl Client {
         }
         let names: HashMap<Uuid, String> = ids.iter().map(|(n, id)| (*id, n.clone())).collect();
         let mut out = Vec::new();
+        let mut data_seen = false;
         for t in resp.responses {
             let name = if t.topic.is_empty() {
                 names.get(&t.topic_id).cloned().unwrap_or_default()
@@ -296,15 +297,36 @@ impl Client {
                 let aborted = p.aborted_transactions.unwrap_or_default();
                 let records = p.records.unwrap_or_default();
                 let bytes = records.len();
+                // The first entry's declared size: its length field (at 8) plus the 12 bytes
+                // before the batch it counts.
+                let declared = records
+                    .get(8..12)
+                    .map(|b| i64::from(i32::from_be_bytes([b[0], b[1], b[2], b[3]])) + 12);
                 let mut markers = Vec::new();
-                let (records, next_offset) =
-                    decode(records, asked, options.isolation, &aborted, &mut markers).map_err(|source| {
-                        Error::Records {
-                            topic: name.clone(),
-                            partition: p.partition_index,
-                            source,
-                        }
-                    })?;
+                let records_error = |source| Error::Records {
+                    topic: name.clone(),
+                    partition: p.partition_index,
+                    source,
+                };
+                let (records, next_offset, complete) =
+                    decode(records, asked, options.isolation, &aborted, &mut markers)
+                        .map_err(records_error)?;
+                let first_with_data = bytes > 0 && !data_seen;
+                data_seen |= bytes > 0;
+                if first_with_data && complete == 0 {
+                    // A broker sends the first partition with data at least one whole batch
+                    // (KIP-74; later ones may be cut by the response's size limit): bytes without
+                    // one are a truncated batch, and fetching the offset again would only get
+                    // them again.
+                    let needed = declared.and_then(|d| usize::try_from(d).ok()).unwrap_or(12);
+                    return Err(records_error(DecodeError::new(
+                        DecodeErrorKind::UnexpectedEof {
+                            needed,
+                            remaining: bytes,
+                        },
+                        0,
+                    )));
+                }
                 out.push(Fetched {
                     topic: name.clone(),
                     partition: p.partition_index,
@@ -329,26 +351,29 @@ pub fn decode_records(
     from: i64,
     isolation: IsolationLevel,
     aborted: &[AbortedTransaction],
-) -> Result<(Vec<ConsumerRecord>, i64), kwire_protocol::DecodeError> {
-    decode(records, from, isolation, aborted, &mut Vec::new())
+) -> Result<(Vec<ConsumerRecord>, i64), DecodeError> {
+    decode(records, from, isolation, aborted, &mut Vec::new()).map(|(records, next, _)| (records, next))
 }
 
-/// [`decode_records`], also collecting the transaction markers at or after `from`.
+/// [`decode_records`], also collecting the transaction markers at or after `from`, and counting
+/// the complete batches (the third value).
 fn decode(
     records: bytes::Bytes,
     from: i64,
     isolation: IsolationLevel,
     aborted: &[AbortedTransaction],
     markers: &mut Vec<TransactionMarker>,
-) -> Result<(Vec<ConsumerRecord>, i64), kwire_protocol::DecodeError> {
+) -> Result<(Vec<ConsumerRecord>, i64, usize), DecodeError> {
     let mut aborted: Vec<&AbortedTransaction> = aborted.iter().collect();
     aborted.sort_by_key(|a| a.first_offset);
     let mut pending_aborts = aborted.into_iter().peekable();
     let mut aborting: HashSet<i64> = HashSet::new();
     let mut out = Vec::new();
     let mut next = from;
+    let mut complete = 0;
     for batch in RecordBatches::new(records) {
         let batch = batch?;
+        complete += 1;
         if batch.next_offset() <= from {
             continue;
         }
@@ -384,5 +409,5 @@ fn decode(
         }
         out.extend(batch.into_records().filter(|r| r.offset >= from));
     }
-    Ok((out, next))
+    Ok((out, next, complete))
 }
