@@ -7,7 +7,10 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use kwire_connector::client::{Client, ProducerRecord};
+use kwire_protocol::messages::ApiKey;
 use kwire_testkit::broker::free_port;
+use kwire_testkit::fake::{Corruption, FakeCluster, RequestFault};
 use kwire_testkit::LocalBroker;
 
 /// What a run of `kwire` left behind.
@@ -606,4 +609,56 @@ fn txn_recover_dry_run_lists_what_it_would_commit_and_fence() {
         missing.assert_one_error_line().contains("no checkpoint"),
         "{missing:?}"
     );
+}
+
+/// A corrupt batch (bad CRC, negative length, cut in the middle) ends `kwire consume` with one
+/// error line and a non-zero exit, every one of 100 times each: the reader's error once lost a
+/// race with its channel closing, and the console consumer exited 0 with nothing printed.
+#[test]
+fn consume_never_exits_0_on_a_corrupt_batch() {
+    let cluster = FakeCluster::start(1).unwrap();
+    let bootstrap = cluster.bootstrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = Client::builder().bootstrap(&bootstrap).build().await.unwrap();
+        client.create_topic("corrupt", 1, 1).await.unwrap();
+        let producer = client.producer().build().await.unwrap();
+        for i in 0..10 {
+            producer
+                .send(ProducerRecord::new("corrupt", format!("record-{i}")).partition(0))
+                .await
+                .unwrap();
+        }
+        producer.flush().await.unwrap();
+        producer.close().await.unwrap();
+    });
+    let args = [
+        "consume",
+        "corrupt",
+        "--from",
+        "earliest",
+        "--max-records",
+        "10",
+        "--bootstrap",
+        &bootstrap,
+    ];
+    let clean = kwire(&args);
+    assert!(clean.ok(), "{clean:?}");
+    assert_eq!(clean.stdout.lines().count(), 10, "{clean:?}");
+    for how in [Corruption::Crc, Corruption::NegativeLength, Corruption::Truncated] {
+        for run in 0..100 {
+            cluster.clear_request_faults();
+            cluster.fail_next(ApiKey::Fetch, RequestFault::CorruptRecords(how), 1);
+            let got = kwire(&args);
+            let line = got.assert_one_error_line();
+            assert!(
+                line.contains("corrupt") && got.stdout.is_empty(),
+                "{how:?}, run {run}: {got:?}"
+            );
+            if run == 0 {
+                println!("{how:?}: {line}");
+            }
+        }
+    }
+    assert_eq!(cluster.request_faults_used_on(ApiKey::Fetch), 300);
 }

@@ -29,6 +29,46 @@ pub enum RequestFault {
     CloseMidFrame,
     /// Apply the request, then close the connection without answering.
     CloseBeforeResponse,
+    /// A Fetch answered with its first non-empty partition's record bytes damaged.
+    CorruptRecords(Corruption),
+}
+
+/// How [`RequestFault::CorruptRecords`] damages a Fetch's record bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Corruption {
+    /// A byte of the first batch flipped after its CRC: the CRC no longer matches.
+    Crc,
+    /// The first batch's length field set to -1.
+    NegativeLength,
+    /// The record bytes cut in the middle of the first batch.
+    Truncated,
+}
+
+impl Corruption {
+    /// Damages `records` (a partition's record bytes); bytes too short to hold a batch header
+    /// are left alone.
+    pub(crate) fn apply(self, records: &[u8]) -> Vec<u8> {
+        let mut out = records.to_vec();
+        if out.len() < 61 {
+            return out;
+        }
+        match self {
+            // The last byte of the first batch lies in its CRC-covered part.
+            Self::Crc => {
+                let len = i32::from_be_bytes([out[8], out[9], out[10], out[11]]);
+                let end = usize::try_from(len).map_or(out.len(), |l| (12 + l).min(out.len()));
+                out[end - 1] ^= 0xff;
+            }
+            Self::NegativeLength => out[8..12].copy_from_slice(&(-1i32).to_be_bytes()),
+            Self::Truncated => {
+                let len = i32::from_be_bytes([out[8], out[9], out[10], out[11]]);
+                let first = usize::try_from(len).map_or(out.len(), |l| (12 + l).min(out.len()));
+                out.truncate(first / 2);
+            }
+        }
+        out
+    }
 }
 
 /// A fault of the cluster.

@@ -40,14 +40,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use kwire_protocol::frame::{decode_request, response_header_version, FrameDecoder, ResponseHeader};
-use kwire_protocol::messages::{ApiKey, Message, RequestBody, ResponseBody};
+use kwire_protocol::messages::{ApiKey, FetchResponse, Message, RequestBody, ResponseBody};
 use kwire_protocol::{DecodeErrorKind, Encoder, ErrorCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::{watch, Notify};
 use tracing::{debug, info, warn};
 
-pub use faults::{Fault, Mix, RequestFault, Schedule};
+pub use faults::{Corruption, Fault, Mix, RequestFault, Schedule};
 pub use state::ClusterStats;
 
 use faults::Armory;
@@ -636,6 +636,12 @@ async fn serve(inner: Arc<Inner>, broker: i32, stream: TcpStream) {
                         Some(b) => Reply::Body(b),
                         None => return,
                     },
+                    (_, Reply::Body(ResponseBody::Fetch(mut resp))) => {
+                        if let Some(RequestFault::CorruptRecords(how)) = fault {
+                            corrupt_first_records(&mut resp, how);
+                        }
+                        Reply::Body(ResponseBody::Fetch(resp))
+                    }
                     (_, reply) => reply,
                 }
             }
@@ -671,6 +677,20 @@ async fn serve(inner: Arc<Inner>, broker: i32, stream: TcpStream) {
         }
         if wr.write_all(&out).await.is_err() {
             return;
+        }
+    }
+}
+
+/// Damages the record bytes of the first partition of `resp` that has any.
+fn corrupt_first_records(resp: &mut FetchResponse, how: Corruption) {
+    let first = resp
+        .responses
+        .iter_mut()
+        .flat_map(|t| t.partitions.iter_mut())
+        .find(|p| p.records.as_ref().is_some_and(|r| !r.is_empty()));
+    if let Some(p) = first {
+        if let Some(records) = &p.records {
+            p.records = Some(Bytes::from(how.apply(records)));
         }
     }
 }

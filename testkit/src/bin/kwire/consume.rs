@@ -261,7 +261,11 @@ pub(crate) async fn run(args: Args, bootstrap: &str) -> anyhow::Result<ExitCode>
                 Err(e) => break Err(anyhow::anyhow!("a reader stopped: {e}")),
             },
             msg = rx.recv() => {
-                let Some((partition, records)) = msg else { break Ok(()) };
+                let Some((partition, records)) = msg else {
+                    // Every reader has ended and dropped its sender: the outcome is theirs (a
+                    // reader's error must not lose the race with the channel closing).
+                    break ended(&mut readers).await;
+                };
                 let mut out = Vec::new();
                 let mut done = false;
                 for record in &records {
@@ -303,6 +307,21 @@ pub(crate) async fn run(args: Args, bootstrap: &str) -> anyhow::Result<ExitCode>
     }
     outcome?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Waits for the readers still in `readers`; the first failure among them, if any.
+async fn ended(readers: &mut JoinSet<anyhow::Result<()>>) -> anyhow::Result<()> {
+    let mut outcome = Ok(());
+    while let Some(joined) = readers.join_next().await {
+        let res = match joined {
+            Ok(res) => res,
+            Err(e) => Err(anyhow::anyhow!("a reader stopped: {e}")),
+        };
+        if outcome.is_ok() {
+            outcome = res;
+        }
+    }
+    outcome
 }
 
 /// Where each partition starts: `--from`, else the group's committed offset, else the end.
