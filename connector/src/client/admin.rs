@@ -112,7 +112,7 @@ pub struct TransactionDescription {
 const GROUP_KEY: i8 = 0;
 
 /// FindCoordinator's key type for a transactional id.
-const TRANSACTION_KEY: i8 = 1;
+pub(crate) const TRANSACTION_KEY: i8 = 1;
 
 /// The first OffsetCommit and OffsetFetch version that names topics by id (KIP-848).
 const OFFSETS_BY_TOPIC_ID: i16 = 10;

@@ -41,6 +41,7 @@ use kwire_protocol::ErrorCode;
 use tokio::sync::{oneshot, Notify};
 use tracing::{debug, warn};
 
+use super::admin::TRANSACTION_KEY;
 use super::partitioner::partition_for_key;
 use super::{Client, Connection, Error};
 
@@ -867,8 +868,6 @@ impl Core {
 /// `max_request_size` with the record as the Java client does.
 const BATCH_OVERHEAD: usize = 61;
 
-/// FindCoordinator's key type for a transactional id.
-const TRANSACTION_KEY: i8 = 1;
 
 impl Client {
     /// EndTxn: commits (or aborts) the transaction that producer `producer_id` at

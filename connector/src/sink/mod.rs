@@ -581,8 +581,12 @@ async fn outcome(client: &Client, t: &PreparedTransaction) -> Result<Outcome, Er
     })
 }
 
+/// The most bytes the restore reads in one partition looking for a transaction's marker.
+const MARKER_SCAN_LIMIT: usize = 256 << 20;
+
 /// Reads the partitions `t` wrote from the first offset it wrote there for the first marker of
-/// its producer: the first commit or abort after `t`'s records is `t`'s.
+/// its producer: the first commit or abort after `t`'s records is `t`'s. Each partition is read
+/// up to its high watermark at the first read, and at most [`MARKER_SCAN_LIMIT`] bytes.
 async fn markers(client: &Client, t: &PreparedTransaction) -> Result<Outcome, Error> {
     let options = FetchOptions {
         isolation: IsolationLevel::ReadUncommitted,
@@ -592,6 +596,8 @@ async fn markers(client: &Client, t: &PreparedTransaction) -> Result<Outcome, Er
     let mut why = Vec::new();
     for (topic, partition, first) in &t.partitions {
         let mut offset = *first;
+        let mut end: Option<i64> = None;
+        let mut scanned = 0usize;
         loop {
             let got = match client.fetch_one(topic, *partition, offset, &options).await {
                 Ok(got) => got,
@@ -620,10 +626,20 @@ async fn markers(client: &Client, t: &PreparedTransaction) -> Result<Outcome, Er
                     Outcome::Aborted(evidence)
                 });
             }
-            if got.next_offset <= offset || got.next_offset >= got.high_watermark {
+            let end = *end.get_or_insert(got.high_watermark);
+            scanned = scanned.saturating_add(got.bytes);
+            if got.next_offset <= offset || got.next_offset >= end {
                 why.push(format!(
-                    "{topic}/{partition} has no marker of producer {} between offsets {first} and {}",
-                    t.producer_id, got.high_watermark
+                    "{topic}/{partition} has no marker of producer {} between offsets {first} and {end}",
+                    t.producer_id
+                ));
+                break;
+            }
+            if scanned >= MARKER_SCAN_LIMIT {
+                why.push(format!(
+                    "{topic}/{partition} has no marker of producer {} in the {scanned} bytes from offset \
+                     {first} to {}",
+                    t.producer_id, got.next_offset
                 ));
                 break;
             }
