@@ -868,7 +868,6 @@ impl Core {
 /// `max_request_size` with the record as the Java client does.
 const BATCH_OVERHEAD: usize = 61;
 
-
 impl Client {
     /// EndTxn: commits (or aborts) the transaction that producer `producer_id` at
     /// `producer_epoch` has open under `transactional_id`, retrying retriable errors. A sink
