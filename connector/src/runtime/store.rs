@@ -106,6 +106,17 @@ impl Snapshot {
     }
 }
 
+/// The format of a checkpoint whose CRC and magic are right but whose format is newer than
+/// this build's.
+fn newer_format(bytes: &[u8]) -> Option<u8> {
+    let (body, crc) = bytes.split_at_checked(bytes.len().checked_sub(4)?)?;
+    if crc32c::crc32c(body).to_be_bytes() != crc || body.get(..4)? != MAGIC {
+        return None;
+    }
+    let format = *body.get(4)?;
+    (format > FORMAT).then_some(format)
+}
+
 /// Completed checkpoints in a directory.
 #[derive(Debug, Clone)]
 pub struct CheckpointStore {
@@ -168,7 +179,23 @@ impl CheckpointStore {
             let bytes = fs::read(&path).map_err(|e| JobError::store(&path, e))?;
             match Snapshot::from_bytes(&bytes) {
                 Some(s) if s.id == id => return Ok(Some(s)),
-                _ => warn!(path = %path.display(), "damaged checkpoint skipped"),
+                _ => {
+                    if let Some(format) = newer_format(&bytes) {
+                        // Whole, but written by a newer build: restoring an older one instead
+                        // would replay or lose what this one had committed.
+                        return Err(JobError::store(
+                            &path,
+                            std::io::Error::new(
+                                std::io::ErrorKind::InvalidData,
+                                format!(
+                                    "checkpoint {id} has format {format}, newer than the formats \
+                                     {FORMAT_1}-{FORMAT} this build reads"
+                                ),
+                            ),
+                        ));
+                    }
+                    warn!(path = %path.display(), "damaged checkpoint skipped");
+                }
             }
         }
         Ok(None)
@@ -208,6 +235,27 @@ mod tests {
         }
         assert_eq!(Snapshot::from_bytes(&bytes[..bytes.len() - 1]), None);
         assert_eq!(Snapshot::from_bytes(&[]), None);
+    }
+
+    /// A checkpoint a newer build wrote (a format this one does not know) stops the restore with
+    /// an error; skipping it as damage would restore an older checkpoint and replay or lose what
+    /// the newer one had committed.
+    #[test]
+    fn a_checkpoint_of_a_newer_format_is_an_error_not_damage() {
+        let dir = temp_dir("newer");
+        let store = CheckpointStore::open(&dir).unwrap();
+        store.save(&snapshot(1)).unwrap();
+        let mut e = Encoder::new();
+        e.raw(MAGIC);
+        e.i8(FORMAT as i8 + 1);
+        e.i64(2);
+        e.u32(0);
+        let crc = crc32c::crc32c(&e.buf_mut()[..]);
+        e.u32(crc);
+        fs::write(store.path(2), e.into_inner()).unwrap();
+        let err = store.latest().unwrap_err().to_string();
+        assert!(err.contains("format 3"), "{err}");
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
