@@ -387,8 +387,21 @@ impl Connection {
                 version,
                 tx,
             };
-            if let Ok(mut map) = self.shared.pending.lock() {
-                map.insert(correlation_id, pending);
+            // Registered under the lock, and only while the connection is open: the reader
+            // marks it closed before it drains the map under the same lock, so a request
+            // registered after that drain would wait out its whole timeout for nothing.
+            let registered = match self.shared.pending.lock() {
+                Ok(mut map) if !self.shared.closed.load(Ordering::SeqCst) => {
+                    map.insert(correlation_id, pending);
+                    true
+                }
+                _ => false,
+            };
+            if !registered {
+                return Err(Error::ConnectionClosed {
+                    broker: self.addr.clone(),
+                    reason: "closed earlier".into(),
+                });
             }
             let guard = PendingGuard {
                 shared: &self.shared,
