@@ -121,6 +121,12 @@ pub fn checkpointed_offsets(store: &CheckpointStore) -> i64 {
         .sum()
 }
 
+/// The partition ids of `topic`, from the client's metadata.
+async fn partition_ids(client: &Client, topic: &str) -> Result<Vec<i32>, String> {
+    let meta = client.topic(topic).await.map_err(|e| format!("{topic}: {e}"))?;
+    Ok(meta.partitions.iter().map(|p| p.id).collect())
+}
+
 /// Waits until no transaction is open in any partition of `topic` (the last stable offset equals
 /// the high watermark everywhere), as a read_committed check must: a coordinator writes a
 /// transaction's markers after it answered EndTxn. An error names the partition still open
@@ -133,14 +139,7 @@ pub async fn until_settled(client: &Client, topic: &str, within: Duration) -> Re
         ..FetchOptions::default()
     };
     let deadline = std::time::Instant::now() + within;
-    let partitions = client
-        .topic(topic)
-        .await
-        .map_err(|e| format!("{topic}: {e}"))?
-        .partitions
-        .iter()
-        .map(|p| p.id)
-        .collect::<Vec<_>>();
+    let partitions = partition_ids(client, topic).await?;
     for partition in partitions {
         loop {
             let end = client
@@ -176,14 +175,7 @@ pub async fn committed_values(client: &Client, topic: &str, within: Duration) ->
         max_wait: Duration::from_millis(10),
         ..FetchOptions::default()
     };
-    let partitions = client
-        .topic(topic)
-        .await
-        .map_err(|e| format!("{topic}: {e}"))?
-        .partitions
-        .iter()
-        .map(|p| p.id)
-        .collect::<Vec<_>>();
+    let partitions = partition_ids(client, topic).await?;
     let mut out = Vec::new();
     for partition in partitions {
         let mut offset = 0;
