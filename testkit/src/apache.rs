@@ -154,7 +154,26 @@ impl ApacheKafka {
 
     /// Like [`ApacheKafka::start`], listening on `port` (0: a free one), with extra
     /// `server.properties` lines (`key=value`).
+    ///
+    /// A port taken between its pick and the broker's bind ("Address already in use") starts the
+    /// broker again on fresh ports, up to three times: the ports are ours to pick except a
+    /// `port` the caller gave.
     pub fn start_with(port: u16, advertised: Option<u16>, extra: &[&str]) -> Result<Self, BrokerError> {
+        let mut attempt = 1;
+        loop {
+            match Self::start_once(port, advertised, extra) {
+                Err(BrokerError::Start(why)) if attempt < 3 && why.contains("Address already in use") => {
+                    eprintln!(
+                        "Apache Kafka lost a port to another process before binding it; starting it again"
+                    );
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn start_once(port: u16, advertised: Option<u16>, extra: &[&str]) -> Result<Self, BrokerError> {
         let java = java();
         require_tool(
             &java,

@@ -319,9 +319,39 @@ fn connect_within(addr: &str, limit: Duration) -> std::io::Result<()> {
     }
 }
 
-/// A free TCP port on 127.0.0.1, found by binding port 0.
+/// A free TCP port on 127.0.0.1 for a server that binds it a moment later (a broker, a proxy).
+///
+/// Picked below the kernel's ephemeral range, found free by binding it: a port from that range
+/// (what binding port 0 gives) can be taken by any outgoing connection in the seconds a JVM takes
+/// to bind it, and Apache Kafka then fails with "Address already in use". Successive picks in a
+/// process differ; processes start at different places. Falls back to port 0 when the range
+/// leaves no room below it.
 pub fn free_port() -> std::io::Result<u16> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOWEST: u32 = 10_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let below = ephemeral_low().max(LOWEST);
+    let span = below - LOWEST;
+    if span >= 1_000 {
+        let start = (std::process::id().wrapping_mul(7_919)) % span;
+        for _ in 0..span.min(5_000) {
+            let step = NEXT.fetch_add(1, Ordering::Relaxed);
+            let port = LOWEST + (start + step) % span;
+            let Ok(port) = u16::try_from(port) else { continue };
+            if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                return Ok(port);
+            }
+        }
+    }
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// The first port of the kernel's ephemeral range (Linux's default where it cannot be read).
+fn ephemeral_low() -> u32 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()))
+        .unwrap_or(32_768)
 }
 
 #[cfg(feature = "embedded-broker")]
@@ -455,5 +485,28 @@ mod embedded {
                 let _ = thread.join();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ephemeral_low, free_port};
+
+    /// A port from the ephemeral range can go to any outgoing connection before a JVM binds it
+    /// (Apache Kafka failed to start so in CI): the picks stay below it, free and distinct.
+    #[test]
+    fn free_ports_are_distinct_and_below_the_ephemeral_range() {
+        let picks: Vec<u16> = (0..50).map(|_| free_port().expect("a free port")).collect();
+        for &p in &picks {
+            assert!(
+                u32::from(p) < ephemeral_low(),
+                "port {p} is in the ephemeral range"
+            );
+            std::net::TcpListener::bind(("127.0.0.1", p)).expect("the picked port binds");
+        }
+        let mut distinct = picks.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), picks.len(), "a port was picked twice: {picks:?}");
     }
 }
