@@ -262,7 +262,8 @@ impl ApacheKafka {
              share.coordinator.state.topic.replication.factor=1\n\
              share.coordinator.state.topic.min.isr=1\n\
              group.initial.rebalance.delay.ms=0\n\
-             transaction.abort.timed.out.transaction.cleanup.interval.ms=500\n",
+             transaction.abort.timed.out.transaction.cleanup.interval.ms=500\n\
+             log.retention.check.interval.ms=500\n",
             port = self.port,
             advertised = self.advertised,
             data = data.display(),

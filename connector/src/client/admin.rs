@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use kwire_protocol::messages::create_topics_request::CreatableTopic;
+use kwire_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kwire_protocol::messages::delete_topics_request::DeleteTopicState;
 use kwire_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kwire_protocol::messages::offset_commit_request::{
@@ -137,13 +137,35 @@ impl Client {
         partitions: i32,
         replication_factor: i16,
     ) -> Result<(), Error> {
+        self.create_topic_with_config(topic, partitions, replication_factor, &[])
+            .await
+    }
+
+    /// [`Client::create_topic`] with topic configs (`retention.ms`, `cleanup.policy`, ...); a
+    /// config the broker refuses fails the creation with INVALID_CONFIG and its message.
+    pub async fn create_topic_with_config(
+        &self,
+        topic: &str,
+        partitions: i32,
+        replication_factor: i16,
+        configs: &[(&str, &str)],
+    ) -> Result<(), Error> {
         let conn = self.controller().await?;
+        let configs: Vec<CreatableTopicConfig> = configs
+            .iter()
+            .map(|(k, v)| CreatableTopicConfig {
+                name: (*k).to_owned(),
+                value: Some((*v).to_owned()),
+                ..Default::default()
+            })
+            .collect();
         let resp = conn
             .send_built(|_| CreateTopicsRequest {
                 topics: vec![CreatableTopic {
                     name: topic.to_owned(),
                     num_partitions: partitions,
                     replication_factor,
+                    configs: configs.clone(),
                     ..Default::default()
                 }],
                 timeout_ms: 30_000,

@@ -152,6 +152,35 @@ pub enum Error {
         /// Why it failed.
         source: Box<Self>,
     },
+    /// The broker answered OFFSET_OUT_OF_RANGE for a position the consumer's policy does not
+    /// reset ([`super::OutOfRangePolicy`]).
+    #[error("Fetch failed for {topic}-{partition} at offset {offset}: OFFSET_OUT_OF_RANGE ({})", match .why {
+        super::OutOfRange::Deleted => "before the log start: the records were deleted",
+        super::OutOfRange::NotYetWritten => "past the log end: not yet written",
+    })]
+    OffsetOutOfRange {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// The position asked for.
+        offset: i64,
+        /// Which side of the log it is on.
+        why: super::OutOfRange,
+    },
+    /// A partition has records at a position, by its high watermark, but the broker returns none
+    /// there, nor from any offset up to 100,000 before it.
+    #[error("cannot read {topic}-{partition} at offset {offset}: the broker returns no records there although its high watermark is {high_watermark} (tansu does so inside a record batch, see docs/interop.md)")]
+    Unreadable {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// The position.
+        offset: i64,
+        /// The partition's high watermark.
+        high_watermark: i64,
+    },
     /// The caller asked for something the client cannot do.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

@@ -13,6 +13,7 @@
 
 mod admin;
 mod connection;
+mod consumer;
 mod error;
 mod fetch;
 pub mod partitioner;
@@ -32,6 +33,10 @@ use tracing::debug;
 
 pub use admin::{OffsetSpec, TransactionDescription, TransactionState};
 pub use connection::{Connection, ConnectionConfig};
+pub use consumer::{
+    ConsumedBatch, Consumer, ConsumerBuilder, OutOfRange, OutOfRangePolicy, Record, Records, Reset,
+    StartOffset,
+};
 pub use error::Error;
 pub use fetch::{decode_records, FetchOptions, Fetched, IsolationLevel, OffsetReset, TransactionMarker};
 pub use producer::{Acks, DeliveryFuture, Producer, ProducerBuilder, ProducerRecord, RecordMetadata};

@@ -88,6 +88,15 @@ impl PartitionLog {
         self.log_start
     }
 
+    /// Deletes the records before `offset` (clamped to the end), as DeleteRecords or retention
+    /// would: the log start moves there, and batches wholly before it go.
+    pub(crate) fn delete_before(&mut self, offset: i64) -> i64 {
+        let to = offset.clamp(self.log_start, self.end);
+        self.batches.retain(|b| b.next_offset > to);
+        self.log_start = to;
+        to
+    }
+
     /// The high watermark: every replica has every write here, so the log end offset.
     pub(crate) fn high_watermark(&self) -> i64 {
         self.end

@@ -207,6 +207,12 @@ impl FakeCluster {
         res
     }
 
+    /// Deletes the records of `topic`-`partition` before `offset`, as retention or DeleteRecords
+    /// would; returns the new log start offset. An unknown partition is UNKNOWN_TOPIC_OR_PARTITION.
+    pub fn delete_records(&self, topic: &str, partition: i32, offset: i64) -> Result<i64, ErrorCode> {
+        lock(&self.inner.state).delete_records(topic, partition, offset)
+    }
+
     /// The leader of `topic`-`partition`.
     pub fn leader(&self, topic: &str, partition: i32) -> Option<i32> {
         lock(&self.inner.state).leader(topic, partition)

@@ -262,6 +262,17 @@ impl ClusterState {
             .get(usize::try_from(partition).ok()?)
     }
 
+    pub(crate) fn delete_records(
+        &mut self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+    ) -> Result<i64, ErrorCode> {
+        self.partition_mut(topic, partition)
+            .map(|p| p.log.delete_before(offset))
+            .ok_or(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION)
+    }
+
     fn partition_mut(&mut self, topic: &str, partition: i32) -> Option<&mut Partition> {
         self.topics
             .get_mut(topic)?

@@ -14,9 +14,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use indicatif::{ProgressBar, ProgressStyle};
-use kwire_connector::client::{
-    Client, DeliveryFuture, FetchOptions, IsolationLevel, OffsetSpec, ProducerRecord,
-};
+use kwire_connector::client::{Client, Consumer, DeliveryFuture, IsolationLevel, OffsetSpec, ProducerRecord};
 use kwire_connector::runtime::{JobBuilder, JobError, Sink, SinkContext};
 use kwire_connector::sink::{DeliveryGuarantee, KafkaSink, Partitioner};
 use kwire_connector::source::{KafkaSource, SourceRecord, StartingOffsets, StoppingOffsets};
@@ -441,38 +439,27 @@ async fn consume(client: &Client, args: &Args) -> anyhow::Result<(u64, u64, Dura
     if let Some(n) = args.parallelism {
         return consume_in_job(client, args, n as usize, &positions).await;
     }
-    let options = FetchOptions {
-        max_wait: Duration::from_millis(10),
-        ..FetchOptions::default()
-    };
+    let mut consumer = Consumer::builder(client.clone())
+        .max_wait(Duration::from_millis(10))
+        .build();
+    for &(p, start, end) in &positions {
+        consumer.assign_at(topic, p, start);
+        consumer.stop_at(topic, p, end);
+    }
     let bar = progress_bar(args.records, "consume");
     let (mut records, mut bytes) = (0u64, 0u64);
     let started = Instant::now();
     while records < args.records {
-        let wanted: Vec<(String, i32, i64)> = positions
-            .iter()
-            .filter(|(_, pos, end)| pos < end)
-            .map(|(p, pos, _)| (topic.to_owned(), *p, *pos))
-            .collect();
-        if wanted.is_empty() {
-            break;
+        let Some(batch) = consumer.next_batch().await else {
+            break; // Every partition reached its end.
+        };
+        let batch = batch.map_err(fail)?;
+        let take = (args.records - records).min(batch.records.len() as u64);
+        for r in batch.records.iter().take(usize::try_from(take)?) {
+            bytes += (r.key.as_ref().map_or(0, Bytes::len) + r.value.as_ref().map_or(0, Bytes::len)) as u64;
         }
-        let fetched = client
-            .retry(Some(topic), || client.fetch(&wanted, &options))
-            .await
-            .map_err(fail)?;
-        for f in fetched {
-            let take = (args.records - records).min(f.records.len() as u64);
-            for r in f.records.iter().take(usize::try_from(take)?) {
-                bytes +=
-                    (r.key.as_ref().map_or(0, Bytes::len) + r.value.as_ref().map_or(0, Bytes::len)) as u64;
-            }
-            records += take;
-            bar.inc(take);
-            if let Some(entry) = positions.iter_mut().find(|(p, _, _)| *p == f.partition) {
-                entry.1 = entry.1.max(f.next_offset);
-            }
-        }
+        records += take;
+        bar.inc(take);
     }
     let elapsed = started.elapsed();
     bar.finish_and_clear();

@@ -10,10 +10,9 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use kwire_connector::client::{Client, Error, FetchOptions, IsolationLevel, OffsetSpec};
+use kwire_connector::client::{Client, Consumer, Error, IsolationLevel, OffsetSpec, OutOfRangePolicy, Reset};
 use kwire_connector::core::assign::owner;
 use kwire_protocol::records::ConsumerRecord;
-use kwire_protocol::ErrorCode;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -193,8 +192,6 @@ const MAX_WAIT: Duration = Duration::from_millis(100);
 const COMMIT_INTERVAL: Duration = Duration::from_secs(5);
 /// How long the commit at exit may take.
 const FINAL_COMMIT_LIMIT: Duration = Duration::from_secs(10);
-/// How far back a reader looks for the start of a batch it was positioned inside (tansu).
-const MAX_BATCH_PROBE: i64 = 100_000;
 
 /// Prints records until `--max-records`, Ctrl-C, or a failure.
 pub(crate) async fn run(args: Args, bootstrap: &str) -> anyhow::Result<ExitCode> {
@@ -208,11 +205,6 @@ pub(crate) async fn run(args: Args, bootstrap: &str) -> anyhow::Result<ExitCode>
     let starts = start_offsets(&client, &args, &partitions, isolation).await?;
     let template = args.format.clone().unwrap_or_else(|| Template(vec![Part::Value]));
 
-    let options = FetchOptions {
-        max_wait: MAX_WAIT,
-        isolation,
-        ..FetchOptions::default()
-    };
     let (tx, mut rx) = mpsc::channel::<(i32, Vec<ConsumerRecord>)>(64);
     let mut readers = JoinSet::new();
     let parallelism = usize::try_from(args.parallelism)?;
@@ -236,7 +228,7 @@ pub(crate) async fn run(args: Args, bootstrap: &str) -> anyhow::Result<ExitCode>
             client: client.clone(),
             topic: args.topic.clone(),
             positions,
-            options: options.clone(),
+            isolation,
             tx: tx.clone(),
         };
         readers.spawn(reader.read());
@@ -404,130 +396,49 @@ struct Position {
     not_before: Option<i64>,
 }
 
-/// One source instance: its partitions and where it is in each.
+/// One source instance: a consumer of its partitions.
 struct Reader {
     client: Client,
     topic: String,
     positions: Vec<Position>,
-    options: FetchOptions,
+    isolation: IsolationLevel,
     tx: mpsc::Sender<(i32, Vec<ConsumerRecord>)>,
 }
 
 impl Reader {
-    /// Fetches its partitions until the printer stops listening or a fetch fails for good.
-    async fn read(mut self) -> anyhow::Result<()> {
-        loop {
-            let wanted: Vec<(String, i32, i64)> = self
-                .positions
-                .iter()
-                .map(|p| (self.topic.clone(), p.partition, p.offset))
-                .collect();
-            let fetched = self
-                .client
-                .retry(Some(&self.topic), || self.client.fetch(&wanted, &self.options))
-                .await;
-            let fetched = match fetched {
-                Ok(f) => f,
-                Err(e) => {
-                    self.reset_out_of_range(&e).await?;
-                    continue;
-                }
-            };
-            for f in fetched {
-                let Some(at) = self.positions.iter().position(|p| p.partition == f.partition) else {
-                    continue;
-                };
-                let pos = self.positions[at].offset;
-                let end = match self.options.isolation {
-                    IsolationLevel::ReadCommitted if f.last_stable_offset >= 0 => f.last_stable_offset,
-                    _ => f.high_watermark,
-                };
-                let (mut records, next) = if f.bytes == 0 && pos < end {
-                    self.read_inside_batch(f.partition, pos, f.log_start_offset)
-                        .await?
-                } else {
-                    (f.records, f.next_offset)
-                };
-                let position = &mut self.positions[at];
-                position.offset = next.max(pos);
-                if let Some(ms) = position.not_before {
-                    match records.iter().position(|r| r.timestamp >= ms) {
-                        Some(first) => {
-                            records.drain(..first);
-                            position.not_before = None;
-                        }
-                        None => records.clear(),
-                    }
-                }
-                if !records.is_empty() && self.tx.send((f.partition, records)).await.is_err() {
-                    return Ok(()); // The printer is done.
-                }
+    /// Reads its partitions until the printer stops listening or a fetch fails for good. A
+    /// position the log no longer has (deleted by retention, or a stale committed offset)
+    /// restarts from the log start, as `auto.offset.reset=earliest` would.
+    async fn read(self) -> anyhow::Result<()> {
+        let mut consumer = Consumer::builder(self.client)
+            .max_wait(MAX_WAIT)
+            .isolation(self.isolation)
+            .out_of_range(OutOfRangePolicy::always(Reset::Earliest))
+            .build();
+        let mut not_before = BTreeMap::new();
+        for p in &self.positions {
+            consumer.assign_at(&self.topic, p.partition, p.offset);
+            if let Some(ms) = p.not_before {
+                not_before.insert(p.partition, ms);
             }
         }
-    }
-
-    /// A position the log no longer has (deleted by retention, or a stale committed offset)
-    /// restarts from the log start, as `auto.offset.reset=earliest` would; any other error ends
-    /// the reader.
-    async fn reset_out_of_range(&mut self, e: &Error) -> anyhow::Result<()> {
-        let partition = match e {
-            Error::Broker {
-                code: ErrorCode::OFFSET_OUT_OF_RANGE,
-                partition: Some(p),
-                ..
-            } => *p,
-            _ => return Err(topic_error(&self.topic, e)),
-        };
-        let start = self
-            .client
-            .list_offset(&self.topic, partition, OffsetSpec::Earliest)
-            .await
-            .map_err(|e| topic_error(&self.topic, &e))?
-            .max(0);
-        if let Some(entry) = self.positions.iter_mut().find(|p| p.partition == partition) {
-            warn(&format!(
-                "offset {} of {}-{partition} is out of range; reading from the log start {start}",
-                entry.offset, self.topic
-            ));
-            entry.offset = start;
+        while let Some(batch) = consumer.next_batch().await {
+            let batch = batch.map_err(|e| topic_error(&self.topic, &e))?;
+            let mut records = batch.records;
+            if let Some(&ms) = not_before.get(&batch.partition) {
+                match records.iter().position(|r| r.timestamp >= ms) {
+                    Some(first) => {
+                        records.drain(..first);
+                        not_before.remove(&batch.partition);
+                    }
+                    None => records.clear(),
+                }
+            }
+            if !records.is_empty() && self.tx.send((batch.partition, records)).await.is_err() {
+                return Ok(()); // The printer is done.
+            }
         }
         Ok(())
-    }
-
-    /// The records from `pos` on when a fetch at `pos` brought nothing although the partition has
-    /// more: tansu answers a fetch at an offset inside a batch with no bytes at all (Apache Kafka
-    /// returns the batch; docs/interop.md). Steps back to the batch's base offset, where tansu
-    /// answers, and drops the records before `pos`.
-    async fn read_inside_batch(
-        &self,
-        partition: i32,
-        pos: i64,
-        log_start: i64,
-    ) -> anyhow::Result<(Vec<ConsumerRecord>, i64)> {
-        let options = FetchOptions {
-            max_wait: Duration::ZERO,
-            min_bytes: 0,
-            ..self.options.clone()
-        };
-        let floor = log_start.max(0).max(pos - MAX_BATCH_PROBE);
-        let mut from = pos;
-        while from > floor {
-            from -= 1;
-            let f = self
-                .client
-                .fetch_one(&self.topic, partition, from, &options)
-                .await
-                .map_err(|e| topic_error(&self.topic, &e))?;
-            if f.bytes > 0 {
-                let records = f.records.into_iter().filter(|r| r.offset >= pos).collect();
-                return Ok((records, f.next_offset.max(pos)));
-            }
-        }
-        anyhow::bail!(
-            "cannot read {}-{partition} from offset {pos}: the broker returns nothing there \
-             (tansu does so inside a record batch, see docs/interop.md)",
-            self.topic
-        )
     }
 }
 

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use kwire_connector::client::{Client, DeliveryFuture, FetchOptions, ProducerRecord};
+use kwire_connector::client::{Client, Consumer, DeliveryFuture, ProducerRecord};
 
 use crate::common::{describe, write_stdout};
 
@@ -147,59 +147,55 @@ async fn consume(
     done_producing: Arc<AtomicBool>,
     counter: Arc<AtomicU64>,
 ) -> anyhow::Result<Consumed> {
-    let mut positions: Vec<(String, i32, i64)> = (0..args.partitions)
+    let mut consumer = Consumer::builder(client)
+        .max_wait(Duration::from_millis(100))
+        .build();
+    let mine: Vec<i32> = (0..args.partitions)
         .filter(|p| *p as u32 % args.consumers == id)
-        .map(|p| (args.topic.clone(), p, 0))
         .collect();
+    for &p in &mine {
+        consumer.assign_at(&args.topic, p, 0);
+    }
     let mut out = Consumed::default();
-    if positions.is_empty() {
+    if mine.is_empty() {
         return Ok(out);
     }
-    let opts = FetchOptions {
-        max_wait: Duration::from_millis(100),
-        ..FetchOptions::default()
-    };
-    // After the producers stopped: read until every partition is at its end twice in a row.
-    let mut quiet_rounds = 0;
+    // After the producers stopped: read until every partition is at its end, and stays there a
+    // moment (no batch for a fetch's wait).
     loop {
-        let fetched = client
-            .fetch(&positions, &opts)
-            .await
-            .map_err(|e| anyhow::anyhow!("consumer {id}: {}", describe(&e)))?;
-        let mut at_end = true;
-        for f in fetched {
-            for r in &f.records {
-                let Some((producer, s)) = r.value.as_deref().and_then(parse) else {
-                    out.out_of_order += 1;
-                    continue;
-                };
-                let next = out.next.entry((producer, f.partition)).or_default();
-                if s != *next {
-                    out.out_of_order += 1;
-                    if out.first_problems.len() < 5 {
-                        out.first_problems.push(format!(
-                            "partition {} offset {}: producer {producer} seq {s}, expected {next}",
-                            f.partition, r.offset
-                        ));
-                    }
+        let batch = match tokio::time::timeout(Duration::from_millis(300), consumer.next_batch()).await {
+            Ok(Some(batch)) => batch.map_err(|e| anyhow::anyhow!("consumer {id}: {}", describe(&e)))?,
+            Ok(None) => return Ok(out),
+            Err(_) => {
+                let at_end = mine.iter().all(|p| {
+                    let hw = consumer.high_watermark(&args.topic, *p).unwrap_or(-1);
+                    hw >= 0 && consumer.position(&args.topic, *p).is_some_and(|pos| pos >= hw)
+                });
+                if done_producing.load(Ordering::Relaxed) && at_end {
+                    return Ok(out);
                 }
-                *next = (*next).max(s + 1);
+                continue;
             }
-            out.records += f.records.len() as u64;
-            counter.fetch_add(f.records.len() as u64, Ordering::Relaxed);
-            if let Some(pos) = positions.iter_mut().find(|(_, p, _)| *p == f.partition) {
-                pos.2 = pos.2.max(f.next_offset);
+        };
+        for r in &batch.records {
+            let Some((producer, s)) = r.value.as_deref().and_then(parse) else {
+                out.out_of_order += 1;
+                continue;
+            };
+            let next = out.next.entry((producer, batch.partition)).or_default();
+            if s != *next {
+                out.out_of_order += 1;
+                if out.first_problems.len() < 5 {
+                    out.first_problems.push(format!(
+                        "partition {} offset {}: producer {producer} seq {s}, expected {next}",
+                        batch.partition, r.offset
+                    ));
+                }
             }
-            at_end &= f.next_offset >= f.high_watermark;
+            *next = (*next).max(s + 1);
         }
-        if done_producing.load(Ordering::Relaxed) && at_end {
-            quiet_rounds += 1;
-            if quiet_rounds >= 2 {
-                return Ok(out);
-            }
-        } else {
-            quiet_rounds = 0;
-        }
+        out.records += batch.records.len() as u64;
+        counter.fetch_add(batch.records.len() as u64, Ordering::Relaxed);
     }
 }
 
