@@ -49,9 +49,10 @@ use crate::core::fetch_plan::{BufferLimits, FetchDecision, FetchPlan};
 pub enum StartOffset {
     /// The log start offset.
     Earliest,
-    /// The log end offset: only records written from now on.
+    /// The end as the consumer's isolation level sees it (the high watermark, or the last stable
+    /// offset under read_committed): only records written from now on.
     Latest,
-    /// The first record at or after this time (ms since the epoch); the log end if none is.
+    /// The first record at or after this time (ms since the epoch); the end if none is.
     Timestamp(i64),
     /// This offset.
     At(i64),
@@ -231,6 +232,7 @@ impl ConsumerBuilder {
             buffer: VecDeque::new(),
             in_flight: None,
             waker: None,
+            last_fetch: Duration::ZERO,
         }
     }
 }
@@ -262,8 +264,9 @@ impl Partition {
     }
 }
 
-/// What a fetch in flight returns: per partition asked, the epoch it was asked at.
-type Round = (Vec<(usize, u64)>, Result<Outcome, Error>);
+/// What a fetch in flight returns: per partition asked, the epoch it was asked at; how long it
+/// took; its outcome.
+type Round = (Vec<(usize, u64)>, Duration, Result<Outcome, Error>);
 
 enum Outcome {
     Fetched(Vec<Fetched>),
@@ -278,14 +281,26 @@ enum Outcome {
 pub struct Consumer {
     config: ConsumerBuilder,
     parts: Vec<Partition>,
-    index: HashMap<(Arc<str>, i32), usize>,
+    /// Topic -> (partition, index in `parts`).
+    index: HashMap<Arc<str>, Vec<(i32, usize)>>,
     /// Batches fetched, not handed out, with the index of their partition and their record bytes
     /// as counted in the plan.
     buffer: VecDeque<(usize, ConsumedBatch, usize)>,
     plan: FetchPlan,
-    in_flight: Option<Pin<Box<dyn Future<Output = Round> + Send>>>,
+    /// The fetch in flight: a task of its own, so it proceeds while the caller processes what
+    /// was handed out.
+    in_flight: Option<tokio::task::JoinHandle<Round>>,
     /// The task waiting while nothing can be fetched (all paused or none assigned).
     waker: Option<Waker>,
+    last_fetch: Duration,
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        if let Some(task) = &self.in_flight {
+            task.abort();
+        }
+    }
 }
 
 impl std::fmt::Debug for Consumer {
@@ -325,20 +340,25 @@ impl Consumer {
     /// Resolves `start` for `topic`-`partition`.
     pub async fn resolve(&self, topic: &str, partition: i32, start: &StartOffset) -> Result<i64, Error> {
         let client = &self.config.client;
-        let list = |spec| client.list_offset(topic, partition, spec);
+        let earliest = || client.list_offset(topic, partition, OffsetSpec::Earliest);
+        let latest = || client.end_offset(topic, partition, self.config.isolation);
         Ok(match start {
-            StartOffset::Earliest => list(OffsetSpec::Earliest).await?,
-            StartOffset::Latest => list(OffsetSpec::Latest).await?,
+            StartOffset::Earliest => earliest().await?,
+            StartOffset::Latest => latest().await?,
             StartOffset::At(o) => *o,
-            StartOffset::Timestamp(ms) => match list(OffsetSpec::Timestamp(*ms)).await? {
-                -1 => list(OffsetSpec::Latest).await?,
+            StartOffset::Timestamp(ms) => match client
+                .list_offset(topic, partition, OffsetSpec::Timestamp(*ms))
+                .await?
+            {
+                -1 => latest().await?,
                 o => o,
             },
             StartOffset::Committed { group, otherwise } => {
                 let committed = client.committed_offsets(group, topic, &[partition]).await?;
-                match committed.iter().find(|(p, _)| *p == partition) {
-                    Some((_, o)) if *o >= 0 => *o,
-                    _ => list(reset_spec(*otherwise)).await?,
+                match (committed.iter().find(|(p, _)| *p == partition), otherwise) {
+                    (Some((_, o)), _) if *o >= 0 => *o,
+                    (_, Reset::Earliest) => earliest().await?,
+                    (_, Reset::Latest) => latest().await?,
                 }
             }
         })
@@ -369,7 +389,9 @@ impl Consumer {
             None => {
                 let topic: Arc<str> = Arc::from(topic);
                 self.index
-                    .insert((Arc::clone(&topic), partition), self.parts.len());
+                    .entry(Arc::clone(&topic))
+                    .or_default()
+                    .push((partition, self.parts.len()));
                 self.parts.push(Partition {
                     topic,
                     partition,
@@ -451,6 +473,24 @@ impl Consumer {
         (self.plan.buffered_records(), self.plan.buffered_bytes())
     }
 
+    /// How long the last fetch took.
+    pub fn last_fetch(&self) -> Duration {
+        self.last_fetch
+    }
+
+    /// A batch already buffered, with no waiting (and a fetch started if there is room).
+    pub fn try_next_batch(&mut self) -> Option<ConsumedBatch> {
+        self.start_fetch();
+        self.pop()
+    }
+
+    fn pop(&mut self) -> Option<ConsumedBatch> {
+        let (i, batch, bytes) = self.buffer.pop_front()?;
+        self.plan.handle_consumed(batch.records.len(), bytes);
+        self.parts[i].position = batch.next_offset;
+        Some(batch)
+    }
+
     /// The most bytes the buffer ever held.
     pub fn peak_buffered_bytes(&self) -> usize {
         self.plan.peak_bytes()
@@ -471,10 +511,10 @@ impl Consumer {
     }
 
     fn index_of(&self, topic: &str, partition: i32) -> Option<usize> {
-        // A borrowed key would need the Arc; the table is small and this is not per record.
         self.index
+            .get(topic)?
             .iter()
-            .find(|((t, p), _)| **t == *topic && *p == partition)
+            .find(|(p, _)| *p == partition)
             .map(|(_, i)| *i)
     }
 
@@ -527,14 +567,16 @@ impl Consumer {
         let epochs: Vec<(usize, u64)> = asked.iter().map(|i| (*i, self.parts[*i].epoch)).collect();
         let client = c.client.clone();
         let policy = c.out_of_range;
-        self.in_flight = Some(Box::pin(async move {
+        self.in_flight = Some(tokio::spawn(async move {
+            let started = std::time::Instant::now();
             let res = fetch_round(&client, &wanted, &asked, &options, policy).await;
-            (epochs, res)
+            (epochs, started.elapsed(), res)
         }));
     }
 
     /// Takes a finished fetch's outcome into the buffer. Returns the error to hand out.
-    fn take_round(&mut self, (epochs, res): Round) -> Result<(), Error> {
+    fn take_round(&mut self, (epochs, took, res): Round) -> Result<(), Error> {
+        self.last_fetch = took;
         let fetched = match res {
             Err(e) => {
                 self.plan.handle_fetched(0, 0);
@@ -604,9 +646,7 @@ impl Stream for Consumer {
             // Fetch ahead while there is room, so the next batch is on its way while this one is
             // processed.
             this.start_fetch();
-            if let Some((i, batch, bytes)) = this.buffer.pop_front() {
-                this.plan.handle_consumed(batch.records.len(), bytes);
-                this.parts[i].position = batch.next_offset;
+            if let Some(batch) = this.pop() {
                 return Poll::Ready(Some(Ok(batch)));
             }
             if this.is_finished() {
@@ -618,8 +658,13 @@ impl Stream for Consumer {
                 this.waker = Some(cx.waker().clone());
                 return Poll::Pending;
             };
-            let round = match fut.as_mut().poll(cx) {
-                Poll::Ready(r) => r,
+            let round = match Pin::new(fut).poll(cx) {
+                Poll::Ready(Ok(r)) => r,
+                Poll::Ready(Err(e)) => {
+                    this.in_flight = None;
+                    this.plan.handle_fetched(0, 0);
+                    return Poll::Ready(Some(Err(Error::TaskFailed(format!("the consumer's fetch: {e}")))));
+                }
                 Poll::Pending => return Poll::Pending,
             };
             this.in_flight = None;
@@ -677,13 +722,6 @@ impl Stream for Records {
     }
 }
 
-fn reset_spec(to: Reset) -> OffsetSpec {
-    match to {
-        Reset::Earliest => OffsetSpec::Earliest,
-        Reset::Latest => OffsetSpec::Latest,
-    }
-}
-
 /// How far back from a position a read steps to find the start of the batch it is in, on a
 /// broker that answers nothing for an offset inside a batch (the most records in one batch that
 /// it will look through).
@@ -701,7 +739,8 @@ async fn fetch_round(
     let mut fetched = match client.fetch(wanted, options).await {
         Ok(f) => f,
         Err(e) => {
-            let Some((at, why, to)) = out_of_range(client, wanted, &e, policy).await? else {
+            let Some((at, why, to)) = out_of_range(client, wanted, &e, policy, options.isolation).await?
+            else {
                 return Err(e);
             };
             let (topic, partition, offset) = &wanted[at];
@@ -745,6 +784,7 @@ async fn out_of_range(
     wanted: &[(String, i32, i64)],
     e: &Error,
     policy: OutOfRangePolicy,
+    isolation: IsolationLevel,
 ) -> Result<Option<(usize, OutOfRange, Option<i64>)>, Error> {
     let Error::Broker {
         code: ErrorCode::OFFSET_OUT_OF_RANGE,
@@ -774,7 +814,7 @@ async fn out_of_range(
     let to = match reset {
         None => None,
         Some(Reset::Earliest) => Some(start),
-        Some(Reset::Latest) => Some(client.list_offset(topic, *partition, OffsetSpec::Latest).await?),
+        Some(Reset::Latest) => Some(client.end_offset(topic, *partition, isolation).await?),
     };
     Ok(Some((at, why, to)))
 }

@@ -181,6 +181,9 @@ pub enum Error {
         /// The partition's high watermark.
         high_watermark: i64,
     },
+    /// A task of the client's own ended without its result (it panicked or was cancelled).
+    #[error("a client task failed: {0}")]
+    TaskFailed(String),
     /// The caller asked for something the client cannot do.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

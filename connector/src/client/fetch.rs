@@ -129,6 +129,34 @@ impl Client {
         })
     }
 
+    /// The end of `topic`-`partition` as a reader at `isolation` sees it: the high watermark, or
+    /// under read_committed the last stable offset, from the leader's Fetch answer at the offset
+    /// ListOffsets calls the latest. On Apache Kafka that is ListOffsets' own answer; tansu
+    /// answers ListOffsets "latest" with the last batch's base offset + 1 (docs/interop.md).
+    pub async fn end_offset(
+        &self,
+        topic: &str,
+        partition: i32,
+        isolation: IsolationLevel,
+    ) -> Result<i64, Error> {
+        let near_end = self
+            .list_offset(topic, partition, super::OffsetSpec::Latest)
+            .await?
+            .max(0);
+        let options = FetchOptions {
+            max_wait: Duration::ZERO,
+            min_bytes: 0,
+            partition_max_bytes: 1,
+            isolation,
+            ..FetchOptions::default()
+        };
+        let f = self.fetch_one(topic, partition, near_end, &options).await?;
+        Ok(match isolation {
+            IsolationLevel::ReadCommitted if f.last_stable_offset >= 0 => f.last_stable_offset,
+            _ => f.high_watermark,
+        })
+    }
+
     /// Fetches each `(topic, partition, offset)` from its leader: one request per leader, sent
     /// concurrently. Retriable errors (a leader moved, a connection dropped) are retried after a
     /// metadata refresh; OFFSET_OUT_OF_RANGE resets as `options.reset` says. Another
@@ -213,7 +241,7 @@ impl Client {
         }
         let mut out = Vec::new();
         while let Some(joined) = tasks.join_next().await {
-            let part = joined.map_err(|e| Error::InvalidArgument(format!("fetch task failed: {e}")))?;
+            let part = joined.map_err(|e| Error::TaskFailed(format!("a fetch from one leader: {e}")))?;
             out.extend(part?);
         }
         Ok(out)

@@ -16,7 +16,7 @@
 //! References: FLIP-27 (the Source API), Flink's KafkaSource documentation and
 //! `KafkaSourceEnumerator`, KIP-98 (transaction markers).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,13 +24,16 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use kwire_protocol::error::DecodeError;
 use kwire_protocol::primitives::{Decoder, Encoder};
-use kwire_protocol::records::Header;
+use kwire_protocol::records::{ConsumerRecord, Header};
 use tracing::{debug, info, warn};
 
-use crate::client::{Client, Error, FetchOptions, IsolationLevel, OffsetReset, OffsetSpec};
+use crate::client::{
+    Client, ConsumedBatch, Consumer, Error, IsolationLevel, OffsetReset, OffsetSpec, OutOfRangePolicy, Reset,
+    StartOffset,
+};
 use crate::core::assign::owner;
 use crate::core::checkpoint::{CheckpointTracker, Offsets, TopicPartition};
-use crate::core::fetch_plan::{BufferLimits, FetchDecision, FetchPlan};
+use crate::core::fetch_plan::BufferLimits;
 
 /// Where a partition without checkpointed state starts.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -244,14 +247,20 @@ impl KafkaSource {
                 self.parallelism
             )));
         }
+        // A position the log no longer has resumes at the log start, whichever side it is on.
+        let consumer = Consumer::builder(self.client.clone())
+            .max_wait(self.max_wait)
+            .isolation(self.isolation)
+            .buffer(self.limits)
+            .out_of_range(OutOfRangePolicy::always(Reset::Earliest))
+            .build();
         let mut reader = SourceReader {
             source: self.clone(),
             instance,
             positions: BTreeMap::new(),
-            fetch_positions: BTreeMap::new(),
             stops: BTreeMap::new(),
-            buffer: VecDeque::new(),
-            plan: FetchPlan::new(self.limits),
+            consumer,
+            current: None,
             tracker: CheckpointTracker::new(),
             metrics: SourceMetrics::default(),
             last_discovery: Instant::now(),
@@ -321,13 +330,6 @@ impl KafkaSourceBuilder {
     }
 }
 
-#[derive(Debug)]
-enum Buffered {
-    Record(SourceRecord, usize),
-    /// After a partition's records of one fetch: the position moves here (past control batches).
-    Advance(TopicPartition, i64),
-}
-
 /// The reader of one parallel instance.
 #[derive(Debug)]
 pub struct SourceReader {
@@ -335,11 +337,12 @@ pub struct SourceReader {
     instance: usize,
     /// Next offset to hand downstream, per owned partition.
     positions: BTreeMap<TopicPartition, i64>,
-    /// Next offset to fetch, per owned partition.
-    fetch_positions: BTreeMap<TopicPartition, i64>,
     stops: BTreeMap<TopicPartition, i64>,
-    buffer: VecDeque<Buffered>,
-    plan: FetchPlan,
+    /// Fetches the owned partitions: one fetch loop for every reader of records in kwire.
+    consumer: Consumer,
+    /// The batch being handed downstream: its partition, the position after it (past control
+    /// batches), and its records not handed yet.
+    current: Option<(TopicPartition, i64, std::vec::IntoIter<ConsumerRecord>)>,
     tracker: CheckpointTracker,
     metrics: SourceMetrics,
     last_discovery: Instant,
@@ -361,9 +364,11 @@ impl SourceReader {
     /// What the reader has done.
     pub fn metrics(&self) -> SourceMetrics {
         let mut m = self.metrics.clone();
-        m.buffered_records = self.plan.buffered_records();
-        m.buffered_bytes = self.plan.buffered_bytes();
-        m.peak_buffered_bytes = self.plan.peak_bytes();
+        let (records, bytes) = self.consumer.buffered();
+        m.buffered_records = records;
+        m.buffered_bytes = bytes;
+        m.peak_buffered_bytes = self.consumer.peak_buffered_bytes();
+        m.last_fetch = self.consumer.last_fetch();
         m.idle = self.positions.is_empty();
         m
     }
@@ -413,8 +418,11 @@ impl SourceReader {
                     self.stops.insert(tp.clone(), stop);
                 }
                 info!(topic = %tp.0, partition = tp.1, start, instance = self.instance, "partition assigned");
-                self.positions.insert(tp.clone(), start);
-                self.fetch_positions.insert(tp, start);
+                self.consumer.assign_at(&tp.0, tp.1, start);
+                if let Some(stop) = self.stops.get(&tp) {
+                    self.consumer.stop_at(&tp.0, tp.1, *stop);
+                }
+                self.positions.insert(tp, start);
             }
         }
         self.last_discovery = Instant::now();
@@ -422,70 +430,45 @@ impl SourceReader {
     }
 
     async fn resolve_start(&self, tp: &TopicPartition) -> Result<i64, Error> {
-        let client = &self.source.client;
-        let (topic, partition) = (tp.0.as_str(), tp.1);
-        let earliest = || client.list_offset(topic, partition, OffsetSpec::Earliest);
-        let latest = || client.list_offset(topic, partition, OffsetSpec::Latest);
-        Ok(match &self.source.starting {
-            StartingOffsets::Earliest => earliest().await?,
-            StartingOffsets::Latest => latest().await?,
-            StartingOffsets::Timestamp(ms) => match client
-                .list_offset(topic, partition, OffsetSpec::Timestamp(*ms))
-                .await?
-            {
-                -1 => latest().await?,
-                o => o,
-            },
-            StartingOffsets::Specific(offsets) => match offsets.get(tp) {
-                Some(o) => *o,
-                None => earliest().await?,
-            },
-            StartingOffsets::Committed { reset } => {
-                let group = self.source.group_id.as_deref().ok_or_else(|| {
+        let start = match &self.source.starting {
+            StartingOffsets::Earliest => StartOffset::Earliest,
+            StartingOffsets::Latest => StartOffset::Latest,
+            StartingOffsets::Timestamp(ms) => StartOffset::Timestamp(*ms),
+            StartingOffsets::Specific(offsets) => offsets
+                .get(tp)
+                .map_or(StartOffset::Earliest, |o| StartOffset::At(*o)),
+            StartingOffsets::Committed { reset } => StartOffset::Committed {
+                group: self.source.group_id.clone().ok_or_else(|| {
                     Error::InvalidArgument("starting from committed offsets needs a group id".into())
-                })?;
-                let committed = client.committed_offsets(group, topic, &[partition]).await?;
-                match committed.iter().find(|(p, _)| *p == partition).map(|(_, o)| *o) {
-                    Some(o) if o >= 0 => o,
-                    _ => match reset {
-                        OffsetReset::Earliest => earliest().await?,
-                        OffsetReset::Latest => latest().await?,
-                    },
-                }
-            }
-        })
+                })?,
+                otherwise: match reset {
+                    OffsetReset::Earliest => Reset::Earliest,
+                    OffsetReset::Latest => Reset::Latest,
+                },
+            },
+        };
+        self.consumer.resolve(&tp.0, tp.1, &start).await
     }
 
     async fn resolve_stop(&self, tp: &TopicPartition) -> Result<Option<i64>, Error> {
         Ok(match &self.source.stopping {
             None => None,
             Some(StoppingOffsets::Specific(offsets)) => offsets.get(tp).copied(),
-            Some(StoppingOffsets::Latest) => {
-                // The fetch's high watermark is the end as the partition's leader sees it (and is
-                // right on brokers whose ListOffsets "latest" is not, see docs/interop.md).
-                let opts = FetchOptions {
-                    max_wait: Duration::from_millis(1),
-                    partition_max_bytes: 1,
-                    ..FetchOptions::default()
-                };
-                let f = self.source.client.fetch_one(&tp.0, tp.1, 0, &opts).await;
-                match f {
-                    Ok(f) => Some(f.high_watermark),
-                    Err(_) => Some(
-                        self.source
-                            .client
-                            .list_offset(&tp.0, tp.1, OffsetSpec::Latest)
-                            .await?,
-                    ),
-                }
-            }
+            // The end as the partition's leader sees it (the high watermark), right on brokers
+            // whose ListOffsets "latest" is not (docs/interop.md).
+            Some(StoppingOffsets::Latest) => Some(
+                self.source
+                    .client
+                    .end_offset(&tp.0, tp.1, IsolationLevel::ReadUncommitted)
+                    .await?,
+            ),
         })
     }
 
     /// Whether a bounded read is finished: every owned partition reached its stop offset.
     pub fn is_finished(&self) -> bool {
         self.source.stopping.is_some()
-            && self.buffer.is_empty()
+            && self.current.is_none()
             && self
                 .positions
                 .iter()
@@ -509,124 +492,85 @@ impl SourceReader {
     }
 
     /// Moves up to `max` buffered records into `out`, in offset order per partition. When none is
-    /// buffered it first runs one round of fetching (at most about the fetch's max wait, so a
+    /// buffered it first waits for one round of fetching (at most about the fetch's max wait, so a
     /// caller that must also react to other events, such as checkpoint barriers, gets control
     /// back). Returns how many records were moved; 0 may mean no data yet or a finished read
     /// ([`Self::is_finished`]).
     pub async fn next_batch(&mut self, out: &mut Vec<SourceRecord>, max: usize) -> Result<usize, Error> {
-        if self.buffer.is_empty() && !self.is_finished() {
-            self.poll_fetch().await?;
-        }
         let mut n = 0;
         while n < max {
             let Some(r) = self.pop() else { break };
             out.push(r);
             n += 1;
         }
+        if n == 0 && !self.is_finished() {
+            self.poll_fetch().await?;
+            while n < max {
+                let Some(r) = self.pop() else { break };
+                out.push(r);
+                n += 1;
+            }
+        }
         Ok(n)
     }
 
-    /// The next buffered record, moving the position past it (and past control batches).
+    /// The next record of the current batch, or of the next batch already fetched, moving the
+    /// position past it (and past control batches at a batch's end).
     fn pop(&mut self) -> Option<SourceRecord> {
-        while let Some(item) = self.buffer.pop_front() {
-            match item {
-                Buffered::Record(r, size) => {
-                    self.plan.handle_consumed(1, size);
-                    self.positions
-                        .insert((r.topic.clone(), r.partition), r.offset + 1);
+        loop {
+            if let Some((tp, next, records)) = &mut self.current {
+                if let Some(r) = records.next() {
+                    self.positions.insert(tp.clone(), r.offset + 1);
                     self.metrics.records += 1;
-                    return Some(r);
+                    return Some(SourceRecord {
+                        topic: tp.0.clone(),
+                        partition: tp.1,
+                        offset: r.offset,
+                        timestamp: r.timestamp,
+                        key: r.key,
+                        value: r.value,
+                        headers: r.headers,
+                    });
                 }
-                Buffered::Advance(tp, next) => {
-                    if let Some(p) = self.positions.get_mut(&tp) {
-                        *p = (*p).max(next);
-                    }
+                if let Some(p) = self.positions.get_mut(tp) {
+                    *p = (*p).max(*next);
                 }
+                self.current = None;
             }
+            let batch = self.consumer.try_next_batch()?;
+            self.take(batch);
         }
-        None
     }
 
-    /// One round: partition discovery when due, then one fetch if the buffer has room.
+    fn take(&mut self, batch: ConsumedBatch) {
+        let tp = (batch.topic.to_string(), batch.partition);
+        self.metrics
+            .lag
+            .insert(tp.clone(), batch.lag(self.source.isolation));
+        self.metrics.bytes += batch.bytes as u64;
+        self.current = Some((tp, batch.next_offset, batch.records.into_iter()));
+    }
+
+    /// One round: partition discovery when due, then waits up to the fetch's max wait for a
+    /// batch.
     async fn poll_fetch(&mut self) -> Result<(), Error> {
         if let Some(every) = self.source.discovery {
             if self.last_discovery.elapsed() >= every {
                 self.discover().await?;
             }
         }
-        self.fill().await
-    }
-
-    /// One fetch for the owned partitions that are not finished, if the buffer has room.
-    async fn fill(&mut self) -> Result<(), Error> {
-        let wanted: Vec<(String, i32, i64)> = self
-            .fetch_positions
-            .iter()
-            .filter(|(tp, pos)| self.stops.get(*tp).is_none_or(|s| *pos < s))
-            .map(|((t, p), o)| (t.clone(), *p, *o))
-            .collect();
-        if wanted.is_empty() {
-            // Idle or every partition finished: wait a little for discovery to find more.
+        if self.positions.is_empty() {
+            // Idle: wait a little for discovery to find partitions.
             tokio::time::sleep(self.source.max_wait).await;
             return Ok(());
         }
-        let FetchDecision::Fetch { max_bytes } = self.plan.poll_fetch() else {
-            return Ok(());
-        };
-        let opts = FetchOptions {
-            max_wait: self.source.max_wait,
-            max_bytes: i32::try_from(max_bytes).unwrap_or(i32::MAX),
-            partition_max_bytes: i32::try_from(max_bytes.min(1 << 20)).unwrap_or(i32::MAX),
-            isolation: self.source.isolation,
-            reset: Some(OffsetReset::Earliest),
-            ..FetchOptions::default()
-        };
-        let started = Instant::now();
-        let fetched = match self.source.client.fetch(&wanted, &opts).await {
-            Ok(f) => f,
-            Err(e) => {
-                self.plan.handle_fetched(0, 0);
-                return Err(e);
-            }
-        };
-        self.metrics.last_fetch = started.elapsed();
-        // The broker answers with at most `max_bytes`, or one batch beyond it when the first
-        // batch is larger (KIP-74): the buffer holds at most its bound plus one batch. Records are
-        // not cut from the middle of a batch here, since some brokers cannot fetch from inside a
-        // batch (tansu, docs/interop.md).
-        let (mut records, mut bytes) = (0usize, 0usize);
-        for f in fetched {
-            let tp = (f.topic.clone(), f.partition);
-            let stop = self.stops.get(&tp).copied();
-            let per_record = f.bytes / f.records.len().max(1);
-            let next = stop.map_or(f.next_offset, |s| f.next_offset.min(s));
-            for r in f.records {
-                if stop.is_some_and(|s| r.offset >= s) {
-                    break;
-                }
-                records += 1;
-                bytes += per_record;
-                self.buffer.push_back(Buffered::Record(
-                    SourceRecord {
-                        topic: f.topic.clone(),
-                        partition: f.partition,
-                        offset: r.offset,
-                        timestamp: r.timestamp,
-                        key: r.key,
-                        value: r.value,
-                        headers: r.headers,
-                    },
-                    per_record,
-                ));
-            }
-            self.buffer.push_back(Buffered::Advance(tp.clone(), next));
-            self.metrics
-                .lag
-                .insert(tp.clone(), (f.high_watermark - next).max(0));
-            self.fetch_positions.insert(tp, next);
-            self.metrics.bytes += f.bytes as u64;
+        // Cancel-safe: a fetch that outlasts the wait goes on, and its batch comes next round.
+        let wait = self.source.max_wait.max(Duration::from_millis(10));
+        match tokio::time::timeout(wait, self.consumer.next_batch()).await {
+            Ok(Some(Ok(batch))) => self.take(batch),
+            Ok(Some(Err(e))) => return Err(e),
+            Ok(None) | Err(_) => {}
         }
-        self.plan.handle_fetched(records, bytes);
         Ok(())
     }
 

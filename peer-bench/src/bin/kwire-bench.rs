@@ -1,16 +1,18 @@
 //! kwire: `Producer::send` per record (no partition given: the default partitioner), then a
-//! `Client::fetch_one` loop from offset 0. The consume clock starts when the first records arrive
+//! `Consumer` assigned partition 0 from offset 0, read batch by batch. The consume clock starts when the first records arrive
 //! (as for every client: see `peer_bench`).
 //!
-//! `--settings defaults`: `client.producer().build()` and `FetchOptions::default()`, which are
-//! acks=all, idempotence on, linger 5 ms, batch 16,384 B, no compression; fetch max wait 500 ms,
-//! 50 MiB per response, 1 MiB per partition (connector/src/client/producer.rs and fetch.rs).
+//! `--settings defaults`: `client.producer().build()` and `Consumer::builder(client).build()`,
+//! which are acks=all, idempotence on, linger 5 ms, batch 16,384 B, no compression; fetch max wait
+//! 500 ms, 1 MiB per partition, a buffer of 16 MiB and 10,000 records that fetches ahead while
+//! there is room (connector/src/client/producer.rs and consumer.rs).
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use kwire_connector::client::{Acks, Client, FetchOptions, ProducerRecord};
+use kwire_connector::client::{Acks, Client, Consumer, ProducerRecord};
+use kwire_connector::core::fetch_plan::BufferLimits;
 use peer_bench::{payload, report, Args};
 
 #[tokio::main]
@@ -79,31 +81,34 @@ async fn produce(client: &Client, args: &Args) -> Duration {
 }
 
 async fn consume(client: &Client, args: &Args) -> (u64, u64, Duration) {
-    let options = if args.defaults {
-        FetchOptions::default()
-    } else {
-        FetchOptions {
-            max_wait: args.max_wait,
-            partition_max_bytes: args.partition_fetch_bytes,
-            max_bytes: args.fetch_max_bytes,
-            ..FetchOptions::default()
-        }
-    };
-    let (mut records, mut bytes, mut offset) = (0u64, 0u64, 0i64);
+    let mut builder = Consumer::builder(client.clone());
+    if !args.defaults {
+        builder = builder
+            .max_wait(args.max_wait)
+            .partition_max_bytes(usize::try_from(args.partition_fetch_bytes).expect("a byte count"))
+            // The response's byte limit is the buffer's room.
+            .buffer(BufferLimits {
+                max_bytes: usize::try_from(args.fetch_max_bytes).expect("a byte count"),
+                ..BufferLimits::default()
+            });
+    }
+    let mut consumer = builder.build();
+    consumer.assign_at(&args.topic, 0, 0);
+    let (mut records, mut bytes) = (0u64, 0u64);
     let mut started = None;
     while records < args.records {
-        let f = client
-            .fetch_one(&args.topic, 0, offset, &options)
+        let batch = consumer
+            .next_batch()
             .await
+            .expect("an unbounded read does not end")
             .expect("fetch");
-        if !f.records.is_empty() {
+        if !batch.records.is_empty() {
             started.get_or_insert_with(Instant::now);
         }
-        for r in &f.records {
+        for r in &batch.records {
             bytes += r.value.as_ref().map_or(0, Bytes::len) as u64;
         }
-        records += f.records.len() as u64;
-        offset = f.next_offset;
+        records += batch.records.len() as u64;
     }
     (records, bytes, started.map_or(Duration::ZERO, |s| s.elapsed()))
 }

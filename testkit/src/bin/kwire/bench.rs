@@ -21,7 +21,7 @@ use kwire_connector::source::{KafkaSource, SourceRecord, StartingOffsets, Stoppi
 use kwire_protocol::ErrorCode;
 use tokio::sync::oneshot::error::TryRecvError;
 
-use crate::common::{broker_code, connect, ctrl_c, describe, end_offset, per_second, topic_error};
+use crate::common::{broker_code, connect, ctrl_c, describe, per_second, topic_error};
 use crate::produce::{AcksArg, CompressionArg};
 use crate::topic::parse_topic_name;
 
@@ -413,7 +413,8 @@ async fn consume(client: &Client, args: &Args) -> anyhow::Result<(u64, u64, Dura
             .list_offset(topic, p, OffsetSpec::Earliest)
             .await
             .map_err(fail)?;
-        let end = end_offset(client, topic, p, IsolationLevel::ReadUncommitted)
+        let end = client
+            .end_offset(topic, p, IsolationLevel::ReadUncommitted)
             .await
             .map_err(fail)?;
         available += u64::try_from(end - start.max(0)).unwrap_or(0);
@@ -431,7 +432,8 @@ async fn consume(client: &Client, args: &Args) -> anyhow::Result<(u64, u64, Dura
             .list_offset(topic, p, OffsetSpec::Earliest)
             .await
             .map_err(fail)?;
-        let end = end_offset(client, topic, p, IsolationLevel::ReadUncommitted)
+        let end = client
+            .end_offset(topic, p, IsolationLevel::ReadUncommitted)
             .await
             .map_err(fail)?;
         positions.push((p, start.max(0), end));

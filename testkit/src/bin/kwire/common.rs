@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use kwire_connector::client::{Client, Error, FetchOptions, IsolationLevel, OffsetSpec};
+use kwire_connector::client::{Client, Error};
 use kwire_protocol::ErrorCode;
 use kwire_testkit::broker::BrokerKind;
 use kwire_testkit::LocalBroker;
@@ -119,38 +119,6 @@ pub(crate) async fn ctrl_c() {
     if tokio::signal::ctrl_c().await.is_err() {
         std::future::pending::<()>().await;
     }
-}
-
-/// The end of `topic`-`partition`: the high watermark (or, read_committed, the last stable offset),
-/// taken from a Fetch. ListOffsets "latest" is not used for this: tansu answers it with the last
-/// batch's base offset + 1 (docs/interop.md).
-pub(crate) async fn end_offset(
-    client: &Client,
-    topic: &str,
-    partition: i32,
-    isolation: IsolationLevel,
-) -> Result<i64, Error> {
-    // Any offset up to the end will do; "latest" is at or below it on every broker known.
-    let near_end = client
-        .list_offset(topic, partition, OffsetSpec::Latest)
-        .await?
-        .max(0);
-    let options = FetchOptions {
-        max_wait: Duration::ZERO,
-        min_bytes: 0,
-        partition_max_bytes: 1,
-        isolation,
-        ..FetchOptions::default()
-    };
-    let f = client
-        .retry(Some(topic), || {
-            client.fetch_one(topic, partition, near_end, &options)
-        })
-        .await?;
-    Ok(match isolation {
-        IsolationLevel::ReadCommitted if f.last_stable_offset >= 0 => f.last_stable_offset,
-        _ => f.high_watermark,
-    })
 }
 
 /// A rate per second, or 0 for no time at all.

@@ -10,13 +10,15 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use kwire_connector::client::{Client, Consumer, Error, IsolationLevel, OffsetSpec, OutOfRangePolicy, Reset};
+use kwire_connector::client::{
+    Client, Consumer, Error, IsolationLevel, OutOfRangePolicy, Reset, StartOffset,
+};
 use kwire_connector::core::assign::owner;
 use kwire_protocol::records::ConsumerRecord;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::common::{connect, ctrl_c, describe, end_offset, topic_error, warn, write_stdout};
+use crate::common::{connect, ctrl_c, describe, topic_error, warn, write_stdout};
 
 /// Options of `kwire consume`.
 #[derive(Debug, clap::Args)]
@@ -333,27 +335,17 @@ async fn start_offsets(
             .map_err(|e| anyhow::anyhow!("cannot read the offsets of group `{group}`: {}", describe(&e)))?;
         committed.extend(offsets.into_iter().filter(|(_, o)| *o >= 0));
     }
+    let resolver = Consumer::builder(client.clone()).isolation(isolation).build();
+    let start = match args.from.unwrap_or(StartAt::Latest) {
+        StartAt::Earliest => StartOffset::Earliest,
+        StartAt::Latest => StartOffset::Latest,
+        StartAt::Timestamp(ms) => StartOffset::Timestamp(ms),
+    };
     let mut starts = BTreeMap::new();
     for &p in partitions {
-        let offset = match (committed.get(&p), args.from.unwrap_or(StartAt::Latest)) {
-            (Some(o), _) => *o,
-            (None, StartAt::Earliest) => client
-                .list_offset(topic, p, OffsetSpec::Earliest)
-                .await
-                .map_err(fail)?
-                .max(0),
-            (None, StartAt::Latest) => end_offset(client, topic, p, isolation).await.map_err(fail)?,
-            (None, StartAt::Timestamp(ms)) => {
-                match client
-                    .list_offset(topic, p, OffsetSpec::Timestamp(ms))
-                    .await
-                    .map_err(fail)?
-                {
-                    o if o >= 0 => o,
-                    // No record at or after that time: only new ones.
-                    _ => end_offset(client, topic, p, isolation).await.map_err(fail)?,
-                }
-            }
+        let offset = match committed.get(&p) {
+            Some(o) => *o,
+            None => resolver.resolve(topic, p, &start).await.map_err(fail)?.max(0),
         };
         starts.insert(p, offset);
     }
