@@ -335,3 +335,59 @@ async fn a_dropped_producer_stops_its_sender_and_sends_nothing_it_had_queued() {
         tasks()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_waits_for_room_in_the_buffer_memory_and_times_out_with_a_clear_error() {
+    let cluster = FakeCluster::start(1).unwrap();
+    let client = client(&cluster).await;
+    client.create_topic("memory", 1, 1).await.unwrap();
+    let producer = client
+        .producer()
+        .buffer_memory(10_000)
+        .max_block(Duration::from_millis(300))
+        .batch_size(1_000)
+        .linger(Duration::ZERO)
+        .build()
+        .await
+        .unwrap();
+    // The first Produce is held 2 s: nothing is acknowledged meanwhile, so the buffer fills.
+    cluster.fail_next(ApiKey::Produce, RequestFault::Delay(Duration::from_secs(2)), 1);
+    let value = Bytes::from(vec![b'x'; 1_000]);
+    let mut acks = Vec::new();
+    let refused = loop {
+        match producer
+            .send(ProducerRecord::new("memory", value.clone()).partition(0))
+            .await
+        {
+            Ok(ack) => acks.push(ack),
+            Err(e) => break e,
+        }
+        assert!(acks.len() < 100, "the buffer memory never filled");
+    };
+    // 1,000 B of value and 16 B of record overhead each: 9 fit in 10,000 B, the 10th waits.
+    assert_eq!(acks.len(), 9);
+    match &refused {
+        Error::Timeout { what, after } => {
+            assert!(what.contains("buffer memory"), "{what}");
+            assert_eq!(*after, Duration::from_millis(300));
+        }
+        other => panic!("expected a timeout waiting for buffer memory, got {other}"),
+    }
+    // Once the held request is answered the room comes back.
+    for ack in acks {
+        ack.await.unwrap().unwrap();
+    }
+    let last = producer
+        .send(ProducerRecord::new("memory", Bytes::from_static(b"after")).partition(0))
+        .await
+        .unwrap();
+    producer.flush().await.unwrap();
+    last.await.unwrap().unwrap();
+    let values = read_partition(&client, "memory", 0).await;
+    assert_eq!(
+        values.len(),
+        10,
+        "the 9 records and the one after; the refused one is not sent"
+    );
+    assert_eq!(values[9], Bytes::from_static(b"after"));
+}

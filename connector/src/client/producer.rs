@@ -38,7 +38,7 @@ use kwire_protocol::messages::{
 };
 use kwire_protocol::records::{Compression, Header, RecordBatchBuilder};
 use kwire_protocol::ErrorCode;
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::{oneshot, Notify, OwnedSemaphorePermit, Semaphore};
 use tracing::{debug, warn};
 
 use super::admin::TRANSACTION_KEY;
@@ -134,6 +134,8 @@ pub struct ProducerBuilder {
     delivery_timeout: Duration,
     request_timeout_ms: i32,
     max_request_size: usize,
+    buffer_memory: usize,
+    max_block: Duration,
 }
 
 impl ProducerBuilder {
@@ -194,6 +196,22 @@ impl ProducerBuilder {
         self
     }
 
+    /// The most bytes of records the producer holds between [`Producer::send`] and their
+    /// acknowledgement (default 32 MiB, the Java client's buffer.memory): a send that would pass
+    /// it waits for room, up to [`ProducerBuilder::max_block`]. A record larger than the whole
+    /// buffer waits until the buffer is empty.
+    pub fn buffer_memory(mut self, bytes: usize) -> Self {
+        self.buffer_memory = bytes.clamp(1, u32::MAX as usize);
+        self
+    }
+
+    /// How long [`Producer::send`] waits for room in the buffer before it fails with a timeout
+    /// (default 60 s, the Java client's max.block.ms).
+    pub fn max_block(mut self, wait: Duration) -> Self {
+        self.max_block = wait;
+        self
+    }
+
     /// Builds the producer; an idempotent one gets its producer id first. A transactional one
     /// gets it in [`Producer::init_transactions`].
     pub async fn build(self) -> Result<Producer, Error> {
@@ -209,6 +227,7 @@ impl ProducerBuilder {
             state: Mutex::new(State::default()),
             wake: Notify::new(),
             idle: Notify::new(),
+            memory: Arc::new(Semaphore::new(cfg.buffer_memory)),
         });
         let core = Core {
             client: cfg.client.clone(),
@@ -239,6 +258,8 @@ struct Pending {
     value: Option<Bytes>,
     headers: Vec<Header>,
     waiter: Waiter,
+    /// The record's share of the buffer memory, given back when its batch is done with.
+    memory: OwnedSemaphorePermit,
 }
 
 #[derive(Debug)]
@@ -252,6 +273,8 @@ struct OpenBatch {
 struct Sealed {
     bytes: Bytes,
     waiters: Vec<(Waiter, i64)>,
+    /// The records' buffer memory, given back when the batch is dropped (acknowledged or failed).
+    _memory: Option<OwnedSemaphorePermit>,
     created: Instant,
     /// The sequence after this batch, for the partition's counter.
     next_sequence: i32,
@@ -320,6 +343,8 @@ struct Shared {
     state: Mutex<State>,
     wake: Notify,
     idle: Notify,
+    /// The buffer memory: a permit per byte of a record between send and its batch's end.
+    memory: Arc<Semaphore>,
 }
 
 /// A Kafka producer. Cheap to clone; clones share batches and the sender task.
@@ -390,6 +415,8 @@ impl Client {
             delivery_timeout: Duration::from_secs(120),
             request_timeout_ms: 30_000,
             max_request_size: 1_048_576,
+            buffer_memory: 32 << 20,
+            max_block: Duration::from_secs(60),
         }
     }
 }
@@ -431,12 +458,14 @@ impl Producer {
                 .sum::<usize>()
             + 16;
         let serialized = size + BATCH_OVERHEAD;
+        let memory = self.reserve(size).await?;
         let pending = Pending {
             timestamp: record.timestamp.unwrap_or_else(now_ms),
             key: record.key,
             value: record.value,
             headers: record.headers,
             waiter: tx,
+            memory,
         };
         let full = {
             let mut st = self.core.state();
@@ -491,6 +520,28 @@ impl Producer {
             self.core.shared.wake.notify_one();
         }
         Ok(rx)
+    }
+
+    /// Waits (up to the max block time) for `size` bytes of room in the buffer memory.
+    async fn reserve(&self, size: usize) -> Result<OwnedSemaphorePermit, Error> {
+        let cfg = &self.core.cfg;
+        let n = u32::try_from(size.min(cfg.buffer_memory)).unwrap_or(u32::MAX);
+        let memory = Arc::clone(&self.core.shared.memory);
+        if let Ok(p) = Arc::clone(&memory).try_acquire_many_owned(n) {
+            return Ok(p);
+        }
+        match tokio::time::timeout(cfg.max_block, memory.acquire_many_owned(n)).await {
+            Ok(Ok(p)) => Ok(p),
+            // The semaphore is never closed.
+            Ok(Err(_)) => Err(Error::ProducerDropped),
+            Err(_) => Err(Error::Timeout {
+                what: format!(
+                    "waiting for {size} bytes of room in the producer's buffer memory ({} bytes, full of records not yet acknowledged)",
+                    cfg.buffer_memory
+                ),
+                after: cfg.max_block,
+            }),
+        }
     }
 
     /// Sends `record` and waits for its acknowledgement.
@@ -922,7 +973,12 @@ fn seal(
     }
     let mut waiters = Vec::with_capacity(open.records.len());
     let mut failed = None;
+    let mut memory: Option<OwnedSemaphorePermit> = None;
     for p in open.records {
+        match &mut memory {
+            Some(m) => m.merge(p.memory),
+            None => memory = Some(p.memory),
+        }
         if failed.is_none() {
             if let Err(e) = b.append(p.timestamp, p.key.as_deref(), p.value.as_deref(), &p.headers) {
                 failed = Some(Error::InvalidArgument(format!("record cannot be encoded: {e}")));
@@ -937,6 +993,7 @@ fn seal(
         Ok(bytes) => Ok(Sealed {
             bytes,
             waiters,
+            _memory: memory,
             created: open.created,
             next_sequence,
         }),
