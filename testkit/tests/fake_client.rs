@@ -391,3 +391,52 @@ async fn send_waits_for_room_in_the_buffer_memory_and_times_out_with_a_clear_err
     );
     assert_eq!(values[9], Bytes::from_static(b"after"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_dropped_while_it_is_written_leaves_no_half_frame_on_the_connection() {
+    use kwire_connector::client::{Connection, ConnectionConfig};
+    use kwire_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kwire_protocol::messages::{MetadataRequest, ProduceRequest};
+
+    let cluster = FakeCluster::start(1).unwrap();
+    cluster.create_topic("big", 1).unwrap();
+    let config = ConnectionConfig {
+        request_timeout: Duration::from_secs(5),
+        ..ConnectionConfig::default()
+    };
+    let conn = Connection::connect(&cluster.bootstrap(), config).await.unwrap();
+    // 32 MiB: more than a socket takes at once, so writing it takes many turns.
+    let big = ProduceRequest {
+        acks: -1,
+        timeout_ms: 1_000,
+        topic_data: vec![TopicProduceData {
+            name: "big".to_owned(),
+            partition_data: vec![PartitionProduceData {
+                index: 0,
+                records: Some(Bytes::from(vec![0u8; 32 << 20])),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let version = conn.version_for::<ProduceRequest>().unwrap();
+    let mut dropped = 0;
+    for _ in 0..3 {
+        // Polled for a moment, then dropped mid-write.
+        if tokio::time::timeout(Duration::from_micros(50), conn.send_raw(&big, version))
+            .await
+            .is_err()
+        {
+            dropped += 1;
+        }
+    }
+    assert_eq!(
+        dropped, 3,
+        "each big request was still being written when it was dropped"
+    );
+    // The connection still speaks Kafka: the next request is read as a request of its own.
+    let meta = conn.send(&MetadataRequest::default()).await.unwrap();
+    assert_eq!(meta.brokers.len(), 1);
+    assert!(!conn.is_closed());
+}

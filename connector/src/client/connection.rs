@@ -1,7 +1,10 @@
 //! One TCP connection to one broker: pipelined requests matched to responses by correlation id.
 //!
 //! A reader task owns the read half and hands each response frame to the request that waits for
-//! it; writers take turns on the write half. Version negotiation happens once, on connect
+//! it; a writer task owns the write half and writes whole frames in the order they were
+//! submitted, flushing after each run of them. Submitting a request is synchronous, so a caller
+//! dropped at any point never leaves half a frame on the wire, and requests go out in the order
+//! they were submitted (what an idempotent producer's pipelined batches rely on). Version negotiation happens once, on connect
 //! (ApiVersions), and [`Connection::version_for`] then picks the highest version both sides speak.
 //! A connection-fatal error (IO, a malformed frame) fails every waiter and marks the connection
 //! closed; the client builds a new one.
@@ -22,7 +25,7 @@ use kwire_protocol::messages::{
 use kwire_protocol::{Decoder, ErrorCode};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, trace, warn};
 
 use super::error::Error;
@@ -136,12 +139,12 @@ impl Shared {
 
 /// Removes a request's entry if its caller stops waiting (timeout or cancellation), so the map
 /// cannot grow with abandoned requests.
-struct PendingGuard<'a> {
-    shared: &'a Shared,
+struct PendingGuard {
+    shared: Arc<Shared>,
     correlation_id: i32,
 }
 
-impl Drop for PendingGuard<'_> {
+impl Drop for PendingGuard {
     fn drop(&mut self) {
         let was_pending = match self.shared.pending.lock() {
             Ok(mut map) => map.remove(&self.correlation_id).is_some(),
@@ -157,11 +160,13 @@ impl Drop for PendingGuard<'_> {
 pub struct Connection {
     addr: String,
     config: ConnectionConfig,
-    writer: tokio::sync::Mutex<WriteHalf>,
+    /// Frames for the writer task, in order.
+    frames: mpsc::UnboundedSender<Bytes>,
     shared: Arc<Shared>,
     next_correlation_id: AtomicI32,
     versions: HashMap<i16, VersionRange>,
     reader: tokio::task::JoinHandle<()>,
+    writer: tokio::task::JoinHandle<()>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -177,6 +182,7 @@ impl std::fmt::Debug for Connection {
 impl Drop for Connection {
     fn drop(&mut self) {
         self.reader.abort();
+        self.writer.abort();
     }
 }
 
@@ -203,14 +209,17 @@ impl Connection {
             addr.to_owned(),
             FrameDecoder::new(config.max_frame_size),
         ));
+        let (frames, queued) = mpsc::unbounded_channel();
+        let writer = tokio::spawn(write_loop(write, queued, Arc::clone(&shared), addr.to_owned()));
         let mut conn = Self {
             addr: addr.to_owned(),
             config,
-            writer: tokio::sync::Mutex::new(write),
+            frames,
             shared,
             next_correlation_id: AtomicI32::new(0),
             versions: HashMap::new(),
             reader,
+            writer,
         };
         conn.versions = conn.negotiate().await?;
         debug!(broker = %conn.addr, apis = conn.versions.len(), "connected");
@@ -331,20 +340,47 @@ impl Connection {
 
     /// Sends `req` at `version` and waits for its response.
     pub async fn send_raw<R: Request>(&self, req: &R, version: i16) -> Result<R::Response, Error> {
-        let (rx, guard) = self.submit(req, version, true).await?;
-        let rx = rx.expect("a response is expected");
-        let body = match tokio::time::timeout(self.config.request_timeout, rx).await {
+        self.start(req, version)?.await
+    }
+
+    /// Submits `req` at `version` now, in order with every request submitted before it on this
+    /// connection, and returns the wait for its response (bounded by the request timeout).
+    pub(crate) fn start<R: Request>(
+        &self,
+        req: &R,
+        version: i16,
+    ) -> Result<impl std::future::Future<Output = Result<R::Response, Error>> + Send + 'static, Error> {
+        let (rx, guard) = self.submit(req, version, true)?;
+        let addr = self.addr.clone();
+        let timeout = self.config.request_timeout;
+        Ok(async move {
+            let rx = rx.ok_or_else(|| Error::ConnectionClosed {
+                broker: addr.clone(),
+                reason: "no response was registered".into(),
+            })?;
+            Self::response::<R>(rx, guard, &addr, timeout, version).await
+        })
+    }
+
+    async fn response<R: Request>(
+        rx: oneshot::Receiver<Result<Bytes, Error>>,
+        guard: Option<PendingGuard>,
+        addr: &str,
+        timeout: Duration,
+        version: i16,
+    ) -> Result<R::Response, Error> {
+        let body = match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(res)) => res?,
             Ok(Err(_)) => {
                 return Err(Error::ConnectionClosed {
-                    broker: self.addr.clone(),
+                    broker: addr.to_owned(),
                     reason: "reader stopped".into(),
                 })
             }
             Err(_) => {
                 return Err(Error::Timeout {
-                    what: format!("{} to {}", R::NAME, self.addr),
-                    after: self.config.request_timeout,
+                    what: format!("{} to {addr}", R::NAME),
+                    after: timeout,
                 })
             }
         };
@@ -356,10 +392,13 @@ impl Connection {
 
     /// Sends `req` at `version` without waiting for a response (Produce with acks=0).
     pub async fn send_no_response<R: Request>(&self, req: &R, version: i16) -> Result<(), Error> {
-        self.submit(req, version, false).await.map(drop)
+        self.submit(req, version, false).map(drop)
     }
 
-    async fn submit<R: Request>(
+    /// Encodes `req`, registers its wait (if a response is expected) and hands the frame to the
+    /// writer task: no await, so it happens whole or not at all, in the order of the calls.
+    #[allow(clippy::type_complexity)]
+    fn submit<R: Request>(
         &self,
         req: &R,
         version: i16,
@@ -367,7 +406,7 @@ impl Connection {
     ) -> Result<
         (
             Option<oneshot::Receiver<Result<Bytes, Error>>>,
-            Option<PendingGuard<'_>>,
+            Option<PendingGuard>,
         ),
         Error,
     > {
@@ -404,7 +443,7 @@ impl Connection {
                 });
             }
             let guard = PendingGuard {
-                shared: &self.shared,
+                shared: Arc::clone(&self.shared),
                 correlation_id,
             };
             (Some(rx), Some(guard))
@@ -422,17 +461,42 @@ impl Connection {
             bytes = frame.len(),
             "send"
         );
-        let mut w = self.writer.lock().await;
-        if let Err(e) = w.write_all(&frame).await {
-            drop(w);
-            self.shared.fail_all(&self.addr, &e.to_string());
-            return Err(Error::Io {
+        if self.frames.send(frame).is_err() {
+            // The writer task ended (a write failed): the guard unregisters the request.
+            return Err(Error::ConnectionClosed {
                 broker: self.addr.clone(),
-                source: Arc::new(e),
+                reason: "its writer stopped after a failed write".into(),
             });
         }
         Ok((rx, guard))
     }
+}
+
+/// The most bytes of frames written before a flush.
+const WRITE_RUN: usize = 1 << 20;
+
+/// Writes the frames in order, flushing after each run of those already queued; a failed write
+/// fails every waiter and ends the connection.
+async fn write_loop(
+    mut write: WriteHalf,
+    mut frames: mpsc::UnboundedReceiver<Bytes>,
+    shared: Arc<Shared>,
+    addr: String,
+) {
+    while let Some(first) = frames.recv().await {
+        let mut run = first.len();
+        let mut res = write.write_all(&first).await;
+        while res.is_ok() && run < WRITE_RUN {
+            let Ok(next) = frames.try_recv() else { break };
+            run += next.len();
+            res = write.write_all(&next).await;
+        }
+        if let Err(e) = res.and(write.flush().await) {
+            shared.fail_all(&addr, &format!("a write failed: {e}"));
+            return;
+        }
+    }
+    let _ = write.shutdown().await;
 }
 
 async fn read_loop(mut read: ReadHalf, shared: Arc<Shared>, addr: String, frames: FrameDecoder) {
