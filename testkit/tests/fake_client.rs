@@ -440,3 +440,53 @@ async fn a_request_dropped_while_it_is_written_leaves_no_half_frame_on_the_conne
     assert_eq!(meta.brokers.len(), 1);
     assert!(!conn.is_closed());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotent_producer_pipelines_batches_and_resends_those_behind_a_failed_one_in_order() {
+    let cluster = FakeCluster::start(1).unwrap();
+    let client = client(&cluster).await;
+    client.create_topic("pipe", 1, 1).await.unwrap();
+    let producer = client
+        .producer()
+        .batch_size(100)
+        .linger(Duration::ZERO)
+        .build()
+        .await
+        .unwrap();
+    // The leader reads nothing for a while, so the batches queue up in flight behind the first,
+    // which then fails: those behind it are refused for the gap in the sequence.
+    let leader = cluster.leader("pipe", 0).unwrap();
+    cluster.stall(leader, Duration::from_millis(500));
+    cluster.fail_next(
+        ApiKey::Produce,
+        RequestFault::Error(ErrorCode::NOT_LEADER_OR_FOLLOWER),
+        1,
+    );
+    let mut acks = Vec::new();
+    for i in 0..40 {
+        // Each record is over the batch size: a batch of its own.
+        let value = format!("{i:03}-{}", "x".repeat(120));
+        acks.push(
+            producer
+                .send(ProducerRecord::new("pipe", value).partition(0))
+                .await
+                .unwrap(),
+        );
+    }
+    producer.flush().await.unwrap();
+    let mut offsets = Vec::new();
+    for ack in acks {
+        offsets.push(ack.await.unwrap().unwrap().offset);
+    }
+    assert_eq!(offsets, (0..40).collect::<Vec<i64>>());
+    let values = read_partition(&client, "pipe", 0).await;
+    let order: Vec<String> = values
+        .iter()
+        .map(|v| String::from_utf8_lossy(&v[..3]).into_owned())
+        .collect();
+    assert_eq!(order, (0..40).map(|i| format!("{i:03}")).collect::<Vec<_>>());
+    assert!(
+        cluster.stats().out_of_order >= 1,
+        "no batch was in flight behind the failed one: nothing was pipelined"
+    );
+}

@@ -22,7 +22,7 @@
 //! References: KIP-98 (idempotence and transactions), KIP-360 (epoch bump on InitProducerId),
 //! KIP-679 (acks=all and idempotence by default), KIP-890 (transaction verification).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -34,7 +34,7 @@ use kwire_protocol::messages::txn_offset_commit_request::{
 };
 use kwire_protocol::messages::{
     AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, EndTxnRequest, InitProducerIdRequest, ProduceRequest,
-    TxnOffsetCommitRequest,
+    ProduceResponse, TxnOffsetCommitRequest,
 };
 use kwire_protocol::records::{Compression, Header, RecordBatchBuilder};
 use kwire_protocol::ErrorCode;
@@ -136,6 +136,7 @@ pub struct ProducerBuilder {
     max_request_size: usize,
     buffer_memory: usize,
     max_block: Duration,
+    max_in_flight: usize,
 }
 
 impl ProducerBuilder {
@@ -202,6 +203,16 @@ impl ProducerBuilder {
     /// buffer waits until the buffer is empty.
     pub fn buffer_memory(mut self, bytes: usize) -> Self {
         self.buffer_memory = bytes.clamp(1, u32::MAX as usize);
+        self
+    }
+
+    /// How many batches of one partition may be in flight at once (default 5, the Java client's
+    /// max.in.flight.requests.per.connection; at most 5 with idempotence, the most a broker
+    /// deduplicates). With idempotence the batches keep their order through retries (the broker
+    /// checks their sequence numbers); without it a retried batch can land after a later one,
+    /// as with the Java client: set 1 to keep order without idempotence.
+    pub fn max_in_flight(mut self, batches: usize) -> Self {
+        self.max_in_flight = batches.clamp(1, 5);
         self
     }
 
@@ -278,6 +289,9 @@ struct Sealed {
     created: Instant,
     /// The sequence after this batch, for the partition's counter.
     next_sequence: i32,
+    /// The batch's place in its partition (sealing order): a retried batch goes back before
+    /// every later one.
+    order: u64,
 }
 
 #[derive(Debug, Default)]
@@ -286,9 +300,16 @@ struct Queue {
     /// Batches that reached the batch size, in order, waiting for their turn to be sealed.
     full: VecDeque<OpenBatch>,
     sealed: VecDeque<Sealed>,
-    in_flight: bool,
+    /// The sealing order of the batches sent and not answered yet.
+    in_flight: BTreeSet<u64>,
     next_sequence: i32,
+    /// The next batch's sealing order.
+    next_order: u64,
     retry_at: Option<Instant>,
+    /// A batch failed and is to be sent again: nothing more is sent until every batch in flight
+    /// has come back (those after it fail too, the broker seeing a gap in the sequence), so the
+    /// batches go out again in order.
+    draining: bool,
 }
 
 #[derive(Debug, Default)]
@@ -322,7 +343,7 @@ impl State {
     fn is_idle(&self) -> bool {
         self.queues
             .values()
-            .all(|q| q.open.is_none() && q.full.is_empty() && q.sealed.is_empty() && !q.in_flight)
+            .all(|q| q.open.is_none() && q.full.is_empty() && q.sealed.is_empty() && q.in_flight.is_empty())
     }
 
     /// Notes that a record for `tp` failed with `err`. In a transaction the first failure makes
@@ -417,6 +438,7 @@ impl Client {
             max_request_size: 1_048_576,
             buffer_memory: 32 << 20,
             max_block: Duration::from_secs(60),
+            max_in_flight: 5,
         }
     }
 }
@@ -996,6 +1018,7 @@ fn seal(
             _memory: memory,
             created: open.created,
             next_sequence,
+            order: 0,
         }),
         Err(e) => Err((
             waiters,
@@ -1051,7 +1074,13 @@ fn take_ready(p: &Core, st: &mut State, now: Instant) -> (Round, Option<Instant>
     let mut failed = Vec::new();
     let mut next_deadline: Option<Instant> = None;
     for (tp, q) in &mut st.queues {
-        if q.in_flight {
+        if q.draining {
+            if !q.in_flight.is_empty() {
+                continue;
+            }
+            q.draining = false;
+        }
+        if q.in_flight.len() >= cfg.max_in_flight {
             continue;
         }
         if let Some(at) = q.retry_at {
@@ -1077,8 +1106,10 @@ fn take_ready(p: &Core, st: &mut State, now: Instant) -> (Round, Option<Instant>
             if let Some(batch) = next {
                 let producer = cfg.idempotence.then_some((pid, epoch, q.next_sequence));
                 match seal(batch, cfg.compression, producer, cfg.transactional_id.is_some()) {
-                    Ok(sealed) => {
+                    Ok(mut sealed) => {
                         q.next_sequence = sealed.next_sequence;
+                        sealed.order = q.next_order;
+                        q.next_order += 1;
                         q.sealed.push_back(sealed);
                     }
                     Err((waiters, e)) => {
@@ -1089,7 +1120,7 @@ fn take_ready(p: &Core, st: &mut State, now: Instant) -> (Round, Option<Instant>
             }
         }
         if let Some(batch) = q.sealed.pop_front() {
-            q.in_flight = true;
+            q.in_flight.insert(batch.order);
             out.push((tp.clone(), batch));
         }
     }
@@ -1099,7 +1130,16 @@ fn take_ready(p: &Core, st: &mut State, now: Instant) -> (Round, Option<Instant>
     (out, next_deadline)
 }
 
+/// Sends the rounds for `leader` in the order they come.
+async fn leader_loop(p: Core, leader: i32, mut rounds: tokio::sync::mpsc::UnboundedReceiver<Round>) {
+    while let Some(batches) = rounds.recv().await {
+        send_to(&p, leader, batches).await;
+        p.shared.wake.notify_one();
+    }
+}
+
 async fn sender_loop(p: Core) {
+    let mut leaders: HashMap<i32, tokio::sync::mpsc::UnboundedSender<Round>> = HashMap::new();
     loop {
         let (round, deadline, stop) = {
             let mut st = p.state();
@@ -1168,11 +1208,20 @@ async fn sender_loop(p: Core) {
             continue;
         }
         for (leader, batches) in by_leader {
-            let p2 = p.clone();
-            tokio::spawn(async move {
-                produce_to(&p2, leader, batches).await;
-                p2.shared.wake.notify_one();
+            // One queue per leader, worked in order by a task of its own: a batch of a partition
+            // is submitted after the batches before it (its sequence follows theirs), and a
+            // leader slow to connect holds up no other.
+            let queue = leaders.entry(leader).or_insert_with(|| {
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                tokio::spawn(leader_loop(p.clone(), leader, rx));
+                tx
             });
+            if let Err(unsent) = queue.send(batches) {
+                leaders.remove(&leader);
+                for (tp, batch) in unsent.0 {
+                    requeue(&p, tp, batch, &Error::ProducerDropped);
+                }
+            }
         }
     }
 }
@@ -1184,12 +1233,28 @@ fn requeue(p: &Core, tp: (String, i32), batch: Sealed, err: &Error) {
     let expired = batch.created.elapsed() >= p.cfg.delivery_timeout;
     let dropped = st.dropped;
     let q = st.queues.entry(tp.clone()).or_default();
-    q.in_flight = false;
-    let retry = err.is_retriable() && !expired;
+    q.in_flight.remove(&batch.order);
+    // A batch behind one that failed is refused for the gap in its partition's sequence: it is
+    // sent again after that one, in order (a batch with nothing before it keeps the error).
+    let behind_a_retry = matches!(
+        err,
+        Error::Broker {
+            code: ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER,
+            ..
+        }
+    ) && (q.in_flight.first().is_some_and(|o| *o < batch.order)
+        || q.sealed.front().is_some_and(|b| b.order < batch.order));
+    let retry = (err.is_retriable() || behind_a_retry) && !expired;
     if retry && !dropped {
-        q.sealed.push_front(batch);
+        // Back in its place: before every later batch of its partition.
+        let at = q.sealed.partition_point(|b| b.order < batch.order);
+        q.sealed.insert(at, batch);
         q.retry_at = Some(Instant::now() + Duration::from_millis(100));
-    } else {
+        q.draining = true;
+        return;
+    }
+
+    {
         let e = if expired {
             Error::Timeout {
                 what: format!("delivery ({err})"),
@@ -1229,7 +1294,9 @@ fn requeue(p: &Core, tp: (String, i32), batch: Sealed, err: &Error) {
     }
 }
 
-async fn produce_to(p: &Core, leader: i32, batches: Round) {
+/// Sends `batches` to `leader`: submitted here, in the order the leader's rounds come, and
+/// answered in a task of its own, so the next round can go out before this one is answered.
+async fn send_to(p: &Core, leader: i32, batches: Round) {
     if p.cfg.transactional_id.is_some() {
         let parts: Vec<(String, i32)> = batches.iter().map(|(tp, _)| tp.clone()).collect();
         if let Err(e) = p.add_partitions_to_txn(&parts).await {
@@ -1286,7 +1353,7 @@ async fn produce_to(p: &Core, leader: i32, batches: Round) {
         let mut st = p.state();
         for (tp, b) in batches {
             if let Some(q) = st.queues.get_mut(&tp) {
-                q.in_flight = false;
+                q.in_flight.remove(&b.order);
             }
             for (w, ts) in b.waiters {
                 let _ = w.send(res.clone().map(|()| RecordMetadata {
@@ -1299,7 +1366,27 @@ async fn produce_to(p: &Core, leader: i32, batches: Round) {
         }
         return;
     }
-    match conn.send_raw(&req, version).await {
+    let response = match conn.start(&req, version) {
+        Ok(r) => r,
+        Err(e) => {
+            for (tp, b) in batches {
+                requeue(p, tp, b, &e);
+            }
+            return;
+        }
+    };
+    let p = p.clone();
+    let addr = conn.addr().to_owned();
+    tokio::spawn(async move {
+        let res = response.await;
+        answered(&p, &addr, batches, res);
+        p.shared.wake.notify_one();
+    });
+}
+
+/// Settles the batches of one Produce request by its answer.
+fn answered(p: &Core, addr: &str, batches: Round, res: Result<ProduceResponse, Error>) {
+    match res {
         Ok(resp) => {
             let mut results: HashMap<(String, i32), (ErrorCode, i64, Option<String>)> = HashMap::new();
             for t in &resp.responses {
@@ -1314,7 +1401,7 @@ async fn produce_to(p: &Core, leader: i32, batches: Round) {
                 let Some((code, base, message)) = results.remove(&tp) else {
                     let err = Error::InvalidResponse {
                         api: "Produce",
-                        broker: conn.addr().to_owned(),
+                        broker: addr.to_owned(),
                         reason: format!("no result for {}-{}", tp.0, tp.1),
                     };
                     requeue(p, tp, b, &err);
@@ -1323,7 +1410,7 @@ async fn produce_to(p: &Core, leader: i32, batches: Round) {
                 if code.is_ok() || code == ErrorCode::DUPLICATE_SEQUENCE_NUMBER {
                     let mut st = p.state();
                     if let Some(q) = st.queues.get_mut(&tp) {
-                        q.in_flight = false;
+                        q.in_flight.remove(&b.order);
                     }
                     drop(st);
                     for (i, (w, ts)) in b.waiters.into_iter().enumerate() {
