@@ -287,8 +287,6 @@ struct Sealed {
     /// The records' buffer memory, given back when the batch is dropped (acknowledged or failed).
     _memory: Option<OwnedSemaphorePermit>,
     created: Instant,
-    /// The sequence after this batch, for the partition's counter.
-    next_sequence: i32,
     /// The batch's place in its partition (sealing order): a retried batch goes back before
     /// every later one.
     order: u64,
@@ -988,10 +986,8 @@ fn seal(
     transactional: bool,
 ) -> Result<Sealed, (Vec<(Waiter, i64)>, Error)> {
     let mut b = RecordBatchBuilder::new(compression);
-    let mut next_sequence = 0;
     if let Some((pid, epoch, seq)) = producer {
         b = b.with_producer(pid, epoch, seq).with_transactional(transactional);
-        next_sequence = seq.wrapping_add(i32::try_from(open.records.len()).unwrap_or(i32::MAX));
     }
     let mut waiters = Vec::with_capacity(open.records.len());
     let mut failed = None;
@@ -1017,7 +1013,6 @@ fn seal(
             waiters,
             _memory: memory,
             created: open.created,
-            next_sequence,
             order: 0,
         }),
         Err(e) => Err((
@@ -1066,12 +1061,14 @@ fn fail_queued(st: &mut State, err: &Error) {
 type Round = Vec<((String, i32), Sealed)>;
 
 /// Takes every batch that may be sent now, and the time of the next linger deadline.
-fn take_ready(p: &Core, st: &mut State, now: Instant) -> (Round, Option<Instant>) {
+/// The batches taken in one round, with their partitions.
+type Taken = Vec<((String, i32), Ready)>;
+
+fn take_ready(p: &Core, st: &mut State, now: Instant) -> (Taken, Option<Instant>) {
     let cfg = &p.cfg;
     let flushing = st.flushing > 0 || st.closed;
     let (pid, epoch) = (st.producer_id, st.producer_epoch);
     let mut out = Vec::new();
-    let mut failed = Vec::new();
     let mut next_deadline: Option<Instant> = None;
     for (tp, q) in &mut st.queues {
         if q.draining {
@@ -1090,44 +1087,95 @@ fn take_ready(p: &Core, st: &mut State, now: Instant) -> (Round, Option<Instant>
             }
             q.retry_at = None;
         }
-        if q.sealed.is_empty() {
-            // Full batches first, in order, then the open one once it is due.
-            let next = match q.full.pop_front() {
-                Some(full) => Some(full),
-                None => match q.open.as_ref().map(|o| o.created + cfg.linger) {
-                    Some(due) if flushing || due <= now => q.open.take(),
-                    Some(due) => {
-                        next_deadline = Some(next_deadline.map_or(due, |d| d.min(due)));
-                        None
-                    }
-                    None => None,
+        // Batches to send again first (already sealed), then full batches in order, then the
+        // open one once it is due.
+        if let Some(batch) = q.sealed.pop_front() {
+            q.in_flight.insert(batch.order);
+            out.push((tp.clone(), Ready::Sealed(batch)));
+            continue;
+        }
+        let next = match q.full.pop_front() {
+            Some(full) => Some(full),
+            None => match q.open.as_ref().map(|o| o.created + cfg.linger) {
+                Some(due) if flushing || due <= now => q.open.take(),
+                Some(due) => {
+                    next_deadline = Some(next_deadline.map_or(due, |d| d.min(due)));
+                    None
+                }
+                None => None,
+            },
+        };
+        if let Some(batch) = next {
+            // Its sequence and place are given here, under the lock; it is sealed (and
+            // compressed) outside it.
+            let producer = cfg.idempotence.then_some((pid, epoch, q.next_sequence));
+            if producer.is_some() {
+                let n = i32::try_from(batch.records.len()).unwrap_or(i32::MAX);
+                q.next_sequence = q.next_sequence.wrapping_add(n);
+            }
+            let order = q.next_order;
+            q.next_order += 1;
+            q.in_flight.insert(order);
+            out.push((
+                tp.clone(),
+                Ready::Open {
+                    batch,
+                    producer,
+                    order,
                 },
-            };
-            if let Some(batch) = next {
-                let producer = cfg.idempotence.then_some((pid, epoch, q.next_sequence));
-                match seal(batch, cfg.compression, producer, cfg.transactional_id.is_some()) {
+            ));
+        }
+    }
+    (out, next_deadline)
+}
+
+/// A batch taken to be sent: sealed already (a retry), or to be sealed.
+enum Ready {
+    Sealed(Sealed),
+    Open {
+        batch: OpenBatch,
+        producer: Option<(i64, i16, i32)>,
+        order: u64,
+    },
+}
+
+/// Seals the batches of a round, outside the lock that `send` takes. A batch that cannot be
+/// encoded fails its records; its sequence numbers are given back when no later batch has them.
+fn seal_round(p: &Core, ready: Taken) -> Round {
+    let transactional = p.cfg.transactional_id.is_some();
+    let mut round = Vec::with_capacity(ready.len());
+    for (tp, r) in ready {
+        match r {
+            Ready::Sealed(batch) => round.push((tp, batch)),
+            Ready::Open {
+                batch,
+                producer,
+                order,
+            } => {
+                let records = i32::try_from(batch.records.len()).unwrap_or(i32::MAX);
+                match seal(batch, p.cfg.compression, producer, transactional) {
                     Ok(mut sealed) => {
-                        q.next_sequence = sealed.next_sequence;
-                        sealed.order = q.next_order;
-                        q.next_order += 1;
-                        q.sealed.push_back(sealed);
+                        sealed.order = order;
+                        round.push((tp, sealed));
                     }
                     Err((waiters, e)) => {
                         fail_all(waiters, &e);
-                        failed.push((tp.clone(), e));
+                        let mut st = p.state();
+                        if let Some(q) = st.queues.get_mut(&tp) {
+                            q.in_flight.remove(&order);
+                            if let Some((_, _, seq)) = producer {
+                                if q.next_sequence == seq.wrapping_add(records) {
+                                    q.next_sequence = seq;
+                                }
+                            }
+                        }
+                        st.record_failed(transactional, &tp, &e);
                     }
                 }
             }
         }
-        if let Some(batch) = q.sealed.pop_front() {
-            q.in_flight.insert(batch.order);
-            out.push((tp.clone(), batch));
-        }
     }
-    for (tp, e) in failed {
-        st.record_failed(cfg.transactional_id.is_some(), &tp, &e);
-    }
-    (out, next_deadline)
+    round
 }
 
 /// Sends the rounds for `leader` in the order they come.
@@ -1164,6 +1212,7 @@ async fn sender_loop(p: Core) {
             p.shared.idle.notify_waiters();
             return;
         }
+        let round = seal_round(&p, round);
         if round.is_empty() {
             let wake = p.shared.wake.notified();
             match deadline {
