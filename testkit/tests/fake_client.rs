@@ -490,3 +490,32 @@ async fn an_idempotent_producer_pipelines_batches_and_resends_those_behind_a_fai
         "no batch was in flight behind the failed one: nothing was pipelined"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_slow_to_connect_holds_up_no_request_to_another() {
+    let cluster = FakeCluster::start(2).unwrap();
+    let client = client(&cluster).await;
+    // The bootstrap connection is to the first address listed; the other broker has none yet.
+    let bootstrap = cluster.bootstrap();
+    let first = bootstrap.split(',').next().unwrap().to_owned();
+    let brokers = client.metadata().brokers;
+    let (&connected, _) = brokers.iter().find(|(_, a)| **a == first).unwrap();
+    let (&slow, _) = brokers.iter().find(|(_, a)| **a != first).unwrap();
+    cluster.stall(slow, Duration::from_secs(5));
+    let connecting = {
+        let client = client.clone();
+        tokio::spawn(async move { client.broker(slow).await.map(|_| ()) })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        !connecting.is_finished(),
+        "the connect to the stalled broker did not wait"
+    );
+    // The other broker answers at once, while the connect to the slow one waits.
+    let conn = tokio::time::timeout(Duration::from_secs(2), client.broker(connected))
+        .await
+        .expect("a request to another broker waited for the slow connect")
+        .unwrap();
+    assert!(!conn.is_closed());
+    connecting.await.unwrap().unwrap();
+}

@@ -123,7 +123,7 @@ impl ClientBuilder {
         let client = Client {
             inner: Arc::new(Inner {
                 config: self,
-                conns: tokio::sync::Mutex::new(HashMap::new()),
+                conns: std::sync::Mutex::new(HashMap::new()),
                 meta: RwLock::new(Metadata::default()),
             }),
         };
@@ -167,10 +167,15 @@ pub struct PartitionMetadata {
     pub error: ErrorCode,
 }
 
+/// The connection to one broker address, once made.
+type ConnectionSlot = Arc<tokio::sync::Mutex<Option<Arc<Connection>>>>;
+
 #[derive(Debug)]
 struct Inner {
     config: ClientBuilder,
-    conns: tokio::sync::Mutex<HashMap<String, Arc<Connection>>>,
+    /// A slot per broker address: connecting to one broker holds up only the callers that want
+    /// that broker.
+    conns: std::sync::Mutex<HashMap<String, ConnectionSlot>>,
     meta: RwLock<Metadata>,
 }
 
@@ -188,14 +193,22 @@ impl Client {
 
     /// The connection to `addr`, made if there is none or the old one failed.
     pub async fn connection(&self, addr: &str) -> Result<Arc<Connection>, Error> {
-        let mut conns = self.inner.conns.lock().await;
-        if let Some(c) = conns.get(addr) {
+        let slot = {
+            let mut conns = match self.inner.conns.lock() {
+                Ok(c) => c,
+                Err(p) => p.into_inner(),
+            };
+            Arc::clone(conns.entry(addr.to_owned()).or_default())
+        };
+        // Callers for the same broker wait for one connect; others are not held up by it.
+        let mut slot = slot.lock().await;
+        if let Some(c) = slot.as_ref() {
             if !c.is_closed() {
                 return Ok(Arc::clone(c));
             }
         }
         let conn = Arc::new(Connection::connect(addr, self.inner.config.connection.clone()).await?);
-        conns.insert(addr.to_owned(), Arc::clone(&conn));
+        *slot = Some(Arc::clone(&conn));
         Ok(conn)
     }
 
