@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kwire_connector::client::{Client, FetchOptions, IsolationLevel, OffsetSpec, ProducerRecord};
+use kwire_connector::client::{Client, Consumer, IsolationLevel, ProducerRecord, StartOffset};
 use kwire_connector::runtime::sinks::Print;
 use kwire_connector::runtime::{CheckpointStore, JobBuilder, Operator, Sink, SinkContext};
 use kwire_connector::sink::{DeliveryGuarantee, KafkaSink, KafkaSinkWriter};
@@ -162,32 +162,34 @@ impl Sink<String> for Output {
 /// Reads `topic` whole with read_committed and checks that every word has the updates 1 to 1000
 /// exactly once.
 async fn verify(client: &Client, topic: &str) -> Result<(), Box<dyn std::error::Error>> {
-    let opts = FetchOptions {
-        isolation: IsolationLevel::ReadCommitted,
-        max_wait: Duration::from_millis(10),
-        ..FetchOptions::default()
-    };
     let mut seen: BTreeMap<String, BTreeMap<u64, u32>> = BTreeMap::new();
     let mut total = 0u64;
     for p in client.topic(topic).await?.partitions.iter().map(|p| p.id) {
         // A coordinator writes a transaction's markers after it answered EndTxn: the last
         // transaction is readable once the last stable offset reaches the end.
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let end = client.list_offset(topic, p, OffsetSpec::Latest).await?;
-            let f = client.fetch_one(topic, p, end, &opts).await?;
-            if f.last_stable_offset >= f.high_watermark {
-                break;
+        let end = loop {
+            let stable = client.end_offset(topic, p, IsolationLevel::ReadCommitted).await?;
+            if stable
+                >= client
+                    .end_offset(topic, p, IsolationLevel::ReadUncommitted)
+                    .await?
+            {
+                break stable;
             }
             if std::time::Instant::now() > deadline {
                 return Err(format!("{topic}/{p}: a transaction is still open after 30 s").into());
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let mut offset = 0;
-        loop {
-            let f = client.fetch_one(topic, p, offset, &opts).await?;
-            for r in &f.records {
+        };
+        let mut consumer = Consumer::builder(client.clone())
+            .isolation(IsolationLevel::ReadCommitted)
+            .max_wait(Duration::from_millis(10))
+            .build();
+        consumer.assign(topic, p, StartOffset::Earliest).await?;
+        consumer.stop_at(topic, p, end);
+        while let Some(batch) = consumer.next_batch().await {
+            for r in &batch?.records {
                 let line = String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned();
                 let (word, n) = line.split_once(' ').ok_or("a malformed update")?;
                 *seen
@@ -196,10 +198,6 @@ async fn verify(client: &Client, topic: &str) -> Result<(), Box<dyn std::error::
                     .entry(n.parse()?)
                     .or_default() += 1;
                 total += 1;
-            }
-            offset = f.next_offset;
-            if offset >= f.last_stable_offset {
-                break;
             }
         }
     }

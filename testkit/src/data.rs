@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use kwire_connector::client::{Client, Error, FetchOptions, IsolationLevel, OffsetSpec, ProducerRecord};
+use kwire_connector::client::{
+    Client, Consumer, Error, FetchOptions, IsolationLevel, OffsetSpec, ProducerRecord, StartOffset,
+};
 use kwire_connector::runtime::CheckpointStore;
 use kwire_connector::source::SourceState;
 
@@ -170,29 +172,31 @@ pub async fn until_settled(client: &Client, topic: &str, within: Duration) -> Re
 /// reader sees once no transaction is open there ([`until_settled`] first), as UTF-8 (lossy).
 pub async fn committed_values(client: &Client, topic: &str, within: Duration) -> Result<Vec<String>, String> {
     until_settled(client, topic, within).await?;
-    let options = FetchOptions {
-        isolation: IsolationLevel::ReadCommitted,
-        max_wait: Duration::from_millis(10),
-        ..FetchOptions::default()
-    };
     let partitions = partition_ids(client, topic).await?;
     let mut out = Vec::new();
     for partition in partitions {
-        let mut offset = 0;
-        loop {
-            let got = client
-                .fetch_one(topic, partition, offset, &options)
-                .await
-                .map_err(|e| format!("{topic}-{partition} at {offset}: {e}"))?;
+        let fail = |e: Error| format!("{topic}-{partition}: {e}");
+        let end = client
+            .end_offset(topic, partition, IsolationLevel::ReadCommitted)
+            .await
+            .map_err(fail)?;
+        let mut consumer = Consumer::builder(client.clone())
+            .isolation(IsolationLevel::ReadCommitted)
+            .max_wait(Duration::from_millis(10))
+            .build();
+        consumer
+            .assign(topic, partition, StartOffset::Earliest)
+            .await
+            .map_err(fail)?;
+        consumer.stop_at(topic, partition, end);
+        while let Some(batch) = consumer.next_batch().await {
             out.extend(
-                got.records
+                batch
+                    .map_err(fail)?
+                    .records
                     .iter()
                     .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned()),
             );
-            if got.next_offset <= offset || got.next_offset >= got.last_stable_offset {
-                break;
-            }
-            offset = got.next_offset;
         }
     }
     Ok(out)
