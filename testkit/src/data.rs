@@ -19,9 +19,9 @@ pub async fn client(broker: &LocalBroker) -> Result<Client, Error> {
 
 /// Creates `topic` with `partitions` partitions and writes `count` records round-robin over them:
 /// record `i` has value `"<i>:"` padded with `x` to `size` bytes and goes to partition
-/// `i % partitions`. With `one_per_batch`, every record is its own batch: tansu cannot fetch from an
-/// offset inside a batch (docs/interop.md), and tests that resume mid-stream need batch boundaries
-/// there.
+/// `i % partitions`, in batches of at most 16 KiB. With `one_per_batch`, every record is its own
+/// batch: tansu cannot fetch from an offset inside a batch (docs/interop.md), and tests that resume
+/// mid-stream need batch boundaries there.
 pub async fn fill(
     client: &Client,
     topic: &str,
@@ -31,7 +31,9 @@ pub async fn fill(
     one_per_batch: bool,
 ) -> Result<(), Error> {
     client.create_topic(topic, partitions, 1).await?;
-    let mut builder = client.producer();
+    // Batches of at most 16 KiB (the Java client's default), whatever the producer's default:
+    // the tests' buffer bounds and resume points are sized by it.
+    let mut builder = client.producer().batch_size(16 << 10);
     if one_per_batch {
         builder = builder.batch_size(1).linger(Duration::ZERO);
     }

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kwire_connector::client::{
-    Client, ConsumedBatch, Consumer, Error, OffsetSpec, OutOfRange, OutOfRangePolicy, Reset, StartOffset,
+    Client, ConsumedBatch, Consumer, Error, OffsetSpec, OutOfRange, OutOfRangePolicy, ProducerRecord, Reset,
+    StartOffset,
 };
 use kwire_connector::core::fetch_plan::BufferLimits;
 use kwire_testkit::broker::BrokerKind;
@@ -133,10 +134,18 @@ async fn a_paused_partition_is_not_fetched_until_resumed() {
 async fn a_slow_reader_keeps_the_buffer_within_its_bound() {
     let broker = LocalBroker::start_or_fail();
     let client = data::client(&broker).await.unwrap();
-    // 2,000 records of 1 KiB, in batches of at most the producer's 16 KiB.
-    data::fill(&client, "bounded", 1, 2000, 1024, false)
-        .await
-        .unwrap();
+    // 2,000 records of 1 KiB, in batches of at most 16 KiB.
+    client.create_topic("bounded", 1, 1).await.unwrap();
+    let producer = client.producer().batch_size(16 << 10).build().await.unwrap();
+    for i in 0..2000u32 {
+        let mut value = format!("{i}:").into_bytes();
+        value.resize(1024, b'x');
+        producer
+            .send(ProducerRecord::new("bounded", value).partition(0))
+            .await
+            .unwrap();
+    }
+    producer.close().await.unwrap();
     let limits = BufferLimits {
         max_records: 10_000,
         max_bytes: 64 << 10,

@@ -158,7 +158,10 @@ impl ProducerBuilder {
         self
     }
 
-    /// Bytes at which a partition's batch is sent without waiting (default 16 KiB).
+    /// Bytes at which a partition's batch is sent without waiting (default 1,000,000, librdkafka's;
+    /// the Java client's is 16,384). A batch grows that large only when records come faster than
+    /// the linger: at a trickle each batch goes after the linger with what it has. Keep it under
+    /// the broker's message.max.bytes (1,048,588 by default).
     pub fn batch_size(mut self, bytes: usize) -> Self {
         self.batch_size = bytes.max(1);
         self
@@ -427,7 +430,7 @@ impl Client {
             acks: Acks::All,
             compression: Compression::None,
             linger: Duration::from_millis(5),
-            batch_size: 16_384,
+            batch_size: 1_000_000,
             idempotence: true,
             transactional_id: None,
             transaction_timeout: Duration::from_secs(60),
