@@ -186,10 +186,7 @@ async fn with_deleted_records(topic: &str) -> (Option<LocalBroker>, Option<FakeC
         loop {
             // Records keep coming (new segments roll), so the old ones can be deleted.
             let ack = producer
-                .send(kwire_connector::client::ProducerRecord::new(
-                    topic,
-                    bytes::Bytes::from_static(b"0:x"),
-                ))
+                .send(ProducerRecord::new(topic, bytes::Bytes::from_static(b"0:x")))
                 .await
                 .unwrap();
             producer.flush().await.unwrap();
@@ -217,10 +214,7 @@ async fn with_deleted_records(topic: &str) -> (Option<LocalBroker>, Option<FakeC
     let producer = client.producer().build().await.unwrap();
     for _ in 0..100 {
         producer
-            .send(
-                kwire_connector::client::ProducerRecord::new(topic, bytes::Bytes::from_static(b"0:x"))
-                    .partition(0),
-            )
+            .send(ProducerRecord::new(topic, bytes::Bytes::from_static(b"0:x")).partition(0))
             .await
             .unwrap();
     }
@@ -295,10 +289,7 @@ async fn out_of_range_tells_deleted_records_from_a_position_not_yet_written() {
     );
     let producer = client.producer().build().await.unwrap();
     let ack = producer
-        .send(
-            kwire_connector::client::ProducerRecord::new("gone", bytes::Bytes::from_static(b"7:new"))
-                .partition(0),
-        )
+        .send(ProducerRecord::new("gone", bytes::Bytes::from_static(b"7:new")).partition(0))
         .await
         .unwrap();
     producer.flush().await.unwrap();
