@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kwire_connector::client::{
-    Client, ConsumedBatch, Consumer, Error, OffsetSpec, OutOfRange, OutOfRangePolicy, ProducerRecord, Reset,
-    StartOffset,
+    Client, ConsumedBatch, Consumer, Error, OffsetReset, OffsetSpec, OutOfRange, OutOfRangePolicy,
+    ProducerRecord, StartOffset,
 };
 use kwire_connector::core::fetch_plan::BufferLimits;
 use kwire_testkit::broker::BrokerKind;
@@ -278,7 +278,7 @@ async fn out_of_range_tells_deleted_records_from_a_position_not_yet_written() {
     // Not yet written with a policy that resets to the latest: the next record written is read.
     let mut latest = Consumer::builder(client.clone())
         .max_wait(Duration::from_millis(50))
-        .out_of_range(OutOfRangePolicy::always(Reset::Latest))
+        .out_of_range(OutOfRangePolicy::always(OffsetReset::Latest))
         .build();
     latest.assign_at("gone", 0, end + 1000);
     // Let it reset before the record is written.

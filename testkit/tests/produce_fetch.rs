@@ -43,10 +43,7 @@ async fn read_all(
     let mut out = Vec::new();
     for _ in 0..1000 {
         let f = client.fetch_one(topic, partition, offset, opts).await.unwrap();
-        let end = match opts.isolation {
-            IsolationLevel::ReadCommitted if f.last_stable_offset >= 0 => f.last_stable_offset,
-            _ => f.high_watermark,
-        };
+        let end = f.end(opts.isolation);
         offset = f.next_offset;
         out.push(f);
         if offset >= end {

@@ -40,7 +40,8 @@ use futures_core::Stream;
 use kwire_protocol::records::ConsumerRecord;
 use kwire_protocol::ErrorCode;
 
-use super::{Client, Error, FetchOptions, Fetched, IsolationLevel, OffsetSpec};
+use super::fetch::reader_end;
+use super::{Client, Error, FetchOptions, Fetched, IsolationLevel, OffsetReset, OffsetSpec};
 use crate::core::fetch_plan::{BufferLimits, FetchDecision, FetchPlan};
 
 /// Where a partition starts.
@@ -61,17 +62,8 @@ pub enum StartOffset {
         /// The group id the offsets were committed under.
         group: String,
         /// Where to start a partition with no committed offset.
-        otherwise: Reset,
+        otherwise: OffsetReset,
     },
-}
-
-/// One end of a partition's log, to reset a position to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reset {
-    /// The log start offset.
-    Earliest,
-    /// The log end offset.
-    Latest,
 }
 
 /// What to do when the broker answers OFFSET_OUT_OF_RANGE, by why the offset is out of range.
@@ -80,16 +72,16 @@ pub enum Reset {
 pub struct OutOfRangePolicy {
     /// The offset is before the log start: the records were deleted (by retention, compaction of
     /// the head, or DeleteRecords). `None`: the error is returned.
-    pub deleted: Option<Reset>,
+    pub deleted: Option<OffsetReset>,
     /// The offset is past the log end: not yet written (a position from another cluster or a
     /// recreated topic, or a log truncated by an unclean leader election). `None`: the error is
     /// returned.
-    pub not_yet_written: Option<Reset>,
+    pub not_yet_written: Option<OffsetReset>,
 }
 
 impl OutOfRangePolicy {
     /// Reset both cases to `to` (the Java consumer's `auto.offset.reset`).
-    pub fn always(to: Reset) -> Self {
+    pub fn always(to: OffsetReset) -> Self {
         Self {
             deleted: Some(to),
             not_yet_written: Some(to),
@@ -111,7 +103,7 @@ impl Default for OutOfRangePolicy {
     /// silently.
     fn default() -> Self {
         Self {
-            deleted: Some(Reset::Earliest),
+            deleted: Some(OffsetReset::Earliest),
             not_yet_written: None,
         }
     }
@@ -151,11 +143,7 @@ impl ConsumedBatch {
     /// How far the partition's end is past this batch: the high watermark, or the last stable
     /// offset under read_committed.
     pub fn lag(&self, isolation: IsolationLevel) -> i64 {
-        let end = match isolation {
-            IsolationLevel::ReadCommitted if self.last_stable_offset >= 0 => self.last_stable_offset,
-            _ => self.high_watermark,
-        };
-        (end - self.next_offset).max(0)
+        (reader_end(self.high_watermark, self.last_stable_offset, isolation) - self.next_offset).max(0)
     }
 }
 
@@ -283,9 +271,8 @@ pub struct Consumer {
     parts: Vec<Partition>,
     /// Topic -> (partition, index in `parts`).
     index: HashMap<Arc<str>, Vec<(i32, usize)>>,
-    /// Batches fetched, not handed out, with the index of their partition and their record bytes
-    /// as counted in the plan.
-    buffer: VecDeque<(usize, ConsumedBatch, usize)>,
+    /// Batches fetched, not handed out, with the index of their partition.
+    buffer: VecDeque<(usize, ConsumedBatch)>,
     plan: FetchPlan,
     /// The fetch in flight: a task of its own, so it proceeds while the caller processes what
     /// was handed out.
@@ -357,8 +344,8 @@ impl Consumer {
                 let committed = client.committed_offsets(group, topic, &[partition]).await?;
                 match (committed.iter().find(|(p, _)| *p == partition), otherwise) {
                     (Some((_, o)), _) if *o >= 0 => *o,
-                    (_, Reset::Earliest) => earliest().await?,
-                    (_, Reset::Latest) => latest().await?,
+                    (_, OffsetReset::Earliest) => earliest().await?,
+                    (_, OffsetReset::Latest) => latest().await?,
                 }
             }
         })
@@ -485,8 +472,8 @@ impl Consumer {
     }
 
     fn pop(&mut self) -> Option<ConsumedBatch> {
-        let (i, batch, bytes) = self.buffer.pop_front()?;
-        self.plan.handle_consumed(batch.records.len(), bytes);
+        let (i, batch) = self.buffer.pop_front()?;
+        self.plan.handle_consumed(batch.records.len(), batch.bytes);
         self.parts[i].position = batch.next_offset;
         Some(batch)
     }
@@ -526,9 +513,9 @@ impl Consumer {
 
     fn drop_buffered(&mut self, i: usize) {
         let plan = &mut self.plan;
-        self.buffer.retain(|(at, batch, bytes)| {
+        self.buffer.retain(|(at, batch)| {
             if *at == i {
-                plan.handle_consumed(batch.records.len(), *bytes);
+                plan.handle_consumed(batch.records.len(), batch.bytes);
             }
             *at != i
         });
@@ -588,7 +575,7 @@ impl Consumer {
                 let p = &mut self.parts[index];
                 if asked_epoch == Some(p.epoch) {
                     p.fetch_at = to;
-                    if self.buffer.iter().all(|(i, _, _)| *i != index) {
+                    if self.buffer.iter().all(|(i, _)| *i != index) {
                         p.position = to;
                     }
                 }
@@ -630,7 +617,7 @@ impl Consumer {
                 last_stable_offset: f.last_stable_offset,
                 bytes: f.bytes,
             };
-            self.buffer.push_back((i, batch, f.bytes));
+            self.buffer.push_back((i, batch));
         }
         self.plan.handle_fetched(records, bytes);
         Ok(())
@@ -765,11 +752,7 @@ async fn fetch_round(
             let Some((_, _, pos)) = wanted.iter().find(|(t, p, _)| *t == f.topic && *p == f.partition) else {
                 continue;
             };
-            let end = match options.isolation {
-                IsolationLevel::ReadCommitted if f.last_stable_offset >= 0 => f.last_stable_offset,
-                _ => f.high_watermark,
-            };
-            if *pos < end {
+            if *pos < f.end(options.isolation) {
                 *f = read_inside_batch(client, f, *pos, options).await?;
             }
         }
@@ -813,8 +796,8 @@ async fn out_of_range(
     };
     let to = match reset {
         None => None,
-        Some(Reset::Earliest) => Some(start),
-        Some(Reset::Latest) => Some(client.end_offset(topic, *partition, isolation).await?),
+        Some(OffsetReset::Earliest) => Some(start),
+        Some(OffsetReset::Latest) => Some(client.end_offset(topic, *partition, isolation).await?),
     };
     Ok(Some((at, why, to)))
 }

@@ -110,6 +110,22 @@ pub struct TransactionMarker {
     pub commit: bool,
 }
 
+impl Fetched {
+    /// The end of the partition as a reader at `isolation` saw it in this fetch.
+    pub fn end(&self, isolation: IsolationLevel) -> i64 {
+        reader_end(self.high_watermark, self.last_stable_offset, isolation)
+    }
+}
+
+/// The end of a partition a reader at `isolation` reads to: the high watermark, or under
+/// read_committed the last stable offset (when the broker gave one).
+pub(crate) fn reader_end(high_watermark: i64, last_stable_offset: i64, isolation: IsolationLevel) -> i64 {
+    match isolation {
+        IsolationLevel::ReadCommitted if last_stable_offset >= 0 => last_stable_offset,
+        _ => high_watermark,
+    }
+}
+
 impl Client {
     /// Fetches `topic`-`partition` from `offset`.
     pub async fn fetch_one(
@@ -150,11 +166,10 @@ impl Client {
             isolation,
             ..FetchOptions::default()
         };
-        let f = self.fetch_one(topic, partition, near_end, &options).await?;
-        Ok(match isolation {
-            IsolationLevel::ReadCommitted if f.last_stable_offset >= 0 => f.last_stable_offset,
-            _ => f.high_watermark,
-        })
+        Ok(self
+            .fetch_one(topic, partition, near_end, &options)
+            .await?
+            .end(isolation))
     }
 
     /// Fetches each `(topic, partition, offset)` from its leader: one request per leader, sent

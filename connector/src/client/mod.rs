@@ -34,8 +34,7 @@ use tracing::debug;
 pub use admin::{OffsetSpec, TransactionDescription, TransactionState};
 pub use connection::{Connection, ConnectionConfig};
 pub use consumer::{
-    ConsumedBatch, Consumer, ConsumerBuilder, OutOfRange, OutOfRangePolicy, Record, Records, Reset,
-    StartOffset,
+    ConsumedBatch, Consumer, ConsumerBuilder, OutOfRange, OutOfRangePolicy, Record, Records, StartOffset,
 };
 pub use error::Error;
 pub use fetch::{decode_records, FetchOptions, Fetched, IsolationLevel, OffsetReset, TransactionMarker};

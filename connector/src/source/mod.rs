@@ -28,7 +28,7 @@ use kwire_protocol::records::{ConsumerRecord, Header};
 use tracing::{debug, info, warn};
 
 use crate::client::{
-    Client, ConsumedBatch, Consumer, Error, IsolationLevel, OffsetReset, OffsetSpec, OutOfRangePolicy, Reset,
+    Client, ConsumedBatch, Consumer, Error, IsolationLevel, OffsetReset, OffsetSpec, OutOfRangePolicy,
     StartOffset,
 };
 use crate::core::assign::owner;
@@ -252,7 +252,7 @@ impl KafkaSource {
             .max_wait(self.max_wait)
             .isolation(self.isolation)
             .buffer(self.limits)
-            .out_of_range(OutOfRangePolicy::always(Reset::Earliest))
+            .out_of_range(OutOfRangePolicy::always(OffsetReset::Earliest))
             .build();
         let mut reader = SourceReader {
             source: self.clone(),
@@ -441,10 +441,7 @@ impl SourceReader {
                 group: self.source.group_id.clone().ok_or_else(|| {
                     Error::InvalidArgument("starting from committed offsets needs a group id".into())
                 })?,
-                otherwise: match reset {
-                    OffsetReset::Earliest => Reset::Earliest,
-                    OffsetReset::Latest => Reset::Latest,
-                },
+                otherwise: *reset,
             },
         };
         self.consumer.resolve(&tp.0, tp.1, &start).await

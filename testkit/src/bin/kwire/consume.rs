@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use kwire_connector::client::{
-    Client, Consumer, Error, IsolationLevel, OutOfRangePolicy, Reset, StartOffset,
+    Client, Consumer, Error, IsolationLevel, OffsetReset, OutOfRangePolicy, StartOffset,
 };
 use kwire_connector::core::assign::owner;
 use kwire_protocol::records::ConsumerRecord;
@@ -405,7 +405,7 @@ impl Reader {
         let mut consumer = Consumer::builder(self.client)
             .max_wait(MAX_WAIT)
             .isolation(self.isolation)
-            .out_of_range(OutOfRangePolicy::always(Reset::Earliest))
+            .out_of_range(OutOfRangePolicy::always(OffsetReset::Earliest))
             .build();
         let mut not_before = BTreeMap::new();
         for p in &self.positions {
