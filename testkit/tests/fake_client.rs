@@ -519,3 +519,79 @@ async fn a_broker_slow_to_connect_holds_up_no_request_to_another() {
     assert!(!conn.is_closed());
     connecting.await.unwrap().unwrap();
 }
+
+/// The client reports what the broker said, never an error code the broker did not send: a
+/// Metadata without the topic asked about is an invalid response, not UNKNOWN_TOPIC_OR_PARTITION;
+/// a partition without a leader is the broker's LEADER_NOT_AVAILABLE when it sent that, and the
+/// client's own `NoLeader` when it sent no error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_errors_are_the_brokers_own_code_or_the_clients_own_error() {
+    let cluster = FakeCluster::start(1).unwrap();
+    let client = client(&cluster).await;
+    client.create_topic("meta", 2, 1).await.unwrap();
+
+    cluster.fail_next(ApiKey::Metadata, RequestFault::OmitTopics, 1);
+    client.invalidate("meta");
+    let err = client.topic("meta").await.unwrap_err();
+    assert_eq!(cluster.request_faults_used_on(ApiKey::Metadata), 1);
+    match &err {
+        Error::InvalidResponse { api, broker, reason } => {
+            assert_eq!(*api, "Metadata");
+            assert!(!broker.is_empty(), "{err}");
+            assert!(reason.contains("meta"), "{err}");
+        }
+        other => panic!("expected an invalid Metadata response, got {other:?}"),
+    }
+    // The next Metadata answers again.
+    assert_eq!(client.topic("meta").await.unwrap().partitions.len(), 2);
+
+    // Creating a topic waits for its leaders: three leaderless answers are waited out.
+    cluster.clear_request_faults();
+    cluster.fail_next(
+        ApiKey::Metadata,
+        RequestFault::Leaderless(ErrorCode::LEADER_NOT_AVAILABLE),
+        3,
+    );
+    client.create_topic("elected", 2, 1).await.unwrap();
+    assert_eq!(cluster.request_faults_used_on(ApiKey::Metadata), 1 + 3);
+
+    // Leaderless past the deadline: the broker's code, for the partition it was about.
+    let impatient = Client::builder()
+        .bootstrap(&cluster.bootstrap())
+        .retry_backoff(Duration::from_millis(10))
+        .retry_timeout(Duration::from_millis(300))
+        .build()
+        .await
+        .unwrap();
+    cluster.fail_next(
+        ApiKey::Metadata,
+        RequestFault::Leaderless(ErrorCode::LEADER_NOT_AVAILABLE),
+        1_000,
+    );
+    let err = impatient.create_topic("leaderless", 2, 1).await.unwrap_err();
+    match &err {
+        Error::RetriesExhausted { last, .. } => match last.as_ref() {
+            Error::Broker {
+                api: "Metadata",
+                code: ErrorCode::LEADER_NOT_AVAILABLE,
+                topic: Some(t),
+                partition: Some(0),
+                ..
+            } if t == "leaderless" => {}
+            other => panic!("expected LEADER_NOT_AVAILABLE for leaderless-0, got {other:?}"),
+        },
+        other => panic!("expected retries to run out, got {other:?}"),
+    }
+    // Without an error from the broker, the client says so in its own words.
+    cluster.clear_request_faults();
+    cluster.fail_next(ApiKey::Metadata, RequestFault::Leaderless(ErrorCode::NONE), 1_000);
+    let err = impatient.create_topic("silent", 2, 1).await.unwrap_err();
+    match &err {
+        Error::RetriesExhausted { last, .. } => match last.as_ref() {
+            Error::NoLeader { topic, partition: 0 } if topic == "silent" => {}
+            other => panic!("expected no leader for silent-0, got {other:?}"),
+        },
+        other => panic!("expected retries to run out, got {other:?}"),
+    }
+    cluster.clear_request_faults();
+}

@@ -191,17 +191,17 @@ impl Client {
         self.retry(Some(topic), || async {
             self.invalidate(topic);
             let t = self.topic(topic).await?;
-            let ready =
-                t.partitions.len() >= partitions as usize && t.partitions.iter().all(|p| p.leader >= 0);
-            if ready {
-                Ok(())
-            } else {
-                Err(Error::broker_at(
-                    "Metadata",
-                    ErrorCode::LEADER_NOT_AVAILABLE,
-                    topic,
-                    None,
-                ))
+            match (0..partitions).find(|id| !t.partitions.iter().any(|p| p.id == *id && p.leader >= 0)) {
+                None => Ok(()),
+                // The broker's own word for the partition when it sent one (LEADER_NOT_AVAILABLE
+                // while a leader is elected), else the client's.
+                Some(id) => match t.partitions.iter().find(|p| p.id == id && !p.error.is_ok()) {
+                    Some(p) => Err(Error::broker_at("Metadata", p.error, topic, Some(id))),
+                    None => Err(Error::NoLeader {
+                        topic: topic.to_owned(),
+                        partition: id,
+                    }),
+                },
             }
         })
         .await?;

@@ -27,6 +27,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use kwire_protocol::messages::metadata_request::MetadataRequestTopic;
+use kwire_protocol::messages::metadata_response::MetadataResponseTopic;
 use kwire_protocol::messages::{MetadataRequest, MetadataResponse};
 use kwire_protocol::{ErrorCode, Uuid};
 use tracing::debug;
@@ -166,6 +167,26 @@ pub struct PartitionMetadata {
     pub error: ErrorCode,
 }
 
+/// The cached form of a Metadata response's entry for a topic.
+fn topic_metadata(name: String, t: &MetadataResponseTopic) -> TopicMetadata {
+    let mut partitions: Vec<PartitionMetadata> = t
+        .partitions
+        .iter()
+        .map(|p| PartitionMetadata {
+            id: p.partition_index,
+            leader: p.leader_id,
+            leader_epoch: p.leader_epoch,
+            error: ErrorCode(p.error_code),
+        })
+        .collect();
+    partitions.sort_by_key(|p| p.id);
+    TopicMetadata {
+        name,
+        id: t.topic_id,
+        partitions,
+    }
+}
+
 /// The connection to one broker address, once made.
 type ConnectionSlot = Arc<tokio::sync::Mutex<Option<Arc<Connection>>>>;
 
@@ -255,6 +276,11 @@ impl Client {
 
     /// Asks a broker for the metadata of `topics` (none: every topic) and updates the cache.
     pub async fn refresh_metadata(&self, topics: &[&str]) -> Result<MetadataResponse, Error> {
+        Ok(self.refresh(topics).await?.0)
+    }
+
+    /// [`Self::refresh_metadata`], with the address of the broker that answered.
+    async fn refresh(&self, topics: &[&str]) -> Result<(MetadataResponse, String), Error> {
         let conn = self.any_broker().await?;
         let resp = conn
             .send_built(|_| MetadataRequest {
@@ -295,6 +321,18 @@ impl Client {
                 reason: format!("topic {topic} lists partition {partition}"),
             });
         }
+        // Kafka answers every topic asked for, if only with an error: a response without one
+        // is not the broker saying the topic does not exist.
+        if let Some(missing) = topics
+            .iter()
+            .find(|asked| !resp.topics.iter().any(|t| t.name.as_deref() == Some(**asked)))
+        {
+            return Err(Error::InvalidResponse {
+                api: "Metadata",
+                broker: conn.addr().to_owned(),
+                reason: format!("topic {missing} was asked about and is not in the response"),
+            });
+        }
         let mut meta = match self.inner.meta.write() {
             Ok(m) => m,
             Err(p) => p.into_inner(),
@@ -308,25 +346,7 @@ impl Client {
         for t in &resp.topics {
             let Some(name) = t.name.clone() else { continue };
             if ErrorCode(t.error_code).is_ok() {
-                let mut partitions: Vec<PartitionMetadata> = t
-                    .partitions
-                    .iter()
-                    .map(|p| PartitionMetadata {
-                        id: p.partition_index,
-                        leader: p.leader_id,
-                        leader_epoch: p.leader_epoch,
-                        error: ErrorCode(p.error_code),
-                    })
-                    .collect();
-                partitions.sort_by_key(|p| p.id);
-                meta.topics.insert(
-                    name.clone(),
-                    TopicMetadata {
-                        name,
-                        id: t.topic_id,
-                        partitions,
-                    },
-                );
+                meta.topics.insert(name.clone(), topic_metadata(name, t));
             } else {
                 meta.topics.remove(&name);
             }
@@ -336,7 +356,7 @@ impl Client {
             topics = meta.topics.len(),
             "metadata refreshed"
         );
-        Ok(resp)
+        Ok((resp, conn.addr().to_owned()))
     }
 
     /// The metadata of `topic`, asked for if not cached; an error if the topic does not exist.
@@ -344,16 +364,18 @@ impl Client {
         if let Some(t) = self.read_meta(|m| m.topics.get(topic).cloned()) {
             return Ok(t);
         }
-        let resp = self.refresh_metadata(&[topic]).await?;
-        if let Some(t) = self.read_meta(|m| m.topics.get(topic).cloned()) {
-            return Ok(t);
+        let (resp, broker) = self.refresh(&[topic]).await?;
+        // Taken from the response rather than from the cache, which another task may have
+        // invalidated since.
+        match resp.topics.iter().find(|t| t.name.as_deref() == Some(topic)) {
+            Some(t) if ErrorCode(t.error_code).is_ok() => Ok(topic_metadata(topic.to_owned(), t)),
+            Some(t) => Err(Error::broker_at("Metadata", ErrorCode(t.error_code), topic, None)),
+            None => Err(Error::InvalidResponse {
+                api: "Metadata",
+                broker,
+                reason: format!("topic {topic} was asked about and is not in the response"),
+            }),
         }
-        let code = resp
-            .topics
-            .iter()
-            .find(|t| t.name.as_deref() == Some(topic))
-            .map_or(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, |t| ErrorCode(t.error_code));
-        Err(Error::broker_at("Metadata", code, topic, None))
     }
 
     /// The connection to the leader of `topic`-`partition`.

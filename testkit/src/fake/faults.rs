@@ -31,6 +31,12 @@ pub enum RequestFault {
     CloseBeforeResponse,
     /// A Fetch answered with its first non-empty partition's record bytes damaged.
     CorruptRecords(Corruption),
+    /// A Metadata answered without the topics it was asked about (a response no broker may
+    /// send: Kafka answers each topic asked for, if only with an error).
+    OmitTopics,
+    /// A Metadata answered with every partition's leader at -1 and `code` in the partition's
+    /// error field: Kafka answers LEADER_NOT_AVAILABLE while a partition has no leader.
+    Leaderless(ErrorCode),
 }
 
 /// How [`RequestFault::CorruptRecords`] damages a Fetch's record bytes.

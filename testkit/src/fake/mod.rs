@@ -648,6 +648,19 @@ async fn serve(inner: Arc<Inner>, broker: i32, stream: TcpStream) {
                         }
                         Reply::Body(ResponseBody::Fetch(resp))
                     }
+                    (_, Reply::Body(ResponseBody::Metadata(mut resp))) => {
+                        match fault {
+                            Some(RequestFault::OmitTopics) => resp.topics.clear(),
+                            Some(RequestFault::Leaderless(code)) => {
+                                for p in resp.topics.iter_mut().flat_map(|t| t.partitions.iter_mut()) {
+                                    p.leader_id = -1;
+                                    p.error_code = code.code();
+                                }
+                            }
+                            _ => {}
+                        }
+                        Reply::Body(ResponseBody::Metadata(resp))
+                    }
                     (_, reply) => reply,
                 }
             }
