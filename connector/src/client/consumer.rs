@@ -183,8 +183,10 @@ impl ConsumerBuilder {
         self
     }
 
-    /// The most bytes per partition in one fetch (default 1 MiB; a larger first batch still comes
-    /// whole, KIP-74).
+    /// The bytes per partition one fetch may ask for at least (default 1 MiB, the Java consumer's
+    /// max.partition.fetch.bytes). When few partitions are fetched, each may take an equal share of
+    /// the buffer's room instead, so one partition is read in fetches of up to the whole room
+    /// rather than 1 MiB at a time. A larger first batch still comes whole (KIP-74).
     pub fn partition_max_bytes(mut self, bytes: usize) -> Self {
         self.partition_max_bytes = bytes;
         self
@@ -196,7 +198,7 @@ impl ConsumerBuilder {
         self
     }
 
-    /// The bounds of the buffer (default 10,000 records, 16 MiB): the consumer fetches only when
+    /// The bounds of the buffer (default 100,000 records, 16 MiB): the consumer fetches only when
     /// the buffer has room, and asks for no more than the room.
     pub fn buffer(mut self, limits: BufferLimits) -> Self {
         self.limits = limits;
@@ -309,7 +311,10 @@ impl Consumer {
             min_bytes: 1,
             partition_max_bytes: 1 << 20,
             isolation: IsolationLevel::ReadUncommitted,
-            limits: BufferLimits::default(),
+            limits: BufferLimits {
+                max_records: 100_000,
+                ..BufferLimits::default()
+            },
             out_of_range: OutOfRangePolicy::default(),
         }
     }
@@ -540,7 +545,12 @@ impl Consumer {
             max_wait: c.max_wait,
             min_bytes: c.min_bytes,
             max_bytes: i32::try_from(max_bytes).unwrap_or(i32::MAX),
-            partition_max_bytes: i32::try_from(max_bytes.min(c.partition_max_bytes)).unwrap_or(i32::MAX),
+            partition_max_bytes: i32::try_from(partition_limit(
+                max_bytes,
+                asked.len(),
+                c.partition_max_bytes,
+            ))
+            .unwrap_or(i32::MAX),
             isolation: c.isolation,
             reset: None,
         };
@@ -833,4 +843,29 @@ async fn read_inside_batch(
         offset: pos,
         high_watermark: f.high_watermark,
     })
+}
+
+/// The per-partition byte limit of a fetch asking for `room` bytes of `partitions` partitions: an
+/// equal share of the room, at least `floor` (the configured limit) and at most the room.
+fn partition_limit(room: usize, partitions: usize, floor: usize) -> usize {
+    (room / partitions.max(1)).max(floor).min(room)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::partition_limit;
+
+    #[test]
+    fn a_partition_takes_its_share_of_the_room_and_at_least_the_configured_limit() {
+        const MIB: usize = 1 << 20;
+        // One partition: the whole room.
+        assert_eq!(partition_limit(16 * MIB, 1, MIB), 16 * MIB);
+        // Four: a quarter each.
+        assert_eq!(partition_limit(16 * MIB, 4, MIB), 4 * MIB);
+        // Many: the configured limit, as the Java consumer.
+        assert_eq!(partition_limit(16 * MIB, 100, MIB), MIB);
+        // Never more than the room.
+        assert_eq!(partition_limit(64 << 10, 1, MIB), 64 << 10);
+        assert_eq!(partition_limit(MIB, 0, MIB), MIB);
+    }
 }
