@@ -466,6 +466,7 @@ impl Report {
 
     /// The report as JSON: the bootstrap, `ok`, `strictly_ok`, the counts, and every case with its
     /// outcome (`pass`, `fail`, `deviation`, `not-offered`), note and failure.
+    #[cfg(feature = "cli")]
     pub fn to_json(&self) -> String {
         let c = self.counts();
         let cases: Vec<serde_json::Value> = self
