@@ -11,7 +11,7 @@
 //! # }
 //! ```
 //!
-//! Every case pins its version with [`Connection::send_raw`](kwire_connector::client::Connection)
+//! Every case pins its version with [`Connection::send_raw`](kwire_connector::client::raw::Connection)
 //! and builds its request for that version. A case whose API or version the broker does not list in
 //! its ApiVersions answer is [`Outcome::NotOffered`], never a failure. Each case works on topics,
 //! groups and transactional ids of its own (named after the run, the case and the version), so the

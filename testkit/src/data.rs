@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kwire_connector::client::{
-    Client, Consumer, Error, FetchOptions, IsolationLevel, OffsetSpec, ProducerRecord, StartOffset,
+    raw::FetchOptions, Client, Consumer, Error, IsolationLevel, OffsetSpec, ProducerRecord, StartOffset,
 };
 use kwire_connector::runtime::CheckpointStore;
 use kwire_connector::source::SourceState;
@@ -136,12 +136,10 @@ async fn partition_ids(client: &Client, topic: &str) -> Result<Vec<i32>, String>
 /// transaction's markers after it answered EndTxn. An error names the partition still open
 /// after `within`.
 pub async fn until_settled(client: &Client, topic: &str, within: Duration) -> Result<(), String> {
-    let options = FetchOptions {
-        isolation: IsolationLevel::ReadCommitted,
-        max_wait: Duration::from_millis(10),
-        partition_max_bytes: 1,
-        ..FetchOptions::default()
-    };
+    let options = FetchOptions::default()
+        .isolation(IsolationLevel::ReadCommitted)
+        .max_wait(Duration::from_millis(10))
+        .partition_max_bytes(1);
     let deadline = std::time::Instant::now() + within;
     let partitions = partition_ids(client, topic).await?;
     for partition in partitions {
@@ -151,6 +149,7 @@ pub async fn until_settled(client: &Client, topic: &str, within: Duration) -> Re
                 .await
                 .map_err(|e| format!("{topic}-{partition}: {e}"))?;
             let got = client
+                .raw()
                 .fetch_one(topic, partition, end, &options)
                 .await
                 .map_err(|e| format!("{topic}-{partition}: {e}"))?;

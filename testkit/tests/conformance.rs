@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use kwire_connector::client::{Client, Connection, ConnectionConfig};
+use kwire_connector::client::{raw::Connection, raw::ConnectionConfig, Client};
 use kwire_protocol::messages::metadata_request::MetadataRequestTopic;
 use kwire_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kwire_protocol::messages::{
@@ -258,7 +258,7 @@ async fn the_checks_reject_doctored_answers() {
             .unwrap();
     }
     let batch = builder.finish().unwrap();
-    let leader = client.leader(topic, 0).await.unwrap();
+    let leader = client.raw().leader(topic, 0).await.unwrap();
     let req = ProduceRequest {
         acks: -1,
         timeout_ms: 10_000,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
-use kwire_connector::client::{Client, Error, FetchOptions, OffsetReset, ProducerRecord};
+use kwire_connector::client::{raw::FetchOptions, Client, Error, ProducerRecord};
 use kwire_protocol::messages::ApiKey;
 use kwire_protocol::ErrorCode;
 use kwire_testkit::data::Seeded;
@@ -24,10 +24,7 @@ async fn client(cluster: &FakeCluster) -> Client {
 }
 
 fn options() -> FetchOptions {
-    FetchOptions {
-        max_wait: Duration::from_millis(10),
-        ..FetchOptions::default()
-    }
+    FetchOptions::default().max_wait(Duration::from_millis(10))
 }
 
 /// Every value of `topic`-`partition` from offset 0 to the high watermark, in offset order.
@@ -36,6 +33,7 @@ async fn read_partition(client: &Client, topic: &str, partition: i32) -> Vec<Byt
     let mut offset = 0;
     loop {
         let f = client
+            .raw()
             .fetch_one(topic, partition, offset, &options())
             .await
             .unwrap();
@@ -128,10 +126,7 @@ async fn fetch_follows_moved_leaders_and_restarted_brokers() {
     let mut got = Vec::new();
     let mut offset = 0;
     let mut step = 0;
-    let small = FetchOptions {
-        partition_max_bytes: 1_000,
-        ..options()
-    };
+    let small = options().partition_max_bytes(1_000);
     while offset < 1_000 {
         match step % 3 {
             0 => {
@@ -142,7 +137,7 @@ async fn fetch_follows_moved_leaders_and_restarted_brokers() {
             _ => cluster.drop_connections(None),
         }
         step += 1;
-        let f = client.fetch_one("moving", 0, offset, &small).await.unwrap();
+        let f = client.raw().fetch_one("moving", 0, offset, &small).await.unwrap();
         got.extend(f.records.iter().map(|r| r.value.clone().unwrap()));
         offset = f.next_offset;
     }
@@ -180,25 +175,19 @@ async fn injected_errors_are_retried_or_surfaced_as_documented() {
         ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
     ] {
         cluster.fail_next(ApiKey::Fetch, RequestFault::Error(code), 2);
-        let f = client.fetch_one("errs", 0, 0, &options()).await.unwrap();
+        let f = client.raw().fetch_one("errs", 0, 0, &options()).await.unwrap();
         assert_eq!(f.records.len(), 4, "after {code}");
     }
-    // OFFSET_OUT_OF_RANGE: surfaced without a reset policy, reset with one.
+    // OFFSET_OUT_OF_RANGE: surfaced (the Consumer's policy resets it, tests/consumer.rs).
     cluster.fail_next(
         ApiKey::Fetch,
         RequestFault::Error(ErrorCode::OFFSET_OUT_OF_RANGE),
         1,
     );
-    match client.fetch_one("errs", 0, 0, &options()).await {
+    match client.raw().fetch_one("errs", 0, 0, &options()).await {
         Err(Error::Broker { code, .. }) => assert_eq!(code, ErrorCode::OFFSET_OUT_OF_RANGE),
         other => panic!("OFFSET_OUT_OF_RANGE is surfaced: {other:?}"),
     }
-    let resetting = FetchOptions {
-        reset: Some(OffsetReset::Earliest),
-        ..options()
-    };
-    let f = client.fetch_one("errs", 0, 99, &resetting).await.unwrap();
-    assert_eq!(f.records.len(), 4, "reset to the earliest offset");
     // COORDINATOR_NOT_AVAILABLE from FindCoordinator and OffsetCommit: retried.
     cluster.fail_next(
         ApiKey::FindCoordinator,
@@ -224,7 +213,7 @@ async fn injected_errors_are_retried_or_surfaced_as_documented() {
         RequestFault::Error(ErrorCode::TOPIC_AUTHORIZATION_FAILED),
         1,
     );
-    match client.fetch_one("errs", 0, 0, &options()).await {
+    match client.raw().fetch_one("errs", 0, 0, &options()).await {
         Err(Error::Broker { code, .. }) => assert_eq!(code, ErrorCode::TOPIC_AUTHORIZATION_FAILED),
         other => panic!("surfaced: {other:?}"),
     }
@@ -238,7 +227,7 @@ async fn garbage_is_a_clear_error_and_a_half_written_response_is_retried_on_a_ne
     let client = client(&cluster).await;
     client.create_topic("garbage", 1, 1).await.unwrap();
     cluster.fail_next(ApiKey::Metadata, RequestFault::Malformed, 1);
-    let err = client.refresh_metadata(&["garbage"]).await.unwrap_err();
+    let err = client.raw().refresh_metadata(&["garbage"]).await.unwrap_err();
     println!("malformed: {err}");
     assert!(
         matches!(
@@ -251,7 +240,7 @@ async fn garbage_is_a_clear_error_and_a_half_written_response_is_retried_on_a_ne
         "{err:?}"
     );
     // The next request is answered.
-    client.refresh_metadata(&["garbage"]).await.unwrap();
+    client.raw().refresh_metadata(&["garbage"]).await.unwrap();
 
     let producer = client.producer().build().await.unwrap();
     producer
@@ -260,7 +249,7 @@ async fn garbage_is_a_clear_error_and_a_half_written_response_is_retried_on_a_ne
         .unwrap();
     let before = cluster.connections();
     cluster.fail_next(ApiKey::Fetch, RequestFault::CloseMidFrame, 1);
-    let f = client.fetch_one("garbage", 0, 0, &options()).await.unwrap();
+    let f = client.raw().fetch_one("garbage", 0, 0, &options()).await.unwrap();
     assert_eq!(f.records.len(), 1);
     assert!(cluster.connections() > before, "the connection was rebuilt");
     // A broker that stalls past the request timeout: a timeout, then an answer once it is back.
@@ -273,7 +262,7 @@ async fn garbage_is_a_clear_error_and_a_half_written_response_is_retried_on_a_ne
         .await
         .unwrap();
     cluster.stall(0, Duration::from_millis(500));
-    let f = quick.fetch_one("garbage", 0, 0, &options()).await.unwrap();
+    let f = quick.raw().fetch_one("garbage", 0, 0, &options()).await.unwrap();
     assert_eq!(f.records.len(), 1, "answered after the stall");
 }
 
@@ -394,16 +383,13 @@ async fn send_waits_for_room_in_the_buffer_memory_and_times_out_with_a_clear_err
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_dropped_while_it_is_written_leaves_no_half_frame_on_the_connection() {
-    use kwire_connector::client::{Connection, ConnectionConfig};
+    use kwire_connector::client::{raw::Connection, raw::ConnectionConfig};
     use kwire_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
     use kwire_protocol::messages::{MetadataRequest, ProduceRequest};
 
     let cluster = FakeCluster::start(1).unwrap();
     cluster.create_topic("big", 1).unwrap();
-    let config = ConnectionConfig {
-        request_timeout: Duration::from_secs(5),
-        ..ConnectionConfig::default()
-    };
+    let config = ConnectionConfig::default().request_timeout(Duration::from_secs(5));
     let conn = Connection::connect(&cluster.bootstrap(), config).await.unwrap();
     // 32 MiB: more than a socket takes at once, so writing it takes many turns.
     let big = ProduceRequest {
@@ -504,7 +490,7 @@ async fn a_broker_slow_to_connect_holds_up_no_request_to_another() {
     cluster.stall(slow, Duration::from_secs(5));
     let connecting = {
         let client = client.clone();
-        tokio::spawn(async move { client.broker(slow).await.map(|_| ()) })
+        tokio::spawn(async move { client.raw().broker(slow).await.map(|_| ()) })
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(
@@ -512,7 +498,7 @@ async fn a_broker_slow_to_connect_holds_up_no_request_to_another() {
         "the connect to the stalled broker did not wait"
     );
     // The other broker answers at once, while the connect to the slow one waits.
-    let conn = tokio::time::timeout(Duration::from_secs(2), client.broker(connected))
+    let conn = tokio::time::timeout(Duration::from_secs(2), client.raw().broker(connected))
         .await
         .expect("a request to another broker waited for the slow connect")
         .unwrap();
@@ -531,7 +517,7 @@ async fn metadata_errors_are_the_brokers_own_code_or_the_clients_own_error() {
     client.create_topic("meta", 2, 1).await.unwrap();
 
     cluster.fail_next(ApiKey::Metadata, RequestFault::OmitTopics, 1);
-    client.invalidate("meta");
+    client.raw().invalidate("meta");
     let err = client.topic("meta").await.unwrap_err();
     assert_eq!(cluster.request_faults_used_on(ApiKey::Metadata), 1);
     match &err {

@@ -92,6 +92,7 @@ async fn partitions_added_while_running_are_read_by_their_owner_from_the_earlies
     // CreatePartitions over the wire (the client has no call for it yet), at the newest version
     // both sides speak.
     let resp = client
+        .raw()
         .any_broker()
         .await
         .unwrap()

@@ -90,7 +90,7 @@ async fn exactly_once_sink_through_kills_holds_each_of_100k_records_once() {
 /// so the late EndTxn is refused as fenced and the next transaction stays its producer's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recovered_commit_does_not_end_the_next_transaction_of_its_id() {
-    use kwire_connector::client::{FetchOptions, IsolationLevel, ProducerRecord};
+    use kwire_connector::client::{raw::FetchOptions, IsolationLevel, ProducerRecord};
     use kwire_connector::sink::{commit_prepared, PreparedTransaction};
 
     let cluster = FakeCluster::start(1).unwrap();
@@ -123,12 +123,10 @@ async fn a_recovered_commit_does_not_end_the_next_transaction_of_its_id() {
     commit_prepared(&client, &[PreparedTransaction::new(1, "reuse-0", pid, epoch)])
         .await
         .unwrap();
-    let options = FetchOptions {
-        isolation: IsolationLevel::ReadCommitted,
-        max_wait: Duration::from_millis(10),
-        ..FetchOptions::default()
-    };
-    let got = client.fetch_one("reuse", 0, 0, &options).await.unwrap();
+    let options = FetchOptions::default()
+        .isolation(IsolationLevel::ReadCommitted)
+        .max_wait(Duration::from_millis(10));
+    let got = client.raw().fetch_one("reuse", 0, 0, &options).await.unwrap();
     let values: Vec<_> = got.records.iter().map(|r| r.value.clone().unwrap()).collect();
     assert_eq!(
         values,
@@ -143,7 +141,7 @@ async fn a_recovered_commit_does_not_end_the_next_transaction_of_its_id() {
 /// aborted rather than committed without it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finish_commits_only_after_every_record_is_acknowledged() {
-    use kwire_connector::client::{FetchOptions, IsolationLevel};
+    use kwire_connector::client::{raw::FetchOptions, IsolationLevel};
     use kwire_connector::runtime::{Sink, SinkContext};
     use kwire_connector::sink::{DeliveryGuarantee, KafkaSink};
 
@@ -174,11 +172,9 @@ async fn finish_commits_only_after_every_record_is_acknowledged() {
         stats.commits, 0,
         "nothing committed with a record missing: {stats:?}"
     );
-    let options = FetchOptions {
-        isolation: IsolationLevel::ReadCommitted,
-        max_wait: Duration::from_millis(10),
-        ..FetchOptions::default()
-    };
-    let got = client.fetch_one("final", 0, 0, &options).await.unwrap();
+    let options = FetchOptions::default()
+        .isolation(IsolationLevel::ReadCommitted)
+        .max_wait(Duration::from_millis(10));
+    let got = client.raw().fetch_one("final", 0, 0, &options).await.unwrap();
     assert!(got.records.is_empty(), "{:?}", got.records);
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kwire_connector::client::{
-    Client, DeliveryFuture, Error, FetchOptions, IsolationLevel, Producer, ProducerRecord,
+    raw::FetchOptions, Client, DeliveryFuture, Error, IsolationLevel, Producer, ProducerRecord,
 };
 use kwire_connector::runtime::{Sink, SinkContext};
 use kwire_connector::sink::{DeliveryGuarantee, KafkaSink};
@@ -64,11 +64,9 @@ fn python_read(python: &PathBuf, bootstrap: &str, topic: &str, isolation: &str) 
 
 /// Every value kwire reads from `topic` with `isolation`, sorted.
 async fn kwire_read(client: &Client, topic: &str, isolation: IsolationLevel) -> Vec<String> {
-    let opts = FetchOptions {
-        isolation,
-        max_wait: Duration::from_millis(10),
-        ..FetchOptions::default()
-    };
+    let opts = FetchOptions::default()
+        .isolation(isolation)
+        .max_wait(Duration::from_millis(10));
     if isolation == IsolationLevel::ReadCommitted {
         // The coordinator writes a transaction's markers after it answered EndTxn.
         kwire_testkit::data::until_settled(client, topic, Duration::from_secs(30))
@@ -79,7 +77,7 @@ async fn kwire_read(client: &Client, topic: &str, isolation: IsolationLevel) -> 
     for p in client.topic(topic).await.unwrap().partitions.iter().map(|p| p.id) {
         let mut offset = 0;
         loop {
-            let f = client.fetch_one(topic, p, offset, &opts).await.unwrap();
+            let f = client.raw().fetch_one(topic, p, offset, &opts).await.unwrap();
             values.extend(
                 f.records
                     .iter()

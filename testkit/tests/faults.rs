@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use kwire_connector::client::{Client, Connection, ConnectionConfig, Error, FetchOptions, ProducerRecord};
+use kwire_connector::client::{
+    raw::Connection, raw::ConnectionConfig, raw::FetchOptions, Client, Error, ProducerRecord,
+};
 use kwire_protocol::frame::{encode_response, FrameDecoder};
 use kwire_protocol::messages::api_versions_response::ApiVersion;
 use kwire_protocol::messages::metadata_response::{
@@ -18,10 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 fn quick() -> FetchOptions {
-    FetchOptions {
-        max_wait: Duration::from_millis(10),
-        ..FetchOptions::default()
-    }
+    FetchOptions::default().max_wait(Duration::from_millis(10))
 }
 
 /// Every value of partition 0 of `topic`, read to the high watermark.
@@ -29,7 +28,7 @@ async fn values(client: &Client, topic: &str) -> Vec<String> {
     let mut offset = 0;
     let mut out = Vec::new();
     loop {
-        let f = client.fetch_one(topic, 0, offset, &quick()).await.unwrap();
+        let f = client.raw().fetch_one(topic, 0, offset, &quick()).await.unwrap();
         out.extend(
             f.records
                 .iter()
@@ -228,11 +227,9 @@ async fn malformed_responses_end_the_connection_with_a_clear_error() {
         Garbage::Oversized,
     ] {
         let addr = bad_broker(garbage).await;
-        let config = ConnectionConfig {
-            request_timeout: Duration::from_secs(5),
-            max_frame_size: 1 << 20,
-            ..ConnectionConfig::default()
-        };
+        let config = ConnectionConfig::default()
+            .request_timeout(Duration::from_secs(5))
+            .max_frame_size(1 << 20);
         let conn = Connection::connect(&addr, config).await.unwrap();
         let err = conn.send(&MetadataRequest::default()).await.unwrap_err();
         let text = err.to_string();
@@ -259,7 +256,7 @@ async fn the_client_recovers_on_the_next_request_after_a_broken_connection() {
         .await
         .unwrap();
     client.create_topic("recover", 2, 1).await.unwrap();
-    let conn = client.leader("recover", 0).await.unwrap();
+    let conn = client.raw().leader("recover", 0).await.unwrap();
     proxy.drop_connections();
     // The old connection notices; the client hands out a new one.
     for _ in 0..100 {
@@ -269,9 +266,9 @@ async fn the_client_recovers_on_the_next_request_after_a_broken_connection() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(conn.is_closed());
-    let fresh = client.leader("recover", 0).await.unwrap();
+    let fresh = client.raw().leader("recover", 0).await.unwrap();
     assert!(!fresh.is_closed());
-    let t = client.refresh_metadata(&["recover"]).await.unwrap();
+    let t = client.raw().refresh_metadata(&["recover"]).await.unwrap();
     assert_eq!(ErrorCode(t.topics[0].error_code), ErrorCode::NONE);
 }
 

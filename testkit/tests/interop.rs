@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use bytes::Bytes;
-use kwire_connector::client::{Client, FetchOptions, ProducerRecord};
+use kwire_connector::client::{raw::FetchOptions, Client, ProducerRecord};
 use kwire_protocol::records::{Compression, Header};
 use kwire_testkit::LocalBroker;
 
@@ -108,10 +108,7 @@ async fn kwire_reads_what_kafka_python_writes() {
         .build()
         .await
         .unwrap();
-    let quick = FetchOptions {
-        max_wait: Duration::from_millis(10),
-        ..FetchOptions::default()
-    };
+    let quick = FetchOptions::default().max_wait(Duration::from_millis(10));
     for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
         let topic = format!("from-python-{codec}");
         client.create_topic(&topic, 2, 1).await.unwrap();
@@ -120,7 +117,11 @@ async fn kwire_reads_what_kafka_python_writes() {
             let mut got = Vec::new();
             let mut offset = 0;
             loop {
-                let f = client.fetch_one(&topic, partition, offset, &quick).await.unwrap();
+                let f = client
+                    .raw()
+                    .fetch_one(&topic, partition, offset, &quick)
+                    .await
+                    .unwrap();
                 got.extend(f.records);
                 offset = f.next_offset;
                 if offset >= f.high_watermark {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kwire_connector::client::partitioner::partition_for_key;
-use kwire_connector::client::{Client, FetchOptions, IsolationLevel, Producer, ProducerRecord};
+use kwire_connector::client::{raw::FetchOptions, Client, IsolationLevel, Producer, ProducerRecord};
 use kwire_connector::runtime::{Sink, SinkContext};
 use kwire_connector::sink::{KafkaSink, Partitioner};
 use kwire_protocol::records::{Compression, Header};
@@ -165,11 +165,9 @@ async fn kwire_send(producer: &Producer, topic: &str, records: &[PeerRecord]) ->
 /// read_committed read waits (bounded) until no transaction is open, so transaction markers the
 /// coordinator is still writing cannot cut it short.
 async fn kwire_read(client: &Client, topic: &str, isolation: IsolationLevel) -> Vec<LoggedRecord> {
-    let opts = FetchOptions {
-        isolation,
-        max_wait: Duration::from_millis(10),
-        ..FetchOptions::default()
-    };
+    let opts = FetchOptions::default()
+        .isolation(isolation)
+        .max_wait(Duration::from_millis(10));
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut partitions: Vec<i32> = client
         .topic(topic)
@@ -185,6 +183,7 @@ async fn kwire_read(client: &Client, topic: &str, isolation: IsolationLevel) -> 
         let mut offset = 0;
         loop {
             let f = client
+                .raw()
                 .fetch_one(topic, p, offset, &opts)
                 .await
                 .unwrap_or_else(|e| panic!("kwire fetch {topic}/{p} at {offset}: {e}"));

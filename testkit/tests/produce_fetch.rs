@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kwire_connector::client::{
-    decode_records, partitioner::partition_for_key, Acks, Client, Error, FetchOptions, Fetched,
-    IsolationLevel, ProducerRecord,
+    partitioner::partition_for_key, raw::decode_records, raw::FetchOptions, raw::Fetched, Acks, Client,
+    Error, IsolationLevel, ProducerRecord,
 };
 use kwire_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kwire_protocol::messages::{ApiKey, FetchRequest};
@@ -24,10 +24,7 @@ async fn client(broker: &LocalBroker) -> Client {
 }
 
 fn quick() -> FetchOptions {
-    FetchOptions {
-        max_wait: Duration::from_millis(10),
-        ..FetchOptions::default()
-    }
+    FetchOptions::default().max_wait(Duration::from_millis(10))
 }
 
 /// Reads `topic`-`partition` from `from` up to the high watermark the fetches report (tansu 0.6
@@ -42,7 +39,11 @@ async fn read_all(
     let mut offset = from;
     let mut out = Vec::new();
     for _ in 0..1000 {
-        let f = client.fetch_one(topic, partition, offset, opts).await.unwrap();
+        let f = client
+            .raw()
+            .fetch_one(topic, partition, offset, opts)
+            .await
+            .unwrap();
         let end = f.end(opts.isolation);
         offset = f.next_offset;
         out.push(f);
@@ -114,7 +115,11 @@ async fn produce_and_read_back(client: &Client, compression: Compression, acks: 
         // Nothing acknowledges acks=0 records: wait (bounded) until the broker has appended them.
         for (partition, ids) in &expected {
             for _ in 0..500 {
-                let f = client.fetch_one(&topic, *partition, 0, &quick()).await.unwrap();
+                let f = client
+                    .raw()
+                    .fetch_one(&topic, *partition, 0, &quick())
+                    .await
+                    .unwrap();
                 if f.high_watermark >= ids.len() as i64 {
                     break;
                 }
@@ -197,7 +202,7 @@ async fn acks_levels_all_deliver() {
 
 /// The raw `records` of one partition fetched from `offset`.
 async fn raw_records(client: &Client, topic: &str, offset: i64) -> Bytes {
-    let conn = client.leader(topic, 0).await.unwrap();
+    let conn = client.raw().leader(topic, 0).await.unwrap();
     let t = client.topic(topic).await.unwrap();
     let resp = conn
         .send_built(|_| FetchRequest {
@@ -269,7 +274,7 @@ async fn fetching_from_the_middle_of_a_batch_starts_at_that_offset() {
             "tansu now returns the batch holding the offset: update docs/interop.md"
         );
     } else {
-        let f = client.fetch_one("middle", 0, 5, &quick()).await.unwrap();
+        let f = client.raw().fetch_one("middle", 0, 5, &quick()).await.unwrap();
         assert_eq!(f.records.first().map(|r| r.offset), Some(5));
         assert_eq!(f.next_offset, 10);
     }
@@ -309,6 +314,7 @@ async fn committed_transactions_are_read_and_aborted_ones_are_not() {
         .unwrap();
     producer.init_transactions().await.unwrap();
     let offers_end_txn = client
+        .raw()
         .any_broker()
         .await
         .unwrap()
@@ -366,10 +372,7 @@ async fn committed_transactions_are_read_and_aborted_ones_are_not() {
         .unwrap();
     producer.commit_transaction().await.unwrap();
 
-    let committed = FetchOptions {
-        isolation: IsolationLevel::ReadCommitted,
-        ..quick()
-    };
+    let committed = quick().isolation(IsolationLevel::ReadCommitted);
     let values = |fs: Vec<Fetched>| -> Vec<String> {
         fs.into_iter()
             .flat_map(|f| f.records)
@@ -390,6 +393,7 @@ async fn a_transaction_with_a_record_the_broker_refuses_does_not_commit() {
     let broker = LocalBroker::start_or_fail();
     let client = client(&broker).await;
     let offers_end_txn = client
+        .raw()
         .any_broker()
         .await
         .unwrap()
@@ -462,10 +466,7 @@ async fn a_transaction_with_a_record_the_broker_refuses_does_not_commit() {
     producer.commit_transaction().await.unwrap();
     producer.close().await.unwrap();
 
-    let committed = FetchOptions {
-        isolation: IsolationLevel::ReadCommitted,
-        ..quick()
-    };
+    let committed = quick().isolation(IsolationLevel::ReadCommitted);
     let mut read: Vec<String> = Vec::new();
     for partition in 0..2 {
         for f in read_all(&client, "torn", partition, 0, &committed).await {

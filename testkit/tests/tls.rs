@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use kwire_connector::client::{Client, Error, FetchOptions, ProducerRecord, TlsConfig};
+use kwire_connector::client::{raw::FetchOptions, Client, Error, ProducerRecord, TlsConfig};
 use kwire_testkit::broker::free_port;
 use kwire_testkit::LocalBroker;
 use rustls_pki_types::pem::PemObject;
@@ -104,15 +104,16 @@ async fn roundtrip(client: &Client, topic: &str) {
     for ack in acks {
         ack.await.unwrap().unwrap();
     }
-    let opts = FetchOptions {
-        max_wait: Duration::from_millis(10),
-        ..FetchOptions::default()
-    };
+    let opts = FetchOptions::default().max_wait(Duration::from_millis(10));
     for partition in 0..2 {
         let mut values = Vec::new();
         let mut offset = 0;
         while values.len() < 100 {
-            let f = client.fetch_one(topic, partition, offset, &opts).await.unwrap();
+            let f = client
+                .raw()
+                .fetch_one(topic, partition, offset, &opts)
+                .await
+                .unwrap();
             offset = f.next_offset;
             values.extend(f.records.into_iter().map(|r| r.value.unwrap()));
         }
@@ -172,12 +173,10 @@ async fn mutual_tls_presents_the_client_certificate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_untrusted_broker_certificate_is_a_tls_error() {
     let (broker, seen) = broker_behind_tls(false).await;
-    let conn = kwire_connector::client::Connection::connect(
+    let conn = kwire_connector::client::raw::Connection::connect(
         broker.bootstrap(),
-        kwire_connector::client::ConnectionConfig {
-            tls: Some(TlsConfig::from_ca_pem(OTHER_CA).unwrap()),
-            ..Default::default()
-        },
+        kwire_connector::client::raw::ConnectionConfig::default()
+            .tls(TlsConfig::from_ca_pem(OTHER_CA).unwrap()),
     )
     .await;
     match conn {
@@ -188,12 +187,10 @@ async fn an_untrusted_broker_certificate_is_a_tls_error() {
         other => panic!("expected a TLS error, got {other:?}"),
     }
     // A certificate for 127.0.0.1 checked against another name fails the same way.
-    let conn = kwire_connector::client::Connection::connect(
+    let conn = kwire_connector::client::raw::Connection::connect(
         broker.bootstrap(),
-        kwire_connector::client::ConnectionConfig {
-            tls: Some(TlsConfig::from_ca_pem(CA).unwrap().server_name("kafka.example")),
-            ..Default::default()
-        },
+        kwire_connector::client::raw::ConnectionConfig::default()
+            .tls(TlsConfig::from_ca_pem(CA).unwrap().server_name("kafka.example")),
     )
     .await;
     assert!(matches!(conn, Err(Error::Tls { .. })), "{conn:?}");
@@ -203,13 +200,11 @@ async fn an_untrusted_broker_certificate_is_a_tls_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_to_a_plaintext_listener_fails_clearly() {
     let broker = LocalBroker::embedded(0).expect("embedded broker starts");
-    let conn = kwire_connector::client::Connection::connect(
+    let conn = kwire_connector::client::raw::Connection::connect(
         broker.bootstrap(),
-        kwire_connector::client::ConnectionConfig {
-            tls: Some(TlsConfig::from_ca_pem(CA).unwrap()),
-            connect_timeout: Duration::from_secs(5),
-            ..Default::default()
-        },
+        kwire_connector::client::raw::ConnectionConfig::default()
+            .tls(TlsConfig::from_ca_pem(CA).unwrap())
+            .connect_timeout(Duration::from_secs(5)),
     )
     .await;
     assert!(

@@ -376,12 +376,12 @@ impl Client {
     }
 
     /// The coordinator of consumer group `group`.
-    pub async fn group_coordinator(&self, group: &str) -> Result<Arc<Connection>, Error> {
+    pub(crate) async fn group_coordinator(&self, group: &str) -> Result<Arc<Connection>, Error> {
         self.coordinator(group, GROUP_KEY).await
     }
 
     /// The coordinator of `key`: a consumer group (`key_type` 0) or a transactional id (1).
-    pub async fn coordinator(&self, key: &str, key_type: i8) -> Result<Arc<Connection>, Error> {
+    pub(crate) async fn coordinator(&self, key: &str, key_type: i8) -> Result<Arc<Connection>, Error> {
         self.retry(None, || async {
             let conn = self.any_broker().await?;
             let resp = conn

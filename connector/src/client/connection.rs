@@ -30,8 +30,19 @@ use tracing::{debug, trace, warn};
 
 use super::error::Error;
 
-/// Settings of a connection.
+/// Settings of a raw connection ([`super::raw`]); a [`super::Client`] takes them from its builder.
+///
+/// New settings may come (TLS comes with the `tls` feature): build one from the default.
+///
+/// ```
+/// use std::time::Duration;
+/// use kwire_connector::client::raw::ConnectionConfig;
+///
+/// let config = ConnectionConfig::default().request_timeout(Duration::from_secs(5));
+/// # let _ = config;
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ConnectionConfig {
     /// `client.id` sent in every request header.
     pub client_id: String,
@@ -44,6 +55,44 @@ pub struct ConnectionConfig {
     /// TLS for the connection; `None`: plaintext.
     #[cfg(feature = "tls")]
     pub tls: Option<super::TlsConfig>,
+}
+
+impl ConnectionConfig {
+    /// `client.id` sent in every request header.
+    #[must_use]
+    pub fn client_id(mut self, id: &str) -> Self {
+        id.clone_into(&mut self.client_id);
+        self
+    }
+
+    /// How long a request may wait for its response.
+    #[must_use]
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// How long connecting may take.
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The largest response frame accepted.
+    #[must_use]
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.max_frame_size = bytes;
+        self
+    }
+
+    /// TLS for the connection.
+    #[cfg(feature = "tls")]
+    #[must_use]
+    pub fn tls(mut self, tls: super::TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
 }
 
 impl Default for ConnectionConfig {

@@ -41,7 +41,8 @@ use kwire_protocol::records::ConsumerRecord;
 use kwire_protocol::ErrorCode;
 
 use super::fetch::reader_end;
-use super::{Client, Error, FetchOptions, Fetched, IsolationLevel, OffsetReset, OffsetSpec};
+use super::raw::{FetchOptions, Fetched};
+use super::{Client, Error, IsolationLevel, OffsetReset, OffsetSpec};
 use crate::core::fetch_plan::{BufferLimits, FetchDecision, FetchPlan};
 
 /// Where a partition starts.
@@ -552,7 +553,6 @@ impl Consumer {
             ))
             .unwrap_or(i32::MAX),
             isolation: c.isolation,
-            reset: None,
         };
         let wanted: Vec<(String, i32, i64)> = asked
             .iter()

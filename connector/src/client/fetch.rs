@@ -30,8 +30,17 @@ pub enum IsolationLevel {
     ReadCommitted,
 }
 
-/// Settings of one fetch, with the Java consumer's defaults.
+/// Settings of one raw fetch ([`super::raw::Raw::fetch`]), with the Java consumer's defaults.
+///
+/// ```
+/// use std::time::Duration;
+/// use kwire_connector::client::raw::FetchOptions;
+///
+/// let options = FetchOptions::default().max_wait(Duration::from_millis(10)).min_bytes(0);
+/// # let _ = options;
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct FetchOptions {
     /// How long the broker may wait for `min_bytes` (default 500 ms).
     pub max_wait: Duration,
@@ -43,9 +52,43 @@ pub struct FetchOptions {
     pub partition_max_bytes: i32,
     /// Read committed or uncommitted records.
     pub isolation: IsolationLevel,
-    /// Where to go when the offset asked for is out of range (deleted by retention, or past the
-    /// end); `None`: the OFFSET_OUT_OF_RANGE error is returned.
-    pub reset: Option<OffsetReset>,
+}
+
+impl FetchOptions {
+    /// How long the broker may wait for `min_bytes`.
+    #[must_use]
+    pub fn max_wait(mut self, wait: Duration) -> Self {
+        self.max_wait = wait;
+        self
+    }
+
+    /// The bytes the broker waits for before answering.
+    #[must_use]
+    pub fn min_bytes(mut self, bytes: i32) -> Self {
+        self.min_bytes = bytes;
+        self
+    }
+
+    /// The most bytes in one response.
+    #[must_use]
+    pub fn max_bytes(mut self, bytes: i32) -> Self {
+        self.max_bytes = bytes;
+        self
+    }
+
+    /// The most bytes per partition.
+    #[must_use]
+    pub fn partition_max_bytes(mut self, bytes: i32) -> Self {
+        self.partition_max_bytes = bytes;
+        self
+    }
+
+    /// Read committed or uncommitted records.
+    #[must_use]
+    pub fn isolation(mut self, isolation: IsolationLevel) -> Self {
+        self.isolation = isolation;
+        self
+    }
 }
 
 /// Where a fetch resumes after OFFSET_OUT_OF_RANGE (the Java consumer's `auto.offset.reset`).
@@ -65,7 +108,6 @@ impl Default for FetchOptions {
             max_bytes: 52_428_800,
             partition_max_bytes: 1_048_576,
             isolation: IsolationLevel::ReadUncommitted,
-            reset: None,
         }
     }
 }
@@ -128,7 +170,7 @@ pub(crate) fn reader_end(high_watermark: i64, last_stable_offset: i64, isolation
 
 impl Client {
     /// Fetches `topic`-`partition` from `offset`.
-    pub async fn fetch_one(
+    pub(crate) async fn fetch_one(
         &self,
         topic: &str,
         partition: i32,
@@ -174,55 +216,25 @@ impl Client {
 
     /// Fetches each `(topic, partition, offset)` from its leader: one request per leader, sent
     /// concurrently. Retriable errors (a leader moved, a connection dropped) are retried after a
-    /// metadata refresh; OFFSET_OUT_OF_RANGE resets as `options.reset` says. Another
-    /// partition-level error fails the call with that partition named.
-    pub async fn fetch(
+    /// metadata refresh. A partition-level error, OFFSET_OUT_OF_RANGE among them (the
+    /// [`super::Consumer`]'s policy resets it), fails the call with that partition named.
+    pub(crate) async fn fetch(
         &self,
         wanted: &[(String, i32, i64)],
         options: &FetchOptions,
     ) -> Result<Vec<Fetched>, Error> {
-        let mut wanted = wanted.to_vec();
-        // One reset per partition at most: a second out-of-range answer is an error.
-        for _ in 0..2 {
-            let res = self
-                .retry(None, || async {
-                    let res = self.fetch_once(&wanted, options).await;
-                    if let Err(e) = &res {
-                        if e.needs_metadata_refresh() {
-                            for (t, _, _) in &wanted {
-                                self.invalidate(t);
-                            }
-                        }
-                    }
-                    res
-                })
-                .await;
-            match (res, options.reset) {
-                (
-                    Err(Error::Broker {
-                        code: ErrorCode::OFFSET_OUT_OF_RANGE,
-                        topic: Some(topic),
-                        partition: Some(partition),
-                        ..
-                    }),
-                    Some(reset),
-                ) => {
-                    let spec = match reset {
-                        OffsetReset::Earliest => super::OffsetSpec::Earliest,
-                        OffsetReset::Latest => super::OffsetSpec::Latest,
-                    };
-                    let to = self.list_offset(&topic, partition, spec).await?;
-                    tracing::info!(%topic, partition, to, ?reset, "offset out of range: reset");
-                    for w in &mut wanted {
-                        if w.0 == topic && w.1 == partition {
-                            w.2 = to;
-                        }
+        self.retry(None, || async {
+            let res = self.fetch_once(wanted, options).await;
+            if let Err(e) = &res {
+                if e.needs_metadata_refresh() {
+                    for (t, _, _) in wanted {
+                        self.invalidate(t);
                     }
                 }
-                (res, _) => return res,
             }
-        }
-        self.fetch_once(&wanted, options).await
+            res
+        })
+        .await
     }
 
     async fn fetch_once(

@@ -18,6 +18,7 @@ mod error;
 mod fetch;
 pub mod partitioner;
 mod producer;
+pub mod raw;
 #[cfg(feature = "tls")]
 mod tls;
 
@@ -30,15 +31,16 @@ use kwire_protocol::messages::metadata_request::MetadataRequestTopic;
 use kwire_protocol::messages::metadata_response::MetadataResponseTopic;
 use kwire_protocol::messages::{MetadataRequest, MetadataResponse};
 use kwire_protocol::{ErrorCode, Uuid};
+
+use connection::{Connection, ConnectionConfig};
 use tracing::debug;
 
 pub use admin::{OffsetSpec, TransactionDescription, TransactionState};
-pub use connection::{Connection, ConnectionConfig};
 pub use consumer::{
     ConsumedBatch, Consumer, ConsumerBuilder, OutOfRange, OutOfRangePolicy, Record, Records, StartOffset,
 };
 pub use error::Error;
-pub use fetch::{decode_records, FetchOptions, Fetched, IsolationLevel, OffsetReset, TransactionMarker};
+pub use fetch::{IsolationLevel, OffsetReset};
 pub use producer::{Acks, DeliveryFuture, Producer, ProducerBuilder, ProducerRecord, RecordMetadata};
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
@@ -212,7 +214,7 @@ impl Client {
     }
 
     /// The connection to `addr`, made if there is none or the old one failed.
-    pub async fn connection(&self, addr: &str) -> Result<Arc<Connection>, Error> {
+    pub(crate) async fn connection(&self, addr: &str) -> Result<Arc<Connection>, Error> {
         let slot = {
             let mut conns = match self.inner.conns.lock() {
                 Ok(c) => c,
@@ -233,7 +235,7 @@ impl Client {
     }
 
     /// The connection to broker `id`.
-    pub async fn broker(&self, id: i32) -> Result<Arc<Connection>, Error> {
+    pub(crate) async fn broker(&self, id: i32) -> Result<Arc<Connection>, Error> {
         let addr = self.read_meta(|m| m.brokers.get(&id).cloned());
         match addr {
             Some(addr) => self.connection(&addr).await,
@@ -242,7 +244,7 @@ impl Client {
     }
 
     /// A connection to any live broker: known brokers first, then the bootstrap list.
-    pub async fn any_broker(&self) -> Result<Arc<Connection>, Error> {
+    pub(crate) async fn any_broker(&self) -> Result<Arc<Connection>, Error> {
         let mut addrs: Vec<String> = self.read_meta(|m| {
             let mut ids: Vec<_> = m.brokers.iter().collect();
             ids.sort();
@@ -275,7 +277,7 @@ impl Client {
     }
 
     /// Asks a broker for the metadata of `topics` (none: every topic) and updates the cache.
-    pub async fn refresh_metadata(&self, topics: &[&str]) -> Result<MetadataResponse, Error> {
+    pub(crate) async fn refresh_metadata(&self, topics: &[&str]) -> Result<MetadataResponse, Error> {
         Ok(self.refresh(topics).await?.0)
     }
 
@@ -379,7 +381,7 @@ impl Client {
     }
 
     /// The connection to the leader of `topic`-`partition`.
-    pub async fn leader(&self, topic: &str, partition: i32) -> Result<Arc<Connection>, Error> {
+    pub(crate) async fn leader(&self, topic: &str, partition: i32) -> Result<Arc<Connection>, Error> {
         let t = self.topic(topic).await?;
         let leader = t
             .partitions
@@ -397,7 +399,7 @@ impl Client {
     }
 
     /// Forgets the cached metadata of `topic`, so the next use asks again.
-    pub fn invalidate(&self, topic: &str) {
+    pub(crate) fn invalidate(&self, topic: &str) {
         if let Ok(mut m) = self.inner.meta.write() {
             m.topics.remove(topic);
         }
@@ -406,7 +408,7 @@ impl Client {
     /// Runs `op` until it succeeds, fails with a non-retriable error, or the retry timeout passes;
     /// between tries it waits (doubling the backoff) and, when the error says leaders moved,
     /// forgets the metadata of `topic`.
-    pub async fn retry<T, F, Fut>(&self, topic: Option<&str>, mut op: F) -> Result<T, Error>
+    pub(crate) async fn retry<T, F, Fut>(&self, topic: Option<&str>, mut op: F) -> Result<T, Error>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, Error>>,

@@ -47,8 +47,8 @@ use tracing::{debug, info, warn};
 
 use crate::client::partitioner::partition_for_key;
 use crate::client::{
-    Client, DeliveryFuture, Error, FetchOptions, IsolationLevel, Producer, ProducerBuilder, ProducerRecord,
-    RecordMetadata, TransactionState,
+    raw::FetchOptions, Client, DeliveryFuture, Error, IsolationLevel, Producer, ProducerBuilder,
+    ProducerRecord, RecordMetadata, TransactionState,
 };
 use crate::runtime::{JobError, Sink, SinkContext};
 

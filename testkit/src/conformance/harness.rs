@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use kwire_connector::client::{decode_records, Client, Connection, Error, IsolationLevel, TopicMetadata};
+use kwire_connector::client::{
+    raw::decode_records, raw::Connection, Client, Error, IsolationLevel, TopicMetadata,
+};
 use kwire_protocol::messages::delete_topics_request::DeleteTopicState;
 use kwire_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kwire_protocol::messages::metadata_request::MetadataRequestTopic;
@@ -58,8 +60,8 @@ impl Env {
 
     pub(super) async fn connect(bootstrap: &str, tansu: bool) -> Result<Self, Error> {
         let client = Self::client(bootstrap).await?;
-        let conn = client.any_broker().await?;
-        let md = client.refresh_metadata(&[]).await?;
+        let conn = client.raw().any_broker().await?;
+        let md = client.raw().refresh_metadata(&[]).await?;
         let brokers = checks::brokers(&md);
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -96,7 +98,7 @@ impl Env {
             Err(_) => return,
         };
         // The first connection may have been dropped by then: the client makes a new one.
-        let Ok(conn) = self.client.any_broker().await else {
+        let Ok(conn) = self.client.raw().any_broker().await else {
             return;
         };
         let Ok(version) = conn.version_for::<DeleteTopicsRequest>() else {
@@ -498,6 +500,7 @@ impl Cx {
     pub(super) async fn conn(&self) -> Res<Arc<Connection>> {
         self.env
             .client
+            .raw()
             .any_broker()
             .await
             .map_err(|e| self.setup("connecting to a broker", e))
@@ -507,6 +510,7 @@ impl Cx {
     pub(super) async fn leader(&self, topic: &str, partition: i32) -> Res<Arc<Connection>> {
         self.env
             .client
+            .raw()
             .leader(topic, partition)
             .await
             .map_err(|e| self.setup(&format!("finding the leader of {topic}-{partition}"), e))
@@ -516,6 +520,7 @@ impl Cx {
     pub(super) async fn connect_to(&self, broker: &Broker) -> Res<Arc<Connection>> {
         self.env
             .client
+            .raw()
             .connection(&format!("{}:{}", broker.host, broker.port))
             .await
             .map_err(|e| self.setup(&format!("connecting to broker {}", broker.node_id), e))

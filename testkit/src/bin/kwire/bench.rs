@@ -265,7 +265,7 @@ async fn ensure_topic(client: &Client, topic: &str, partitions: i32) -> anyhow::
         Err(e) if broker_code(&e) == Some(ErrorCode::TOPIC_ALREADY_EXISTS) => {}
         Err(e) => anyhow::bail!("cannot create topic `{topic}`: {}", describe(&e)),
     }
-    client.invalidate(topic);
+    client.raw().invalidate(topic);
     let meta = client.topic(topic).await.map_err(|e| topic_error(topic, &e))?;
     Ok(meta.partitions.len())
 }

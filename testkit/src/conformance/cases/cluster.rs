@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use kwire_connector::client::{Connection, ConnectionConfig};
+use kwire_connector::client::{raw::Connection, raw::ConnectionConfig};
 use kwire_protocol::messages::create_topics_request::CreatableTopic;
 use kwire_protocol::messages::delete_topics_request::DeleteTopicState;
 use kwire_protocol::messages::{

@@ -80,7 +80,7 @@ pub(super) async fn produce(cx: &Cx, v: i16, compression: Compression, acks: i16
 /// Produces `batch` (with the negotiated Produce version) and checks it landed at `base_offset`.
 async fn setup_produce(
     cx: &Cx,
-    conn: &kwire_connector::client::Connection,
+    conn: &kwire_connector::client::raw::Connection,
     topic: &TopicMetadata,
     batch: &Produced,
     base_offset: i64,
@@ -232,7 +232,7 @@ struct Log {
 /// `offset` and `timestamp`.
 async fn ask(
     cx: &Cx,
-    conn: &kwire_connector::client::Connection,
+    conn: &kwire_connector::client::raw::Connection,
     v: i16,
     topic: &str,
     asked: i64,

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use kwire_connector::client::{Connection, TopicMetadata};
+use kwire_connector::client::{raw::Connection, TopicMetadata};
 use kwire_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
 use kwire_protocol::messages::txn_offset_commit_request::{
     TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
@@ -289,7 +289,7 @@ pub(super) async fn fetch_read_committed(cx: &Cx, v: i16) -> Res {
     let resp = cx.fetch(&conn, &topic, 0, 0, v, committed).await?;
     let p = cx.check(checks::fetch_partition(&resp, v, &topic.name, topic.id, 0))?;
     cx.check(checks::fetch_stable(p, 6, 3))?;
-    let (got, _) = kwire_connector::client::decode_records(
+    let (got, _) = kwire_connector::client::raw::decode_records(
         p.records.clone().unwrap_or_default(),
         0,
         kwire_connector::client::IsolationLevel::ReadCommitted,
