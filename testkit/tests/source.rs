@@ -226,7 +226,7 @@ async fn a_matching_topic_created_while_reading_is_discovered_and_read_from_the_
             .unwrap();
         got.push((r.topic.clone(), index(&r)));
     }
-    assert!(got.iter().all(|(t, _)| t == "metrics-b"), "{got:?}");
+    assert!(got.iter().all(|(t, _)| &**t == "metrics-b"), "{got:?}");
     let mut indexes: Vec<u32> = got.iter().map(|(_, i)| *i).collect();
     indexes.sort_unstable();
     assert_eq!(indexes, (0..30).collect::<Vec<u32>>());

@@ -66,8 +66,8 @@ pub enum StoppingOffsets {
 /// A record as the source hands it downstream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceRecord {
-    /// The topic.
-    pub topic: String,
+    /// The topic (shared by the records of a partition, not copied per record).
+    pub topic: Arc<str>,
     /// The partition.
     pub partition: i32,
     /// The offset.
@@ -330,6 +330,20 @@ impl KafkaSourceBuilder {
     }
 }
 
+/// The batch a reader is handing downstream. The position of its partition moves here, per
+/// record, and reaches the reader's table at the batch's end or at a snapshot: no map lookup or
+/// string copy per record.
+#[derive(Debug)]
+struct Current {
+    topic: Arc<str>,
+    tp: TopicPartition,
+    /// The next offset to hand downstream.
+    position: i64,
+    /// The position after the batch (past control batches).
+    next: i64,
+    records: std::vec::IntoIter<ConsumerRecord>,
+}
+
 /// The reader of one parallel instance.
 #[derive(Debug)]
 pub struct SourceReader {
@@ -340,9 +354,8 @@ pub struct SourceReader {
     stops: BTreeMap<TopicPartition, i64>,
     /// Fetches the owned partitions: one fetch loop for every reader of records in kwire.
     consumer: Consumer,
-    /// The batch being handed downstream: its partition, the position after it (past control
-    /// batches), and its records not handed yet.
-    current: Option<(TopicPartition, i64, std::vec::IntoIter<ConsumerRecord>)>,
+    /// The batch being handed downstream.
+    current: Option<Current>,
     tracker: CheckpointTracker,
     metrics: SourceMetrics,
     last_discovery: Instant,
@@ -515,13 +528,13 @@ impl SourceReader {
     /// position past it (and past control batches at a batch's end).
     fn pop(&mut self) -> Option<SourceRecord> {
         loop {
-            if let Some((tp, next, records)) = &mut self.current {
-                if let Some(r) = records.next() {
-                    self.positions.insert(tp.clone(), r.offset + 1);
+            if let Some(cur) = &mut self.current {
+                if let Some(r) = cur.records.next() {
+                    cur.position = r.offset + 1;
                     self.metrics.records += 1;
                     return Some(SourceRecord {
-                        topic: tp.0.clone(),
-                        partition: tp.1,
+                        topic: Arc::clone(&cur.topic),
+                        partition: cur.tp.1,
                         offset: r.offset,
                         timestamp: r.timestamp,
                         key: r.key,
@@ -529,13 +542,21 @@ impl SourceReader {
                         headers: r.headers,
                     });
                 }
-                if let Some(p) = self.positions.get_mut(tp) {
-                    *p = (*p).max(*next);
-                }
+                cur.position = cur.position.max(cur.next);
+                self.settle_current();
                 self.current = None;
             }
             let batch = self.consumer.try_next_batch()?;
             self.take(batch);
+        }
+    }
+
+    /// Writes the current batch's position into the reader's table.
+    fn settle_current(&mut self) {
+        if let Some(cur) = &self.current {
+            if let Some(p) = self.positions.get_mut(&cur.tp) {
+                *p = (*p).max(cur.position);
+            }
         }
     }
 
@@ -545,7 +566,14 @@ impl SourceReader {
             .lag
             .insert(tp.clone(), batch.lag(self.source.isolation));
         self.metrics.bytes += batch.bytes as u64;
-        self.current = Some((tp, batch.next_offset, batch.records.into_iter()));
+        let position = self.positions.get(&tp).copied().unwrap_or(0);
+        self.current = Some(Current {
+            topic: batch.topic,
+            tp,
+            position,
+            next: batch.next_offset,
+            records: batch.records.into_iter(),
+        });
     }
 
     /// One round: partition discovery when due, then waits up to the fetch's max wait for a
@@ -575,6 +603,7 @@ impl SourceReader {
     /// owned partition. Call when the checkpoint barrier passes this reader, after the last record
     /// before the barrier was handed downstream.
     pub fn snapshot(&mut self, checkpoint_id: u64) -> SourceState {
+        self.settle_current();
         let offsets = self.positions.clone();
         self.tracker.snapshot(checkpoint_id, offsets.clone());
         SourceState { offsets }
