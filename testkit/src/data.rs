@@ -120,7 +120,7 @@ pub fn checkpointed_offsets(store: &CheckpointStore) -> i64 {
     };
     snapshot.stages[0]
         .iter()
-        .filter_map(|states| SourceState::from_bytes(states.first()?).ok())
+        .filter_map(|states| SourceState::from_bytes(&states.first()?.bytes).ok())
         .map(|s| s.offsets.values().sum::<i64>())
         .sum()
 }
@@ -223,7 +223,8 @@ pub async fn committed_at_checkpoint(
         .ok_or("a checkpoint without stages")?
         .iter()
         .map(|s| {
-            SourceState::from_bytes(s.first().ok_or("a source without state")?).map_err(|e| e.to_string())
+            SourceState::from_bytes(&s.first().ok_or("a source without state")?.bytes)
+                .map_err(|e| e.to_string())
         })
         .collect::<Result<Vec<_>, String>>()?;
     let checkpointed: Vec<(i32, i64)> = SourceState::merge(&states)

@@ -555,17 +555,22 @@ fn from_latest_and_from_a_time_skip_older_records() {
 
 #[test]
 fn txn_recover_dry_run_lists_what_it_would_commit_and_fence() {
-    use kwire_connector::runtime::{CheckpointStore, Snapshot};
+    use kwire_connector::runtime::{CheckpointStore, Snapshot, State, StateKind};
     use kwire_connector::sink::PreparedTransaction;
 
     let dir = std::env::temp_dir().join(format!("kwire-cli-txn-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let store = CheckpointStore::open(&dir).unwrap();
-    let sink_state = |list: &[PreparedTransaction]| vec![Vec::new(), PreparedTransaction::encode_list(list)];
+    let sink_state = |list: &[PreparedTransaction]| {
+        vec![
+            State::new(StateKind::Operator, Vec::new()),
+            State::new(StateKind::Sink, PreparedTransaction::encode_list(list)),
+        ]
+    };
     let snapshot = Snapshot {
         id: 8,
         stages: vec![
-            vec![vec![Vec::new()]],
+            vec![vec![State::new(StateKind::SourceOffsets, Vec::new())]],
             vec![
                 sink_state(&[PreparedTransaction::new(7, "job-0-1", 4001, 3)]),
                 sink_state(&[]),

@@ -147,7 +147,7 @@ async fn open_pre_commits(client: &Client, store: &CheckpointStore) -> usize {
         .last()
         .into_iter()
         .flatten()
-        .filter_map(|states| PreparedTransaction::decode_list(states.last()?).ok())
+        .filter_map(|states| PreparedTransaction::decode_list(&states.last()?.bytes).ok())
         .flatten()
         .collect();
     let mut open = 0;

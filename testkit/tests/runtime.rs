@@ -13,7 +13,7 @@ use kwire_connector::client::Client;
 use kwire_connector::core::fetch_plan::BufferLimits;
 use kwire_connector::runtime::sinks::Collect;
 use kwire_connector::runtime::{
-    CheckpointStore, Job, JobBuilder, JobError, Operator, RestartPolicy, Sink, Stream,
+    CheckpointStore, Job, JobBuilder, JobError, Operator, RestartPolicy, Sink, State, StateKind, Stream,
 };
 use kwire_connector::source::{KafkaSource, SourceRecord, StoppingOffsets};
 use kwire_testkit::data::{checkpointed_offsets, client, committed_at_checkpoint, fill, index, Seeded};
@@ -412,7 +412,7 @@ async fn the_final_checkpoint_holds_the_state_after_finish_and_a_restart_emits_n
     // The source instance's states: offsets, FinishMark's, the sink's.
     assert_eq!(
         last.stages[0][0][1],
-        vec![1],
+        State::new(StateKind::Operator, vec![1]),
         "FinishMark's state after its finish"
     );
     assert_eq!(committed.lock().unwrap().1, vec!["done".to_owned()]);
@@ -426,6 +426,51 @@ async fn the_final_checkpoint_holds_the_state_after_finish_and_a_restart_emits_n
         vec!["done".to_owned()],
         "the final output once"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A checkpoint holds each state with its kind: a job whose chain does not match it (here an
+/// operator added before the sink, which would be handed the sink's state) is refused with an
+/// error naming both kinds, without a restart, instead of restoring the wrong bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_of_another_job_shape_is_refused_by_the_kinds_of_its_states() {
+    let broker = LocalBroker::start_or_fail();
+    let client = client(&broker).await.unwrap();
+    fill(&client, "rt-shape", 1, 20, 10, true).await.unwrap();
+    let dir = temp_dir("shape");
+    let committed: Committed = Arc::default();
+    finishing_job(&client, "rt-shape", &dir, committed.clone())
+        .run()
+        .await
+        .unwrap();
+    let source = KafkaSource::builder(client.clone(), &["rt-shape"])
+        .stopping_offsets(StoppingOffsets::Latest)
+        .max_wait(Duration::from_millis(20))
+        .build();
+    let err = JobBuilder::new("finishing")
+        .checkpoint_dir(&dir)
+        .source(source)
+        .process(|_| FinishMark::default())
+        .map(|line: String| line)
+        .sink(move |_| TwoPhase {
+            open: Vec::new(),
+            prepared: BTreeMap::new(),
+            committed: committed.clone(),
+            restore_delay: Duration::ZERO,
+        })
+        .run()
+        .await
+        .unwrap_err();
+    match &err {
+        JobError::StateMismatch { expected, found } => {
+            assert_eq!(
+                (*expected, *found),
+                (StateKind::Operator, StateKind::Sink),
+                "{err}"
+            );
+        }
+        other => panic!("expected the checkpoint to be refused, got {other:?}"),
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -8,7 +8,8 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use super::{JobError, Operator, Sink};
+use super::store::take_state;
+use super::{JobError, Operator, Sink, State, StateKind};
 
 /// A boxed future, as the chain's erased ends return them.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -24,11 +25,11 @@ pub(crate) trait Chain<T>: Send {
     fn drain(&mut self) -> BoxFuture<'_, Result<(), JobError>>;
     /// Checkpoint barrier `id`: drains, snapshots each operator (in chain order) and the sink,
     /// and passes the barrier on.
-    fn barrier(&mut self, id: u64) -> BoxFuture<'_, Result<Vec<Vec<u8>>, JobError>>;
+    fn barrier(&mut self, id: u64) -> BoxFuture<'_, Result<Vec<State>, JobError>>;
     /// Checkpoint `id` is complete everywhere.
     fn complete(&mut self, id: u64) -> BoxFuture<'_, Result<(), JobError>>;
     /// Restores the operators and the sink from their states, in the order `barrier` gave them.
-    fn restore(&mut self, states: VecDeque<Vec<u8>>) -> BoxFuture<'_, Result<(), JobError>>;
+    fn restore(&mut self, states: VecDeque<State>) -> BoxFuture<'_, Result<(), JobError>>;
     /// The input has ended: each operator pushes its final outputs (once, even if called again
     /// or after [`Self::mark_finished`]) and the end passes them on, then EndOfData. The final
     /// checkpoint comes after this, so it holds the state after the finish and the sink
@@ -106,8 +107,8 @@ where
         self.next.drain()
     }
 
-    fn barrier(&mut self, id: u64) -> BoxFuture<'_, Result<Vec<Vec<u8>>, JobError>> {
-        let mine = self.op.snapshot();
+    fn barrier(&mut self, id: u64) -> BoxFuture<'_, Result<Vec<State>, JobError>> {
+        let mine = State::new(StateKind::Operator, self.op.snapshot());
         let rest = self.next.barrier(id);
         Box::pin(async move {
             let mut states = rest.await?;
@@ -120,10 +121,14 @@ where
         self.next.complete(id)
     }
 
-    fn restore(&mut self, mut states: VecDeque<Vec<u8>>) -> BoxFuture<'_, Result<(), JobError>> {
-        let mine = states.pop_front().unwrap_or_default();
-        self.op.restore(&mine);
-        self.next.restore(states)
+    fn restore(&mut self, mut states: VecDeque<State>) -> BoxFuture<'_, Result<(), JobError>> {
+        match take_state(&mut states, StateKind::Operator) {
+            Ok(mine) => {
+                self.op.restore(&mine.unwrap_or_default());
+                self.next.restore(states)
+            }
+            Err(e) => Box::pin(async move { Err(e) }),
+        }
     }
 
     fn finish(&mut self) -> BoxFuture<'_, Result<(), JobError>> {
@@ -175,10 +180,13 @@ impl<T: Send + 'static, S: Sink<T>> Chain<T> for SinkEnd<T, S> {
         Box::pin(self.write_pending())
     }
 
-    fn barrier(&mut self, id: u64) -> BoxFuture<'_, Result<Vec<Vec<u8>>, JobError>> {
+    fn barrier(&mut self, id: u64) -> BoxFuture<'_, Result<Vec<State>, JobError>> {
         Box::pin(async move {
             self.write_pending().await?;
-            Ok(vec![self.sink.prepare_checkpoint(id).await?])
+            Ok(vec![State::new(
+                StateKind::Sink,
+                self.sink.prepare_checkpoint(id).await?,
+            )])
         })
     }
 
@@ -186,9 +194,11 @@ impl<T: Send + 'static, S: Sink<T>> Chain<T> for SinkEnd<T, S> {
         Box::pin(self.sink.checkpoint_complete(id))
     }
 
-    fn restore(&mut self, mut states: VecDeque<Vec<u8>>) -> BoxFuture<'_, Result<(), JobError>> {
-        let state = states.pop_front();
-        Box::pin(self.sink.restore(state))
+    fn restore(&mut self, mut states: VecDeque<State>) -> BoxFuture<'_, Result<(), JobError>> {
+        Box::pin(async move {
+            let state = take_state(&mut states, StateKind::Sink)?;
+            self.sink.restore(state).await
+        })
     }
 
     fn finish(&mut self) -> BoxFuture<'_, Result<(), JobError>> {

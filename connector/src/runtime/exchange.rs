@@ -167,7 +167,7 @@ impl<T: Send + 'static> Chain<T> for ExchangeEnd<T> {
         Box::pin(self.send_pending())
     }
 
-    fn barrier(&mut self, id: u64) -> BoxFuture<'_, Result<Vec<Vec<u8>>, JobError>> {
+    fn barrier(&mut self, id: u64) -> BoxFuture<'_, Result<Vec<super::State>, JobError>> {
         Box::pin(async move {
             self.broadcast(|| Msg::Barrier(id)).await?;
             Ok(Vec::new())
@@ -180,7 +180,7 @@ impl<T: Send + 'static> Chain<T> for ExchangeEnd<T> {
 
     fn restore(
         &mut self,
-        _states: std::collections::VecDeque<Vec<u8>>,
+        _states: std::collections::VecDeque<super::State>,
     ) -> BoxFuture<'_, Result<(), JobError>> {
         Box::pin(async { Ok(()) })
     }

@@ -55,7 +55,7 @@ use std::time::Duration;
 
 use chain::{Chain, FnOp, OpChain, SinkEnd, Tail};
 use exchange::{stable_hash, ExchangeEnd, Rewire, Route, Wiring};
-pub use store::{CheckpointStore, Snapshot};
+pub use store::{CheckpointStore, Snapshot, State, StateKind};
 use task::{InputStage, SourceStage, Stage};
 
 use crate::client::Error as ClientError;
@@ -95,6 +95,15 @@ pub enum JobError {
     /// The job cannot run as configured (not retried).
     #[error("job configuration: {0}")]
     Config(String),
+    /// The checkpoint restored holds another kind of state where the job has an operator, a
+    /// source or a sink: it was taken by another job (not retried).
+    #[error("the checkpoint does not fit the job: it holds {found:?} state where the job restores {expected:?} state")]
+    StateMismatch {
+        /// What the job restores there.
+        expected: StateKind,
+        /// What the checkpoint holds there.
+        found: StateKind,
+    },
     /// A user operator or sink failed.
     #[error("{0}")]
     Operator(String),
@@ -502,7 +511,7 @@ struct Restored {
     /// For a source: every source instance's offsets, merged.
     source: Option<crate::source::SourceState>,
     /// The chain's states, in chain order.
-    chain: VecDeque<Vec<u8>>,
+    chain: VecDeque<State>,
     /// The states were taken after the task's operators finished.
     finished: bool,
 }

@@ -4,8 +4,14 @@
 //!
 //! File layout (big-endian): magic `KWCK`, format version (u8), checkpoint id (u64), the number of
 //! stages (u32); per stage the number of instances (u32); per instance the number of states (u32),
-//! each a u32 length and its bytes, then (format 2) a flags byte, bit 0: the instance's operators
-//! had finished; last, a CRC-32C of everything before it. Format 1 (no flags) still reads.
+//! each (format 3) a kind byte ([`StateKind`]), a u32 length and its bytes, then (format 2 on) a
+//! flags byte, bit 0: the instance's operators had finished; last, a CRC-32C of everything before
+//! it. Formats 1 (no flags) and 2 (no kinds: states by position only) still read, their states
+//! as [`StateKind::Untyped`].
+//!
+//! The states inside have formats of their own, each with magic, version and CRC: a source's
+//! offsets ([`crate::source::SourceState`], `KWSO`) and an exactly-once sink's transactions
+//! (`KWTX`); an operator's state is the operator's own bytes.
 
 use std::fs;
 use std::io::Write;
@@ -18,11 +24,87 @@ use tracing::warn;
 use super::JobError;
 
 const MAGIC: &[u8; 4] = b"KWCK";
-const FORMAT: u8 = 2;
+const FORMAT: u8 = 3;
 /// The first format: no flags per instance.
 const FORMAT_1: u8 = 1;
+/// The second format: no kind per state.
+const FORMAT_2: u8 = 2;
 const FINISHED: u8 = 1;
 const PREFIX: &str = "chk-";
+
+/// Whose state a checkpoint holds at a place in a task's chain: a restore checks it, so a
+/// checkpoint that does not fit the job is refused instead of read as the wrong state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StateKind {
+    /// A source reader's next offsets.
+    SourceOffsets,
+    /// An operator's own state.
+    Operator,
+    /// A sink's state (an exactly-once sink's pre-committed transactions).
+    Sink,
+    /// Written by a format without kinds (1 and 2): known by its place only.
+    Untyped,
+}
+
+impl StateKind {
+    fn code(self) -> u8 {
+        match self {
+            Self::SourceOffsets => 1,
+            Self::Operator => 2,
+            Self::Sink => 3,
+            Self::Untyped => 0,
+        }
+    }
+
+    fn from_code(code: u8) -> Option<Self> {
+        Some(match code {
+            0 => Self::Untyped,
+            1 => Self::SourceOffsets,
+            2 => Self::Operator,
+            3 => Self::Sink,
+            _ => return None,
+        })
+    }
+
+    /// Whether a state of this kind may be restored where `expected` is: the same kind, or an
+    /// untyped state of an older format.
+    pub fn fits(self, expected: Self) -> bool {
+        self == expected || self == Self::Untyped
+    }
+}
+
+/// One state in a checkpoint: whose, and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    /// Whose state it is.
+    pub kind: StateKind,
+    /// The state.
+    pub bytes: Vec<u8>,
+}
+
+impl State {
+    /// A state of `kind`.
+    pub fn new(kind: StateKind, bytes: Vec<u8>) -> Self {
+        Self { kind, bytes }
+    }
+}
+
+/// The next state of a chain being restored, which must be of kind `expected`: `None` when the
+/// checkpoint has no more (the place starts empty), an error when it holds another kind there.
+pub(crate) fn take_state(
+    states: &mut std::collections::VecDeque<State>,
+    expected: StateKind,
+) -> Result<Option<Vec<u8>>, JobError> {
+    match states.pop_front() {
+        None => Ok(None),
+        Some(s) if s.kind.fits(expected) => Ok(Some(s.bytes)),
+        Some(s) => Err(JobError::StateMismatch {
+            expected,
+            found: s.kind,
+        }),
+    }
+}
 
 /// The states of a completed checkpoint: per stage, per instance, the states of its chain in
 /// order (a source instance's first state is its offsets).
@@ -31,7 +113,7 @@ pub struct Snapshot {
     /// The checkpoint id.
     pub id: u64,
     /// `stages[stage][instance]` = the instance's states.
-    pub stages: Vec<Vec<Vec<Vec<u8>>>>,
+    pub stages: Vec<Vec<Vec<State>>>,
     /// `finished[stage][instance]`: the instance's operators had finished (its input ended)
     /// when the checkpoint was taken; a restore from it does not finish them again. Missing
     /// entries are false.
@@ -51,8 +133,9 @@ impl Snapshot {
             for (k, states) in stage.iter().enumerate() {
                 e.u32(states.len() as u32);
                 for s in states {
-                    e.u32(s.len() as u32);
-                    e.raw(s);
+                    e.i8(s.kind.code() as i8);
+                    e.u32(s.bytes.len() as u32);
+                    e.raw(&s.bytes);
                 }
                 let finished = self
                     .finished
@@ -79,7 +162,7 @@ impl Snapshot {
             return None;
         }
         let format = d.i8().ok()? as u8;
-        if format != FORMAT && format != FORMAT_1 {
+        if ![FORMAT, FORMAT_2, FORMAT_1].contains(&format) {
             return None;
         }
         let id = d.i64().ok()? as u64;
@@ -92,11 +175,16 @@ impl Snapshot {
                 let count = d.u32().ok()? as usize;
                 let mut states = Vec::with_capacity(d.capacity_for(count, 4));
                 for _ in 0..count {
+                    let kind = if format >= FORMAT {
+                        StateKind::from_code(d.i8().ok()? as u8)?
+                    } else {
+                        StateKind::Untyped
+                    };
                     let len = d.u32().ok()? as usize;
-                    states.push(d.take(len).ok()?.to_vec());
+                    states.push(State::new(kind, d.take(len).ok()?.to_vec()));
                 }
                 stage.push(states);
-                done.push(format == FORMAT && (d.i8().ok()? as u8 & FINISHED) != 0);
+                done.push(format >= FORMAT_2 && (d.i8().ok()? as u8 & FINISHED) != 0);
             }
             stages.push(stage);
             finished.push(done);
@@ -210,8 +298,14 @@ mod tests {
         Snapshot {
             id,
             stages: vec![
-                vec![vec![b"offsets".to_vec(), Vec::new()], vec![]],
-                vec![vec![vec![1, 2, 3]]],
+                vec![
+                    vec![
+                        State::new(StateKind::SourceOffsets, b"offsets".to_vec()),
+                        State::new(StateKind::Operator, Vec::new()),
+                    ],
+                    vec![],
+                ],
+                vec![vec![State::new(StateKind::Sink, vec![1, 2, 3])]],
             ],
             finished: vec![vec![true, false], vec![true]],
         }
@@ -254,7 +348,7 @@ mod tests {
         e.u32(crc);
         fs::write(store.path(2), e.into_inner()).unwrap();
         let err = store.latest().unwrap_err().to_string();
-        assert!(err.contains("format 3"), "{err}");
+        assert!(err.contains(&format!("format {}", FORMAT + 1)), "{err}");
         fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -272,8 +366,40 @@ mod tests {
         let crc = crc32c::crc32c(&e.buf_mut()[..]);
         e.u32(crc);
         let s = Snapshot::from_bytes(&e.into_inner()).unwrap();
-        assert_eq!((s.id, s.stages), (9, vec![vec![vec![b"abc".to_vec()]]]));
+        let untyped = State::new(StateKind::Untyped, b"abc".to_vec());
+        assert_eq!((s.id, s.stages), (9, vec![vec![vec![untyped]]]));
         assert_eq!(s.finished, vec![vec![false]]);
+    }
+
+    #[test]
+    fn a_checkpoint_of_the_second_format_reads_its_states_untyped() {
+        let mut e = Encoder::new();
+        e.raw(MAGIC);
+        e.i8(FORMAT_2 as i8);
+        e.i64(7);
+        e.u32(1);
+        e.u32(1);
+        e.u32(2);
+        e.u32(3);
+        e.raw(b"abc");
+        e.u32(0);
+        e.i8(FINISHED as i8);
+        let crc = crc32c::crc32c(&e.buf_mut()[..]);
+        e.u32(crc);
+        let s = Snapshot::from_bytes(&e.into_inner()).unwrap();
+        let states = &s.stages[0][0];
+        assert_eq!(states.len(), 2);
+        assert!(states.iter().all(|st| st.kind == StateKind::Untyped));
+        assert_eq!(states[0].bytes, b"abc");
+        assert_eq!(s.finished, vec![vec![true]]);
+    }
+
+    #[test]
+    fn a_state_fits_its_own_kind_or_an_untyped_place() {
+        assert!(StateKind::Sink.fits(StateKind::Sink));
+        assert!(StateKind::Untyped.fits(StateKind::Operator));
+        assert!(!StateKind::Sink.fits(StateKind::Operator));
+        assert!(!StateKind::Operator.fits(StateKind::SourceOffsets));
     }
 
     #[test]

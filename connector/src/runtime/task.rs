@@ -10,7 +10,8 @@ use tracing::{debug, info, warn};
 
 use super::chain::{BoxFuture, Chain, Tail};
 use super::exchange::{Input, Inputs, Rewire, Wiring};
-use super::{CheckpointStore, Config, JobError, JobReport, Restored, Snapshot};
+use super::store::take_state;
+use super::{CheckpointStore, Config, JobError, JobReport, Restored, Snapshot, State, StateKind};
 use crate::source::{KafkaSource, SourceRecord, SourceState};
 
 /// Records a source task takes from its reader between two looks at its control channel.
@@ -34,7 +35,7 @@ pub(crate) enum Event {
         id: u64,
         stage: usize,
         instance: usize,
-        states: Vec<Vec<u8>>,
+        states: Vec<State>,
         /// The task's operators had finished (its input ended) before the barrier.
         finished: bool,
     },
@@ -51,7 +52,7 @@ pub(crate) struct TaskCtx {
 }
 
 impl TaskCtx {
-    fn ack(&self, id: u64, states: Vec<Vec<u8>>, finished: bool) {
+    fn ack(&self, id: u64, states: Vec<State>, finished: bool) {
         let _ = self.events.send(Event::Ack {
             id,
             stage: self.stage,
@@ -144,7 +145,7 @@ async fn run_source(
                 Some(Control::Trigger(id)) => {
                     let offsets = reader.snapshot(id);
                     let mut states = chain.barrier(id).await?;
-                    states.insert(0, offsets.to_bytes());
+                    states.insert(0, State::new(StateKind::SourceOffsets, offsets.to_bytes()));
                     // Restored from a finished task: its state is after the finish from the
                     // start, even before this run's loop has seen the end again.
                     ctx.ack(id, states, finished || restored.finished);
@@ -244,6 +245,7 @@ pub(crate) async fn run(
         let failure = match attempt.run(wires).await {
             Ok(()) => return Ok(report),
             Err(JobError::Config(e)) => return Err(JobError::Config(e)),
+            Err(e @ JobError::StateMismatch { .. }) => return Err(e),
             Err(e @ JobError::Recovery(crate::sink::RecoveryError::Aborted { .. })) => return Err(e),
             Err(e) => e,
         };
@@ -275,7 +277,7 @@ struct Pending {
     acks: BTreeMap<(usize, usize), TaskAck>,
 }
 
-type TaskAck = (Vec<Vec<u8>>, bool);
+type TaskAck = (Vec<State>, bool);
 
 impl Attempt<'_> {
     /// The states each task restores from the last checkpoint.
@@ -297,12 +299,11 @@ impl Attempt<'_> {
         }
         let mut out = Vec::new();
         for (i, (stage, saved)) in self.stages.iter().zip(&snap.stages).enumerate() {
-            let mut saved: Vec<VecDeque<Vec<u8>>> =
-                saved.iter().map(|s| s.iter().cloned().collect()).collect();
+            let mut saved: Vec<VecDeque<State>> = saved.iter().map(|s| s.iter().cloned().collect()).collect();
             let source = if stage.is_source() {
                 let mut states = Vec::new();
                 for s in &mut saved {
-                    let bytes = s.pop_front().unwrap_or_default();
+                    let bytes = take_state(s, StateKind::SourceOffsets)?.unwrap_or_default();
                     states.push(SourceState::from_bytes(&bytes).map_err(|e| {
                         JobError::Config(format!("checkpoint {}: source offsets damaged: {e}", snap.id))
                     })?);
@@ -313,7 +314,7 @@ impl Attempt<'_> {
             };
             // Source offsets follow their partitions to any parallelism; operator state is per
             // instance, so a stage holding some cannot change its parallelism.
-            let has_state = saved.iter().flatten().any(|s| !s.is_empty());
+            let has_state = saved.iter().flatten().any(|s| !s.bytes.is_empty());
             if saved.len() != stage.parallelism() && has_state {
                 return Err(JobError::Config(format!(
                     "stage {i} had parallelism {} in checkpoint {} and holds state; it is {} now",
@@ -464,7 +465,7 @@ impl Attempt<'_> {
     }
 
     fn snapshot(&self, p: Pending) -> Snapshot {
-        let mut stages: Vec<Vec<Vec<Vec<u8>>>> = self
+        let mut stages: Vec<Vec<Vec<State>>> = self
             .stages
             .iter()
             .map(|s| vec![Vec::new(); s.parallelism()])

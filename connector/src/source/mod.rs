@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use kwire_protocol::error::DecodeError;
+use kwire_protocol::error::{DecodeError, DecodeErrorKind};
 use kwire_protocol::primitives::{Decoder, Encoder};
 use kwire_protocol::records::{ConsumerRecord, Header};
 use tracing::{debug, info, warn};
@@ -89,11 +89,20 @@ pub struct SourceState {
     pub offsets: Offsets,
 }
 
+/// The offsets' format: magic, version, the offsets, CRC-32C of all before it. The first format
+/// had no header (a u32 count first) and is still read: its first byte is 0 for any count a
+/// checkpoint can hold, and the magic's is not.
+const STATE_MAGIC: &[u8; 4] = b"KWSO";
+const STATE_VERSION: u8 = 1;
+
 impl SourceState {
-    /// The state as bytes, for a checkpoint store: a count, then per partition the topic
-    /// (u32 length + UTF-8), the partition (i32) and the offset (i64), all big-endian.
+    /// The state as bytes, for a checkpoint store: magic `KWSO`, version 1, a count, then per
+    /// partition the topic (u32 length + UTF-8), the partition (i32) and the offset (i64), then a
+    /// CRC-32C of everything before it; all big-endian.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut e = Encoder::new();
+        e.raw(STATE_MAGIC);
+        e.i8(STATE_VERSION as i8);
         e.u32(u32::try_from(self.offsets.len()).unwrap_or(u32::MAX));
         for ((topic, partition), offset) in &self.offsets {
             e.u32(u32::try_from(topic.len()).unwrap_or(u32::MAX));
@@ -101,11 +110,38 @@ impl SourceState {
             e.i32(*partition);
             e.i64(*offset);
         }
+        let crc = crc32c::crc32c(&e.buf_mut()[..]);
+        e.u32(crc);
         e.into_inner().to_vec()
     }
 
-    /// Reads what [`Self::to_bytes`] wrote; a typed error on damaged bytes.
+    /// Reads what [`Self::to_bytes`] wrote (or the first, header-less format); a typed error on
+    /// damaged bytes or a version this build does not know.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let Some(rest) = bytes.strip_prefix(STATE_MAGIC) else {
+            return Self::read_offsets(bytes);
+        };
+        let invalid = |why| DecodeError::new(DecodeErrorKind::Invalid(why), 0);
+        let (body, crc) = rest
+            .split_at_checked(
+                rest.len()
+                    .checked_sub(4)
+                    .ok_or_else(|| invalid("source state: truncated"))?,
+            )
+            .ok_or_else(|| invalid("source state: truncated"))?;
+        let mut whole = crc32c::crc32c(STATE_MAGIC);
+        whole = crc32c::crc32c_append(whole, body);
+        if whole.to_be_bytes() != crc {
+            return Err(invalid("source state: CRC mismatch"));
+        }
+        match body.split_first() {
+            Some((&STATE_VERSION, offsets)) => Self::read_offsets(offsets),
+            Some(_) => Err(invalid("source state: a newer version than this build reads")),
+            None => Err(invalid("source state: truncated")),
+        }
+    }
+
+    fn read_offsets(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut d = Decoder::new(Bytes::copy_from_slice(bytes));
         let count = d.u32()?;
         let mut offsets = Offsets::new();
@@ -631,5 +667,56 @@ impl SourceReader {
                 warn!(checkpoint_id, error = %e, "offset commit failed; the next checkpoint retries");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod state_tests {
+    use super::*;
+
+    fn state() -> SourceState {
+        let mut offsets = Offsets::new();
+        offsets.insert(("orders".to_owned(), 0), 42);
+        offsets.insert(("orders".to_owned(), 3), 7);
+        offsets.insert(("payments".to_owned(), 1), 0);
+        SourceState { offsets }
+    }
+
+    #[test]
+    fn offsets_read_back_and_any_damage_is_an_error() {
+        let bytes = state().to_bytes();
+        assert!(bytes.starts_with(STATE_MAGIC));
+        assert_eq!(SourceState::from_bytes(&bytes).unwrap(), state());
+        for i in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[i] ^= 0x01;
+            assert!(SourceState::from_bytes(&bad).is_err(), "flip at {i}");
+        }
+        for cut in 0..bytes.len() {
+            assert!(SourceState::from_bytes(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn the_first_header_less_format_still_reads() {
+        let mut e = Encoder::new();
+        e.u32(1);
+        e.u32(6);
+        e.raw(b"orders");
+        e.i32(2);
+        e.i64(99);
+        let got = SourceState::from_bytes(&e.into_inner()).unwrap();
+        assert_eq!(got.offsets.get(&("orders".to_owned(), 2)), Some(&99));
+    }
+
+    #[test]
+    fn a_newer_version_is_an_error() {
+        let mut bytes = state().to_bytes();
+        bytes[4] = STATE_VERSION + 1;
+        let body_end = bytes.len() - 4;
+        let crc = crc32c::crc32c(&bytes[..body_end]);
+        bytes[body_end..].copy_from_slice(&crc.to_be_bytes());
+        let err = SourceState::from_bytes(&bytes).unwrap_err().to_string();
+        assert!(err.contains("newer version"), "{err}");
     }
 }

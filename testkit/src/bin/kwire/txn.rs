@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use kwire_connector::runtime::CheckpointStore;
+use kwire_connector::runtime::{CheckpointStore, StateKind};
 use kwire_connector::sink::{commit_prepared, fence, transactional_ids, PreparedTransaction};
 
 use crate::common::{connect, write_stdout};
@@ -50,7 +50,15 @@ pub(crate) async fn run(cmd: Command, bootstrap: &str) -> anyhow::Result<ExitCod
             let last = snapshot.stages.last().cloned().unwrap_or_default();
             let mut prepared = Vec::new();
             for states in &last {
-                let state = states.last().map(Vec::as_slice).unwrap_or_default();
+                let state = match states.last() {
+                    None => &[][..],
+                    Some(s) if s.kind.fits(StateKind::Sink) => &s.bytes,
+                    Some(s) => anyhow::bail!(
+                        "checkpoint {}: the last stage's last state is {:?} state, not a sink's",
+                        snapshot.id,
+                        s.kind
+                    ),
+                };
                 prepared.extend(
                     PreparedTransaction::decode_list(state)
                         .map_err(|e| anyhow::anyhow!("checkpoint {}: sink state: {e}", snapshot.id))?,
