@@ -268,7 +268,8 @@ enum Outcome {
     },
 }
 
-/// A consumer of assigned partitions. See the [module docs](self).
+/// A consumer of assigned partitions: start offsets, seek, pause and resume, a bounded buffer that
+/// fetches only when it has room, and a [`Stream`] of per-partition batches.
 pub struct Consumer {
     config: ConsumerBuilder,
     parts: Vec<Partition>,

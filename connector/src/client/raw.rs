@@ -32,7 +32,7 @@ pub struct Raw<'a> {
 }
 
 impl Client {
-    /// The escape hatch to connections, raw fetches and the metadata cache ([`self::raw`]).
+    /// The escape hatch to connections, raw fetches and the metadata cache ([`crate::client::raw`]).
     pub fn raw(&self) -> Raw<'_> {
         Raw { client: self }
     }
