@@ -2,7 +2,6 @@
 //! error looks like on the wire (each partition of a Produce, a Fetch, ... gets the code; an API
 //! with a single error code gets it there).
 
-use bytes::Bytes;
 use kwire_protocol::messages::add_offsets_to_txn_response::AddOffsetsToTxnResponse;
 use kwire_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
 use kwire_protocol::messages::add_partitions_to_txn_response::{
@@ -11,7 +10,7 @@ use kwire_protocol::messages::add_partitions_to_txn_response::{
 use kwire_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kwire_protocol::messages::create_topics_response::CreatableTopicResult;
 use kwire_protocol::messages::delete_topics_response::DeletableTopicResult;
-use kwire_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kwire_protocol::messages::fetch_response::FetchableTopicResponse;
 use kwire_protocol::messages::find_coordinator_response::Coordinator;
 use kwire_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
@@ -33,25 +32,41 @@ use kwire_protocol::messages::{
 };
 use kwire_protocol::ErrorCode;
 
-use super::state::api_versions;
+use super::state::{api_versions, unread_partition};
 
-fn txn_topics(topics: &[AddPartitionsToTxnTopic], code: i16) -> Vec<AddPartitionsToTxnTopicResult> {
+/// The answer to every partition of every topic of a request, the shape each per-partition error
+/// answer shares: `partitions` lists a request topic's partitions, `partition` answers one of
+/// them, and `topic` makes a topic's answer from the request topic and its partitions' answers.
+/// The two closures are each API's thin adapter: its response types and the fields they set.
+fn per_partition<'r, T, P: 'r, TA, PA>(
+    topics: &'r [T],
+    partitions: impl Fn(&'r T) -> &'r [P],
+    partition: impl Fn(&'r P) -> PA,
+    topic: impl Fn(&'r T, Vec<PA>) -> TA,
+) -> Vec<TA> {
     topics
         .iter()
-        .map(|t| AddPartitionsToTxnTopicResult {
-            name: t.name.clone(),
-            results_by_partition: t
-                .partitions
-                .iter()
-                .map(|p| AddPartitionsToTxnPartitionResult {
-                    partition_index: *p,
-                    partition_error_code: code,
-                    ..Default::default()
-                })
-                .collect(),
-            ..Default::default()
-        })
+        .map(|t| topic(t, partitions(t).iter().map(&partition).collect()))
         .collect()
+}
+
+/// AddPartitionsToTxn's topics (v3 and below, and each transaction's from v4) with `code` at
+/// every partition.
+fn txn_topics(topics: &[AddPartitionsToTxnTopic], code: i16) -> Vec<AddPartitionsToTxnTopicResult> {
+    per_partition(
+        topics,
+        |t| &t.partitions,
+        |p| AddPartitionsToTxnPartitionResult {
+            partition_index: *p,
+            partition_error_code: code,
+            ..Default::default()
+        },
+        |t, results_by_partition| AddPartitionsToTxnTopicResult {
+            name: t.name.clone(),
+            results_by_partition,
+            ..Default::default()
+        },
+    )
 }
 
 /// The response to `req` with `code` in every error field it has; `None` for an API the cluster
@@ -60,72 +75,54 @@ pub(crate) fn error_response(req: &RequestBody, code: ErrorCode) -> Option<Respo
     let c = code.code();
     let body = match req {
         RequestBody::Produce(r) => ResponseBody::Produce(ProduceResponse {
-            responses: r
-                .topic_data
-                .iter()
-                .map(|t| TopicProduceResponse {
-                    name: t.name.clone(),
-                    partition_responses: t
-                        .partition_data
-                        .iter()
-                        .map(|p| PartitionProduceResponse {
-                            index: p.index,
-                            error_code: c,
-                            base_offset: -1,
-                            log_append_time_ms: -1,
-                            log_start_offset: -1,
-                            ..Default::default()
-                        })
-                        .collect(),
+            responses: per_partition(
+                &r.topic_data,
+                |t| &t.partition_data,
+                |p| PartitionProduceResponse {
+                    index: p.index,
+                    error_code: c,
+                    base_offset: -1,
+                    log_append_time_ms: -1,
+                    log_start_offset: -1,
                     ..Default::default()
-                })
-                .collect(),
+                },
+                |t, partition_responses| TopicProduceResponse {
+                    name: t.name.clone(),
+                    partition_responses,
+                    ..Default::default()
+                },
+            ),
             ..Default::default()
         }),
         RequestBody::Fetch(r) => ResponseBody::Fetch(FetchResponse {
-            responses: r
-                .topics
-                .iter()
-                .map(|t| FetchableTopicResponse {
+            responses: per_partition(
+                &r.topics,
+                |t| &t.partitions,
+                |p| unread_partition(p.partition, c),
+                |t, partitions| FetchableTopicResponse {
                     topic: t.topic.clone(),
                     topic_id: t.topic_id,
-                    partitions: t
-                        .partitions
-                        .iter()
-                        .map(|p| PartitionData {
-                            partition_index: p.partition,
-                            error_code: c,
-                            high_watermark: -1,
-                            last_stable_offset: -1,
-                            log_start_offset: -1,
-                            aborted_transactions: None,
-                            records: Some(Bytes::new()),
-                            ..Default::default()
-                        })
-                        .collect(),
+                    partitions,
                     ..Default::default()
-                })
-                .collect(),
+                },
+            ),
             ..Default::default()
         }),
         RequestBody::ListOffsets(r) => ResponseBody::ListOffsets(ListOffsetsResponse {
-            topics: r
-                .topics
-                .iter()
-                .map(|t| ListOffsetsTopicResponse {
-                    name: t.name.clone(),
-                    partitions: t
-                        .partitions
-                        .iter()
-                        .map(|p| ListOffsetsPartitionResponse {
-                            partition_index: p.partition_index,
-                            error_code: c,
-                            ..Default::default()
-                        })
-                        .collect(),
+            topics: per_partition(
+                &r.topics,
+                |t| &t.partitions,
+                |p| ListOffsetsPartitionResponse {
+                    partition_index: p.partition_index,
+                    error_code: c,
                     ..Default::default()
-                })
-                .collect(),
+                },
+                |t, partitions| ListOffsetsTopicResponse {
+                    name: t.name.clone(),
+                    partitions,
+                    ..Default::default()
+                },
+            ),
             ..Default::default()
         }),
         RequestBody::Metadata(r) => ResponseBody::Metadata(MetadataResponse {
@@ -142,24 +139,21 @@ pub(crate) fn error_response(req: &RequestBody, code: ErrorCode) -> Option<Respo
             ..Default::default()
         }),
         RequestBody::OffsetCommit(r) => ResponseBody::OffsetCommit(OffsetCommitResponse {
-            topics: r
-                .topics
-                .iter()
-                .map(|t| OffsetCommitResponseTopic {
+            topics: per_partition(
+                &r.topics,
+                |t| &t.partitions,
+                |p| OffsetCommitResponsePartition {
+                    partition_index: p.partition_index,
+                    error_code: c,
+                    ..Default::default()
+                },
+                |t, partitions| OffsetCommitResponseTopic {
                     name: t.name.clone(),
                     topic_id: t.topic_id,
-                    partitions: t
-                        .partitions
-                        .iter()
-                        .map(|p| OffsetCommitResponsePartition {
-                            partition_index: p.partition_index,
-                            error_code: c,
-                            ..Default::default()
-                        })
-                        .collect(),
+                    partitions,
                     ..Default::default()
-                })
-                .collect(),
+                },
+            ),
             ..Default::default()
         }),
         RequestBody::OffsetFetch(r) => ResponseBody::OffsetFetch(OffsetFetchResponse {
@@ -259,23 +253,20 @@ pub(crate) fn error_response(req: &RequestBody, code: ErrorCode) -> Option<Respo
             ..Default::default()
         }),
         RequestBody::TxnOffsetCommit(r) => ResponseBody::TxnOffsetCommit(TxnOffsetCommitResponse {
-            topics: r
-                .topics
-                .iter()
-                .map(|t| TxnOffsetCommitResponseTopic {
-                    name: t.name.clone(),
-                    partitions: t
-                        .partitions
-                        .iter()
-                        .map(|p| TxnOffsetCommitResponsePartition {
-                            partition_index: p.partition_index,
-                            error_code: c,
-                            ..Default::default()
-                        })
-                        .collect(),
+            topics: per_partition(
+                &r.topics,
+                |t| &t.partitions,
+                |p| TxnOffsetCommitResponsePartition {
+                    partition_index: p.partition_index,
+                    error_code: c,
                     ..Default::default()
-                })
-                .collect(),
+                },
+                |t, partitions| TxnOffsetCommitResponseTopic {
+                    name: t.name.clone(),
+                    partitions,
+                    ..Default::default()
+                },
+            ),
             ..Default::default()
         }),
         RequestBody::CreatePartitions(r) => ResponseBody::CreatePartitions(CreatePartitionsResponse {

@@ -105,15 +105,7 @@ impl ClusterState {
             };
             let mut partitions = Vec::new();
             for fp in &t.partitions {
-                let mut out = PartitionData {
-                    partition_index: fp.partition,
-                    high_watermark: -1,
-                    last_stable_offset: -1,
-                    log_start_offset: -1,
-                    aborted_transactions: None,
-                    records: Some(Bytes::new()),
-                    ..Default::default()
-                };
+                let mut out = unread_partition(fp.partition, ErrorCode::NONE.code());
                 let led = match &name {
                     Some(n) => self.led(broker, n, fp.partition),
                     None => Err(ErrorCode::UNKNOWN_TOPIC_ID),
@@ -187,6 +179,21 @@ impl ClusterState {
             total,
             any_error,
         )
+    }
+}
+
+/// A Fetch answer's partition with nothing read and `code`: no records, no aborted list, and -1
+/// for the offsets. The leader fills in what its log has; an injected error is sent as it is.
+pub(crate) fn unread_partition(partition_index: i32, code: i16) -> PartitionData {
+    PartitionData {
+        partition_index,
+        error_code: code,
+        high_watermark: -1,
+        last_stable_offset: -1,
+        log_start_offset: -1,
+        aborted_transactions: None,
+        records: Some(Bytes::new()),
+        ..Default::default()
     }
 }
 

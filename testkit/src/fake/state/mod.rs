@@ -27,6 +27,7 @@ use kwire_protocol::{ErrorCode, Uuid};
 use tracing::debug;
 
 pub(crate) use cluster::api_versions;
+pub(crate) use data::unread_partition;
 use groups::GroupOffsets;
 use transactions::{Txn, MARKER_DELAY_MS};
 
