@@ -581,3 +581,55 @@ async fn metadata_errors_are_the_brokers_own_code_or_the_clients_own_error() {
     }
     cluster.clear_request_faults();
 }
+
+/// The sender task waits on notifications, not a polling timer: a lone record (no flush, no
+/// send_and_wait) is delivered once its linger is up, one after another; and a flush waiting
+/// while the producer meets a fatal error returns that error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lone_records_are_delivered_after_their_linger_and_a_fatal_error_ends_a_waiting_flush() {
+    let cluster = FakeCluster::start(1).unwrap();
+    let client = client(&cluster).await;
+    client.create_topic("lone", 1, 1).await.unwrap();
+    let producer = client
+        .producer()
+        .linger(Duration::from_millis(5))
+        .build()
+        .await
+        .unwrap();
+    for i in 0..20u32 {
+        let delivery = producer
+            .send(ProducerRecord::new("lone", i.to_string()).partition(0))
+            .await
+            .unwrap();
+        let meta = tokio::time::timeout(Duration::from_secs(10), delivery)
+            .await
+            .unwrap_or_else(|_| panic!("record {i} was never sent"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(meta.offset, i64::from(i));
+    }
+
+    // A fatal error while a flush waits: the flush returns it.
+    cluster.fail_next(
+        ApiKey::Produce,
+        RequestFault::Error(ErrorCode::INVALID_PRODUCER_EPOCH),
+        1,
+    );
+    let delivery = producer
+        .send(ProducerRecord::new("lone", "denied").partition(0))
+        .await
+        .unwrap();
+    let flushed = tokio::time::timeout(Duration::from_secs(10), producer.flush())
+        .await
+        .expect("the flush returns");
+    let delivered = delivery.await.unwrap();
+    assert!(delivered.is_err(), "{delivered:?}");
+    match flushed {
+        Err(Error::Broker {
+            code: ErrorCode::INVALID_PRODUCER_EPOCH,
+            ..
+        }) => {}
+        other => panic!("expected the flush to fail with INVALID_PRODUCER_EPOCH, got {other:?}"),
+    }
+    assert_eq!(cluster.request_faults_used_on(ApiKey::Produce), 1);
+}

@@ -99,8 +99,9 @@ pub(super) struct Queue {
 }
 
 impl Queue {
-    /// Adds a record of `size` bytes to the open batch; whether a batch is now full (the sender
-    /// should be woken).
+    /// Adds a record of `size` bytes to the open batch; whether the sender should be woken: a
+    /// batch is now full, or a new batch was opened (its linger deadline is one the sender does
+    /// not know yet).
     pub(super) fn append(&mut self, pending: Pending, size: usize, batch_size: usize) -> bool {
         // A batch never grows past the batch size while an earlier one is in flight: a record
         // that would not fit starts a new batch (a record larger than the batch size goes
@@ -112,6 +113,7 @@ impl Queue {
         {
             self.full.extend(self.open.take());
         }
+        let opened = self.open.is_none();
         let open = self.open.get_or_insert_with(|| OpenBatch {
             records: Vec::new(),
             size: 0,
@@ -122,7 +124,7 @@ impl Queue {
         if open.size >= batch_size {
             self.full.extend(self.open.take());
         }
-        !self.full.is_empty()
+        opened || !self.full.is_empty()
     }
 
     /// Whether the partition has nothing queued and nothing in flight.

@@ -346,7 +346,7 @@ impl Producer {
             waiter: tx,
             memory,
         };
-        let full = {
+        let wake = {
             let mut st = self.core.state();
             if let Some(e) = &st.fatal {
                 return Err(e.clone());
@@ -376,7 +376,7 @@ impl Producer {
             let q = st.queues.entry((record.topic, partition)).or_default();
             q.append(pending, size, self.core.cfg.batch_size)
         };
-        if full || self.core.cfg.linger.is_zero() {
+        if wake || self.core.cfg.linger.is_zero() {
             self.core.shared.wake.notify_one();
         }
         Ok(rx)
@@ -419,7 +419,9 @@ impl Producer {
                 return Err(e);
             }
             self.core.shared.wake.notify_one();
-            let _ = tokio::time::timeout(Duration::from_millis(50), idle).await;
+            // The sender task says when the queues become idle or a fatal error is set; the
+            // waiter was registered before the state was read, so no signal is lost.
+            idle.await;
         }
         let mut st = self.core.state();
         st.flushing -= 1;

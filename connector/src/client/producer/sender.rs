@@ -51,7 +51,8 @@ pub(super) async fn sender_loop(p: Core) {
             }
             let (round, deadline) = take_ready(&p, &mut st, Instant::now());
             let stop = st.closed && round.is_empty() && st.is_idle();
-            if st.is_idle() {
+            if st.is_idle() || st.fatal.is_some() {
+                // Flushes waiting for this (they check which it is).
                 p.shared.idle.notify_waiters();
             }
             (round, deadline, stop)
@@ -62,14 +63,14 @@ pub(super) async fn sender_loop(p: Core) {
         }
         let round = seal_round(&p, round);
         if round.is_empty() {
+            // Woken by a send, a flush, an answer, a close or a drop (every change of the state
+            // the sender acts on notifies), or at the next linger or retry deadline.
             let wake = p.shared.wake.notified();
             match deadline {
                 Some(d) => {
                     let _ = tokio::time::timeout_at(d.into(), wake).await;
                 }
-                None => {
-                    let _ = tokio::time::timeout(Duration::from_millis(100), wake).await;
-                }
+                None => wake.await,
             }
             continue;
         }

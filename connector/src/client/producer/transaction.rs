@@ -182,6 +182,8 @@ impl Producer {
         if let Err(e) = &res {
             if is_fatal(e) {
                 st.fatal.get_or_insert(e.clone());
+                // A flush waiting elsewhere learns of it through the sender task.
+                self.core.shared.wake.notify_one();
             } else if !matches!(e, Error::Broker { .. }) {
                 st.needs_fence = true;
             }
