@@ -51,8 +51,9 @@ pub async fn fill(
     }
     producer.flush().await?;
     for ack in acks {
-        ack.await
-            .map_err(|_| Error::InvalidArgument("the producer stopped".into()))??;
+        ack.await.map_err(|_| {
+            Error::TaskFailed("the producer's sender ended without answering for a record".into())
+        })??;
     }
     producer.close().await
 }

@@ -450,3 +450,60 @@ async fn a_transaction_timed_out_by_the_coordinator_cannot_commit_and_stays_invi
         vec!["lost-0".to_owned()]
     );
 }
+
+/// A transactional call in the wrong state, a send after close and the records of an aborted
+/// transaction each get their own typed error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_in_the_wrong_state_and_aborted_records_get_typed_errors() {
+    let (_cluster, client, producer) = transactional("states", 1, "states-txn").await;
+    match producer
+        .send(ProducerRecord::new("states", "early").partition(0))
+        .await
+    {
+        Err(Error::TransactionState { call: "send", .. }) => {}
+        other => panic!("a send outside a transaction: {other:?}"),
+    }
+    producer.begin_transaction().await.unwrap();
+    match producer.begin_transaction().await {
+        Err(Error::TransactionState {
+            call: "begin_transaction",
+            ..
+        }) => {}
+        other => panic!("a second begin: {other:?}"),
+    }
+    producer.abort_transaction().await.unwrap();
+
+    // Records still queued (a long linger) when the transaction is aborted.
+    let lingering = client
+        .producer()
+        .transactional_id("states-lingering")
+        .linger(Duration::from_secs(30))
+        .build()
+        .await
+        .unwrap();
+    lingering.init_transactions().await.unwrap();
+    lingering.begin_transaction().await.unwrap();
+    let queued = lingering
+        .send(ProducerRecord::new("states", "queued").partition(0))
+        .await
+        .unwrap();
+    lingering.abort_transaction().await.unwrap();
+    match queued.await.unwrap() {
+        Err(Error::TransactionAborted) => {}
+        other => panic!("a record of an aborted transaction: {other:?}"),
+    }
+
+    let plain = client.producer().build().await.unwrap();
+    match plain.init_transactions().await {
+        Err(Error::TransactionState {
+            call: "init_transactions",
+            ..
+        }) => {}
+        other => panic!("init_transactions without a transactional id: {other:?}"),
+    }
+    plain.close().await.unwrap();
+    match plain.send(ProducerRecord::new("states", "late")).await {
+        Err(Error::ProducerClosed) => {}
+        other => panic!("a send after close: {other:?}"),
+    }
+}

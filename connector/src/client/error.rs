@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use kwire_protocol::records::BatchEncodeError;
 use kwire_protocol::{DecodeError, EncodeError, ErrorCode};
 
 /// A client failure.
@@ -181,6 +182,31 @@ pub enum Error {
         /// The partition's high watermark.
         high_watermark: i64,
     },
+    /// The producer was closed: nothing more is sent.
+    #[error("the producer is closed")]
+    ProducerClosed,
+    /// A record batch could not be encoded (a field over its length limit, a codec left out of
+    /// this build): its records are not sent.
+    #[error("cannot encode a record batch for {topic}-{partition}: {source}")]
+    BatchEncode {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// Why.
+        source: BatchEncodeError,
+    },
+    /// A transactional call made when the producer's state does not allow it.
+    #[error("{call}: {why}")]
+    TransactionState {
+        /// The call (`begin_transaction`, `send`, ...).
+        call: &'static str,
+        /// What is in the way.
+        why: &'static str,
+    },
+    /// The transaction the record was part of was aborted before the record was sent.
+    #[error("the transaction was aborted before the record was sent")]
+    TransactionAborted,
     /// A task of the client's own ended without its result (it panicked or was cancelled).
     #[error("a client task failed: {0}")]
     TaskFailed(String),

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use kwire_protocol::records::{Compression, Header, RecordBatchBuilder};
+use kwire_protocol::records::{BatchEncodeError, Compression, Header, RecordBatchBuilder};
 use tokio::sync::{oneshot, OwnedSemaphorePermit};
 
 use super::{Core, ProducerRecord, RecordMetadata, State};
@@ -290,7 +290,7 @@ pub(super) fn seal_round(p: &Core, ready: Taken) -> Round {
                 order,
             } => {
                 let records = i32::try_from(batch.records.len()).unwrap_or(i32::MAX);
-                match seal(batch, p.cfg.compression, producer, transactional) {
+                match seal(&tp, batch, p.cfg.compression, producer, transactional) {
                     Ok(mut sealed) => {
                         sealed.order = order;
                         round.push((tp, sealed));
@@ -317,6 +317,7 @@ pub(super) fn seal_round(p: &Core, ready: Taken) -> Round {
 
 /// Seals a partition's open batch into record-batch bytes with its producer id and sequence.
 fn seal(
+    tp: &(String, i32),
     open: OpenBatch,
     compression: Compression,
     producer: Option<(i64, i16, i32)>,
@@ -336,7 +337,7 @@ fn seal(
         }
         if failed.is_none() {
             if let Err(e) = b.append(p.timestamp, p.key.as_deref(), p.value.as_deref(), &p.headers) {
-                failed = Some(Error::InvalidArgument(format!("record cannot be encoded: {e}")));
+                failed = Some(encode_error(tp, e));
             }
         }
         waiters.push((p.waiter, p.timestamp));
@@ -352,10 +353,15 @@ fn seal(
             created: open.created,
             order: 0,
         }),
-        Err(e) => Err((
-            waiters,
-            Error::InvalidArgument(format!("batch cannot be encoded: {e}")),
-        )),
+        Err(e) => Err((waiters, encode_error(tp, e))),
+    }
+}
+
+fn encode_error(tp: &(String, i32), source: BatchEncodeError) -> Error {
+    Error::BatchEncode {
+        topic: tp.0.clone(),
+        partition: tp.1,
+        source,
     }
 }
 

@@ -352,13 +352,14 @@ impl Producer {
                 return Err(e.clone());
             }
             if st.closed {
-                return Err(Error::InvalidArgument("the producer is closed".into()));
+                return Err(Error::ProducerClosed);
             }
             let transactional = self.core.cfg.transactional_id.is_some();
             if transactional && !st.in_transaction {
-                return Err(Error::InvalidArgument(
-                    "send outside a transaction: call begin_transaction".into(),
-                ));
+                return Err(Error::TransactionState {
+                    call: "send",
+                    why: "no transaction is open (call begin_transaction first)",
+                });
             }
             if let Some(e) = &st.txn_error {
                 return Err(e.clone());
@@ -386,8 +387,9 @@ impl Producer {
     pub async fn send_and_wait(&self, record: ProducerRecord) -> Result<RecordMetadata, Error> {
         let rx = self.send(record).await?;
         self.flush_hint();
-        rx.await
-            .map_err(|_| Error::InvalidArgument("the producer stopped".into()))?
+        rx.await.map_err(|_| {
+            Error::TaskFailed("the producer's sender ended without answering for the record".into())
+        })?
     }
 
     fn flush_hint(&self) {

@@ -29,7 +29,10 @@ impl Producer {
     /// aborts their open transaction. Call once before the first transaction.
     pub async fn init_transactions(&self) -> Result<(), Error> {
         if self.core.cfg.transactional_id.is_none() {
-            return Err(Error::InvalidArgument("not a transactional producer".into()));
+            return Err(Error::TransactionState {
+                call: "init_transactions",
+                why: "the producer has no transactional id",
+            });
         }
         self.core.init_producer_id(None).await
     }
@@ -42,12 +45,14 @@ impl Producer {
                 return Err(e.clone());
             }
             if let (true, Some(e)) = (st.in_transaction, &st.txn_error) {
-                return Err(Error::InvalidArgument(format!(
-                    "the open transaction failed, abort it first: {e}"
-                )));
+                // The open transaction failed: it must be aborted first (the error says so).
+                return Err(e.clone());
             }
             if st.in_transaction {
-                return Err(Error::InvalidArgument("a transaction is already open".into()));
+                return Err(Error::TransactionState {
+                    call: "begin_transaction",
+                    why: "a transaction is already open",
+                });
             }
             if st.needs_fence {
                 warn!("an earlier transactional request had an unknown outcome: bumping the epoch first");
@@ -150,7 +155,7 @@ impl Producer {
     pub async fn abort_transaction(&self) -> Result<(), Error> {
         {
             let mut st = self.core.state();
-            let aborted = Error::InvalidArgument("transaction aborted".into());
+            let aborted = Error::TransactionAborted;
             for q in st.queues.values_mut() {
                 q.fail_unsealed(&aborted);
             }
