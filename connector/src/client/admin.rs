@@ -187,24 +187,32 @@ impl Client {
         self.wait_for_leaders(topic, partitions).await
     }
 
+    /// Waits until each of the `partitions` partitions of `topic` has a leader (with -1, the
+    /// broker's default count: the partitions the metadata lists, at least one).
     async fn wait_for_leaders(&self, topic: &str, partitions: i32) -> Result<(), Error> {
-        self.retry(Some(topic), || async {
-            self.invalidate(topic);
-            let t = self.topic(topic).await?;
-            match (0..partitions).find(|id| !t.partitions.iter().any(|p| p.id == *id && p.leader >= 0)) {
-                None => Ok(()),
-                // The broker's own word for the partition when it sent one (LEADER_NOT_AVAILABLE
-                // while a leader is elected), else the client's.
-                Some(id) => match t.partitions.iter().find(|p| p.id == id && !p.error.is_ok()) {
-                    Some(p) => Err(Error::broker_at("Metadata", p.error, topic, Some(id))),
-                    None => Err(Error::NoLeader {
-                        topic: topic.to_owned(),
-                        partition: id,
-                    }),
-                },
-            }
-        })
-        .await?;
+        let partitions = self
+            .retry(Some(topic), || async {
+                self.invalidate(topic);
+                let t = self.topic(topic).await?;
+                let partitions = if partitions < 0 {
+                    i32::try_from(t.partitions.len()).unwrap_or(i32::MAX).max(1)
+                } else {
+                    partitions
+                };
+                match (0..partitions).find(|id| !t.partitions.iter().any(|p| p.id == *id && p.leader >= 0)) {
+                    None => Ok(partitions),
+                    // The broker's own word for the partition when it sent one
+                    // (LEADER_NOT_AVAILABLE while a leader is elected), else the client's.
+                    Some(id) => match t.partitions.iter().find(|p| p.id == id && !p.error.is_ok()) {
+                        Some(p) => Err(Error::broker_at("Metadata", p.error, topic, Some(id))),
+                        None => Err(Error::NoLeader {
+                            topic: topic.to_owned(),
+                            partition: id,
+                        }),
+                    },
+                }
+            })
+            .await?;
         // Metadata may name a leader before that broker has taken the partition on (Apache
         // Kafka's brokers apply the controller's records a moment later and answer
         // NOT_LEADER_OR_FOLLOWER meanwhile, and close the connection of an acks=0 Produce):

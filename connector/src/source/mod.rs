@@ -587,11 +587,12 @@ impl SourceReader {
         }
     }
 
-    /// Writes the current batch's position into the reader's table.
+    /// Writes the current batch's position into the reader's table. It may be lower than the
+    /// table's: after an out-of-range reset to the earliest offset the records come from below.
     fn settle_current(&mut self) {
         if let Some(cur) = &self.current {
             if let Some(p) = self.positions.get_mut(&cur.tp) {
-                *p = (*p).max(cur.position);
+                *p = cur.position;
             }
         }
     }

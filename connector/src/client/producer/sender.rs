@@ -61,7 +61,13 @@ pub(super) async fn sender_loop(p: Core) {
             p.shared.idle.notify_waiters();
             return;
         }
+        let taken = !round.is_empty();
         let round = seal_round(&p, round);
+        if taken && round.is_empty() {
+            // Every batch taken failed to seal (and was failed): the queues may be idle now, so
+            // look again (and tell waiting flushes) before sleeping.
+            continue;
+        }
         if round.is_empty() {
             // Woken by a send, a flush, an answer, a close or a drop (every change of the state
             // the sender acts on notifies), or at the next linger or retry deadline.
