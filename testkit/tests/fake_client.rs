@@ -550,7 +550,10 @@ async fn metadata_errors_are_the_brokers_own_code_or_the_clients_own_error() {
     assert_eq!(cluster.request_faults_used_on(ApiKey::Metadata), 1 + 3 + 2);
     let defaulted = client.topic("defaulted").await.unwrap();
     assert!(!defaulted.partitions.is_empty());
-    assert!(defaulted.partitions.iter().all(|p| p.leader >= 0), "{defaulted:?}");
+    assert!(
+        defaulted.partitions.iter().all(|p| p.leader >= 0),
+        "{defaulted:?}"
+    );
 
     // Leaderless past the deadline: the broker's code, for the partition it was about.
     let impatient = Client::builder()

@@ -4,9 +4,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use kwire_connector::client::Client;
 use kwire_connector::core::assign::owner;
 use kwire_connector::core::fetch_plan::BufferLimits;
 use kwire_connector::source::{KafkaSource, SourceRecord, StartingOffsets, StoppingOffsets};
+use kwire_testkit::broker::BrokerKind;
+use kwire_testkit::fake::FakeCluster;
 use kwire_testkit::{data, LocalBroker};
 
 fn index(r: &SourceRecord) -> u32 {
@@ -240,5 +243,57 @@ async fn a_matching_topic_created_while_reading_is_discovered_and_read_from_the_
             .await
             .is_err(),
         "nothing else arrives"
+    );
+}
+
+/// A start past the log end is reset to the earliest offset (the reader's out-of-range policy):
+/// the records then come from below the start, and the position a checkpoint snapshots follows
+/// them down instead of staying at the start.
+///
+/// tansu answers a Fetch past the log end with no error and no records (docs/conformance.md,
+/// "Fetch out of range"), so with the embedded broker selected this runs on the fake cluster,
+/// which answers OFFSET_OUT_OF_RANGE as Kafka does; on Apache Kafka it runs on Apache Kafka.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_past_the_end_is_reset_to_the_earliest_and_the_snapshot_follows_the_records() {
+    let mut _fake = None;
+    let mut _broker = None;
+    let client = if BrokerKind::from_env().unwrap() == BrokerKind::Embedded {
+        let cluster = FakeCluster::start(1).unwrap();
+        let client = Client::builder()
+            .bootstrap(&cluster.bootstrap())
+            .build()
+            .await
+            .unwrap();
+        _fake = Some(cluster);
+        client
+    } else {
+        let broker = LocalBroker::start_or_fail();
+        let client = data::client(&broker).await.unwrap();
+        _broker = Some(broker);
+        client
+    };
+    data::fill(&client, "past-end", 1, 10, 10, false).await.unwrap();
+    let mut start = BTreeMap::new();
+    start.insert(("past-end".to_owned(), 0), 1_000);
+    let source = KafkaSource::builder(client.clone(), &["past-end"])
+        .starting_offsets(StartingOffsets::Specific(start))
+        .max_wait(Duration::from_millis(20))
+        .build();
+    let mut reader = source.reader(0, None).await.unwrap();
+    let mut offsets = Vec::new();
+    while offsets.len() < 10 {
+        let r = tokio::time::timeout(Duration::from_secs(30), reader.next())
+            .await
+            .expect("the records after the reset come")
+            .expect("an unbounded read goes on")
+            .unwrap();
+        offsets.push(r.offset);
+    }
+    assert_eq!(offsets, (0..10).collect::<Vec<i64>>());
+    let state = reader.snapshot(1);
+    assert_eq!(
+        state.offsets.get(&("past-end".to_owned(), 0)),
+        Some(&10),
+        "{state:?}"
     );
 }
