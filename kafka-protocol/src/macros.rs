@@ -239,7 +239,10 @@ macro_rules! kafka_struct {
     };
 }
 
-/// Declares a top-level message: its API key, versions and flexible versions.
+/// Declares a top-level message: its API key, versions and flexible versions; `throttle` for a
+/// response whose top-level `throttle_time_ms` field [`Message::throttle_time_ms`] reports.
+///
+/// [`Message::throttle_time_ms`]: crate::messages::Message::throttle_time_ms
 #[doc(hidden)]
 #[macro_export]
 macro_rules! kafka_message {
@@ -249,6 +252,18 @@ macro_rules! kafka_message {
             const NAME: &'static str = stringify!($name);
             const VERSIONS: $crate::messages::VersionRange = $crate::messages::VersionRange::new($a, $b);
             const FLEXIBLE_FROM: i16 = $flex;
+        }
+    };
+    ($name:ident, key $key:literal, versions [$a:literal, $b:literal], flexible $flex:literal, throttle) => {
+        impl $crate::messages::Message for $name {
+            const API_KEY: i16 = $key;
+            const NAME: &'static str = stringify!($name);
+            const VERSIONS: $crate::messages::VersionRange = $crate::messages::VersionRange::new($a, $b);
+            const FLEXIBLE_FROM: i16 = $flex;
+
+            fn throttle_time_ms(&self) -> i32 {
+                self.throttle_time_ms
+            }
         }
     };
     (request $name:ident, key $key:literal, versions [$a:literal, $b:literal], flexible $flex:literal,

@@ -206,7 +206,9 @@ def main():
                         f"response {api}Response);\n")
                 tail = tail.replace(f"response {api}Response", f"response super::{snake(api + 'Response')}::{api}Response")
             else:
-                tail = f"kafka_message!({name}, key {key}, versions [{lo}, {hi}], flexible {flex});\n"
+                # A response with a top-level ThrottleTimeMs reports it through Message::throttle_time_ms.
+                throttle = ", throttle" if any(f["name"] == "ThrottleTimeMs" for f in spec["fields"]) else ""
+                tail = f"kafka_message!({name}, key {key}, versions [{lo}, {hi}], flexible {flex}{throttle});\n"
             with open(os.path.join(dst, f"{mod}.rs"), "w") as fh:
                 fh.write(header + "\n".join(out) + "\n" + tail)
             mods.append(mod)

@@ -28,9 +28,23 @@ use kwire_protocol::messages::{ApiKey, MetadataRequest, ResponseBody};
 
 use crate::broker::{free_port, BrokerError};
 
-/// The Apache Kafka version the tests run: the newest 4.x that resolves from Maven Central.
-/// The one place it is named; the Java peer's kafka-clients follows it.
+/// The Apache Kafka version the tests run by default: the newest 4.x that resolves from Maven
+/// Central. The one place it is named; the Java peer's kafka-clients follows it.
 pub const KAFKA_VERSION: &str = "4.4.0";
+
+/// The last 3.x release, the older broker the tests also run against (`KWIRE_KAFKA_VERSION`):
+/// 3.x clusters are still everywhere, and 3.9 runs in KRaft mode on Java 17.
+pub const KAFKA_3_VERSION: &str = "3.9.1";
+
+/// The Apache Kafka version [`ApacheKafka::start`] runs: `KWIRE_KAFKA_VERSION` when set (a
+/// version on Maven Central, such as [`KAFKA_3_VERSION`]), else [`KAFKA_VERSION`].
+pub fn kafka_version() -> String {
+    std::env::var("KWIRE_KAFKA_VERSION")
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| KAFKA_VERSION.to_owned())
+}
 
 /// The broker's pom (its version is passed as `-Dkafka.version`).
 const BROKER_POM: &str = include_str!("../apache/pom.xml");
@@ -81,11 +95,11 @@ pub(crate) fn require_tool(program: &Path, what: &str) -> Result<(), BrokerError
     }
 }
 
-/// Resolves the dependencies of `pom` (with `-Dkafka.version=KAFKA_VERSION`) into
-/// `cache_dir()/name/libs` once, and returns that directory. Concurrent callers (test threads,
-/// test processes) wait on a lock file; a half-done resolution is never used.
-pub fn maven_libs(name: &str, pom: &str) -> Result<PathBuf, BrokerError> {
-    let root = cache_dir().join(format!("{name}-{KAFKA_VERSION}"));
+/// Resolves the dependencies of `pom` (with `-Dkafka.version=version`) into
+/// `cache_dir()/name-version/libs` once, and returns that directory. Concurrent callers (test
+/// threads, test processes) wait on a lock file; a half-done resolution is never used.
+pub fn maven_libs(name: &str, pom: &str, version: &str) -> Result<PathBuf, BrokerError> {
+    let root = cache_dir().join(format!("{name}-{version}"));
     let libs = root.join("libs");
     let done = root.join("libs.done");
     let fail = |what: &str, e: &dyn std::fmt::Display| {
@@ -111,7 +125,7 @@ pub fn maven_libs(name: &str, pom: &str) -> Result<PathBuf, BrokerError> {
     let out = Command::new("mvn")
         .current_dir(&root)
         .args(["-B", "-q", "-f", "pom.xml", "dependency:copy-dependencies"])
-        .arg(format!("-Dkafka.version={KAFKA_VERSION}"))
+        .arg(format!("-Dkafka.version={version}"))
         .arg(format!("-DoutputDirectory={}", partial.display()))
         .stdin(Stdio::null())
         .output()
@@ -120,7 +134,7 @@ pub fn maven_libs(name: &str, pom: &str) -> Result<PathBuf, BrokerError> {
         let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
         text.push_str(&String::from_utf8_lossy(&out.stderr));
         return Err(BrokerError::Start(format!(
-            "mvn could not resolve {name} {KAFKA_VERSION} ({}): {}",
+            "mvn could not resolve {name} {version} ({}): {}",
             out.status,
             last_lines(&text, 15)
         )));
@@ -179,7 +193,7 @@ impl ApacheKafka {
             &java,
             "Java 17+ is needed to run Apache Kafka (set JAVA_HOME or PATH)",
         )?;
-        let libs = maven_libs("apache-kafka", BROKER_POM)?;
+        let libs = maven_libs("apache-kafka", BROKER_POM, &kafka_version())?;
         let io = |what: &str| {
             let what = what.to_owned();
             move |e: std::io::Error| BrokerError::Start(format!("{what}: {e}"))

@@ -128,7 +128,7 @@ impl JavaPeer {
             &java,
             "Java 17+ is needed to run the Java peer (set JAVA_HOME or PATH)",
         )?;
-        let libs = maven_libs("java-peer", POM)?;
+        let libs = maven_libs("java-peer", POM, KAFKA_VERSION)?;
         let root = cache_dir().join(format!("java-peer-{KAFKA_VERSION}"));
         let hash = fnv1a(SOURCE.as_bytes());
         let classes = root.join(format!("classes-{hash:016x}"));

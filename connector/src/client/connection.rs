@@ -309,7 +309,7 @@ impl Connection {
         };
         for _ in 0..2 {
             req.normalize_to(version);
-            let resp: ApiVersionsResponse = self.send_raw(&req, version).await?;
+            let resp = self.api_versions(&req, version).await?;
             let code = ErrorCode(resp.error_code);
             if code == ErrorCode::UNSUPPORTED_VERSION {
                 let theirs = resp.api_keys.iter().find(|k| k.api_key == ApiKey::ApiVersions.0);
@@ -335,6 +335,25 @@ impl Connection {
         Err(Error::UnsupportedVersion {
             api: "ApiVersions",
             broker: self.addr.clone(),
+        })
+    }
+
+    /// One ApiVersions exchange at `version`. A broker that does not know `version` answers
+    /// UNSUPPORTED_VERSION in the version-0 layout (KIP-511): the error code leads the body in
+    /// every version, so it says which layout to read.
+    async fn api_versions(
+        &self,
+        req: &ApiVersionsRequest,
+        version: i16,
+    ) -> Result<ApiVersionsResponse, Error> {
+        let (rx, guard) = self.submit(req, version, true)?;
+        let body =
+            Self::body::<ApiVersionsRequest>(rx, guard, &self.addr, self.config.request_timeout).await?;
+        let unsupported = body.get(..2) == Some(&ErrorCode::UNSUPPORTED_VERSION.0.to_be_bytes()[..]);
+        let layout = if unsupported { 0 } else { version };
+        ApiVersionsResponse::decode_bytes(body, layout).map_err(|source| Error::Decode {
+            api: ApiVersionsRequest::NAME,
+            source,
         })
     }
 
@@ -403,21 +422,24 @@ impl Connection {
         let addr = self.addr.clone();
         let timeout = self.config.request_timeout;
         Ok(async move {
-            let rx = rx.ok_or_else(|| Error::ConnectionClosed {
-                broker: addr.clone(),
-                reason: "no response was registered".into(),
-            })?;
-            Self::response::<R>(rx, guard, &addr, timeout, version).await
+            let body = Self::body::<R>(rx, guard, &addr, timeout).await?;
+            let mut d = Decoder::new(body);
+            <R::Response as Message>::decode_from(&mut d, version)
+                .map_err(|source| Error::Decode { api: R::NAME, source })
         })
     }
 
-    async fn response<R: Request>(
-        rx: oneshot::Receiver<Result<Bytes, Error>>,
+    /// Waits for the body of the response `rx` is registered for.
+    async fn body<R: Request>(
+        rx: Option<oneshot::Receiver<Result<Bytes, Error>>>,
         guard: Option<PendingGuard>,
         addr: &str,
         timeout: Duration,
-        version: i16,
-    ) -> Result<R::Response, Error> {
+    ) -> Result<Bytes, Error> {
+        let rx = rx.ok_or_else(|| Error::ConnectionClosed {
+            broker: addr.to_owned(),
+            reason: "no response was registered".into(),
+        })?;
         let body = match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(res)) => res?,
             Ok(Err(_)) => {
@@ -434,9 +456,7 @@ impl Connection {
             }
         };
         drop(guard);
-        let mut d = Decoder::new(body);
-        <R::Response as Message>::decode_from(&mut d, version)
-            .map_err(|source| Error::Decode { api: R::NAME, source })
+        Ok(body)
     }
 
     /// Sends `req` at `version` without waiting for a response (Produce with acks=0).

@@ -21,4 +21,4 @@ kafka_struct! {
     }
 }
 
-kafka_message!(AddOffsetsToTxnResponse, key 25, versions [0, 4], flexible 3);
+kafka_message!(AddOffsetsToTxnResponse, key 25, versions [0, 4], flexible 3, throttle);

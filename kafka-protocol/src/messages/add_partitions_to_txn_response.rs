@@ -55,4 +55,4 @@ kafka_struct! {
     }
 }
 
-kafka_message!(AddPartitionsToTxnResponse, key 24, versions [0, 5], flexible 3);
+kafka_message!(AddPartitionsToTxnResponse, key 24, versions [0, 5], flexible 3, throttle);

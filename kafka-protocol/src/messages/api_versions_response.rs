@@ -67,4 +67,4 @@ kafka_struct! {
     }
 }
 
-kafka_message!(ApiVersionsResponse, key 18, versions [0, 5], flexible 3);
+kafka_message!(ApiVersionsResponse, key 18, versions [0, 5], flexible 3, throttle);

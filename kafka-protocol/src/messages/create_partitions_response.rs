@@ -33,4 +33,4 @@ kafka_struct! {
     }
 }
 
-kafka_message!(CreatePartitionsResponse, key 37, versions [0, 3], flexible 2);
+kafka_message!(CreatePartitionsResponse, key 37, versions [0, 3], flexible 2, throttle);

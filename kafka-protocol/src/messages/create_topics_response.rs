@@ -59,4 +59,4 @@ kafka_struct! {
     }
 }
 
-kafka_message!(CreateTopicsResponse, key 19, versions [2, 7], flexible 5);
+kafka_message!(CreateTopicsResponse, key 19, versions [2, 7], flexible 5, throttle);

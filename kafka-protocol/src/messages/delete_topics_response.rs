@@ -35,4 +35,4 @@ kafka_struct! {
     }
 }
 
-kafka_message!(DeleteTopicsResponse, key 20, versions [1, 6], flexible 4);
+kafka_message!(DeleteTopicsResponse, key 20, versions [1, 6], flexible 4, throttle);

@@ -49,4 +49,4 @@ kafka_struct! {
     }
 }
 
-kafka_message!(DescribeClusterResponse, key 60, versions [0, 2], flexible 0);
+kafka_message!(DescribeClusterResponse, key 60, versions [0, 2], flexible 0, throttle);

@@ -71,4 +71,4 @@ kafka_struct! {
     }
 }
 
-kafka_message!(DescribeConfigsResponse, key 32, versions [1, 4], flexible 4);
+kafka_message!(DescribeConfigsResponse, key 32, versions [1, 4], flexible 4, throttle);

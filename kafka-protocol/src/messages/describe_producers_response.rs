@@ -63,4 +63,4 @@ kafka_struct! {
     }
 }
 
-kafka_message!(DescribeProducersResponse, key 61, versions [0, 0], flexible 0);
+kafka_message!(DescribeProducersResponse, key 61, versions [0, 0], flexible 0, throttle);

@@ -53,4 +53,4 @@ kafka_struct! {
     }
 }
 
-kafka_message!(DescribeTransactionsResponse, key 65, versions [0, 0], flexible 0);
+kafka_message!(DescribeTransactionsResponse, key 65, versions [0, 0], flexible 0, throttle);

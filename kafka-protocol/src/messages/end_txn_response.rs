@@ -25,4 +25,4 @@ kafka_struct! {
     }
 }
 
-kafka_message!(EndTxnResponse, key 26, versions [0, 5], flexible 3);
+kafka_message!(EndTxnResponse, key 26, versions [0, 5], flexible 3, throttle);

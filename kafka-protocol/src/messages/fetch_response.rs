@@ -121,4 +121,4 @@ kafka_struct! {
     }
 }
 
-kafka_message!(FetchResponse, key 1, versions [4, 18], flexible 12);
+kafka_message!(FetchResponse, key 1, versions [4, 18], flexible 12, throttle);

@@ -49,4 +49,4 @@ kafka_struct! {
     }
 }
 
-kafka_message!(FindCoordinatorResponse, key 10, versions [0, 6], flexible 3);
+kafka_message!(FindCoordinatorResponse, key 10, versions [0, 6], flexible 3, throttle);

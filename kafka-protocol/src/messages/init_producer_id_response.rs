@@ -29,4 +29,4 @@ kafka_struct! {
     }
 }
 
-kafka_message!(InitProducerIdResponse, key 22, versions [0, 6], flexible 2);
+kafka_message!(InitProducerIdResponse, key 22, versions [0, 6], flexible 2, throttle);

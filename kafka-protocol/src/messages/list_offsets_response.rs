@@ -47,4 +47,4 @@ kafka_struct! {
     }
 }
 
-kafka_message!(ListOffsetsResponse, key 2, versions [1, 11], flexible 6);
+kafka_message!(ListOffsetsResponse, key 2, versions [1, 11], flexible 6, throttle);

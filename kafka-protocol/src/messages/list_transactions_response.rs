@@ -37,4 +37,4 @@ kafka_struct! {
     }
 }
 
-kafka_message!(ListTransactionsResponse, key 66, versions [0, 2], flexible 0);
+kafka_message!(ListTransactionsResponse, key 66, versions [0, 2], flexible 0, throttle);

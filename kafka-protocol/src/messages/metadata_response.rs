@@ -83,4 +83,4 @@ kafka_struct! {
     }
 }
 
-kafka_message!(MetadataResponse, key 3, versions [0, 13], flexible 9);
+kafka_message!(MetadataResponse, key 3, versions [0, 13], flexible 9, throttle);

@@ -43,4 +43,4 @@ kafka_struct! {
     }
 }
 
-kafka_message!(OffsetCommitResponse, key 8, versions [2, 10], flexible 8);
+kafka_message!(OffsetCommitResponse, key 8, versions [2, 10], flexible 8, throttle);

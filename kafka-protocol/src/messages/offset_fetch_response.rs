@@ -91,4 +91,4 @@ kafka_struct! {
     }
 }
 
-kafka_message!(OffsetFetchResponse, key 9, versions [1, 10], flexible 6);
+kafka_message!(OffsetFetchResponse, key 9, versions [1, 10], flexible 6, throttle);

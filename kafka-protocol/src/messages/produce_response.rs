@@ -91,4 +91,4 @@ kafka_struct! {
     }
 }
 
-kafka_message!(ProduceResponse, key 0, versions [3, 13], flexible 9);
+kafka_message!(ProduceResponse, key 0, versions [3, 13], flexible 9, throttle);

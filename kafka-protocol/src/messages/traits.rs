@@ -92,6 +92,13 @@ pub trait Message: Wire + Default + Clone + PartialEq + std::fmt::Debug {
         Self::decode_from(&mut Decoder::new(bytes), version)
     }
 
+    /// How long the broker asks the client to wait before its next request on this connection
+    /// (KIP-219 quotas), in milliseconds: the response's `throttle_time_ms`, 0 for a message
+    /// without one. A value from the wire: the client bounds it before it waits.
+    fn throttle_time_ms(&self) -> i32 {
+        0
+    }
+
     /// Makes the message encodable at `version` (see [`Wire::normalize`]).
     fn normalize_to(&mut self, version: i16) {
         self.normalize(Ctx::new(version, Self::is_flexible(version)));

@@ -43,4 +43,4 @@ kafka_struct! {
     }
 }
 
-kafka_message!(TxnOffsetCommitResponse, key 28, versions [0, 6], flexible 3);
+kafka_message!(TxnOffsetCommitResponse, key 28, versions [0, 6], flexible 3, throttle);

@@ -69,7 +69,7 @@ pub(crate) async fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let line = if apache {
         format!(
             "Apache Kafka {} listening on {} (log {}; Ctrl-C stops it and removes its data)\n",
-            kwire_testkit::apache::KAFKA_VERSION,
+            kwire_testkit::apache::kafka_version(),
             broker.bootstrap(),
             broker
                 .log_path()
