@@ -36,14 +36,16 @@ pub const KAFKA_VERSION: &str = "4.4.0";
 /// 3.x clusters are still everywhere, and 3.9 runs in KRaft mode on Java 17.
 pub const KAFKA_3_VERSION: &str = "3.9.1";
 
-/// The Apache Kafka version [`ApacheKafka::start`] runs: `KWIRE_KAFKA_VERSION` when set (a
-/// version on Maven Central, such as [`KAFKA_3_VERSION`]), else [`KAFKA_VERSION`].
+/// The Apache Kafka version [`ApacheKafka::start`] runs: `KWIRE_KAFKA_VERSION` when set, else
+/// [`KAFKA_VERSION`]. It takes a version on Maven Central (`3.8.1`), or `3` for
+/// [`KAFKA_3_VERSION`] and `4` for [`KAFKA_VERSION`], so scripts need not repeat the pins.
 pub fn kafka_version() -> String {
-    std::env::var("KWIRE_KAFKA_VERSION")
-        .ok()
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| KAFKA_VERSION.to_owned())
+    let asked = std::env::var("KWIRE_KAFKA_VERSION").unwrap_or_default();
+    match asked.trim() {
+        "" | "4" => KAFKA_VERSION.to_owned(),
+        "3" => KAFKA_3_VERSION.to_owned(),
+        v => v.to_owned(),
+    }
 }
 
 /// The broker's pom (its version is passed as `-Dkafka.version`).

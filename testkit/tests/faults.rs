@@ -8,6 +8,8 @@ use bytes::BytesMut;
 use kwire_connector::client::{
     raw::Connection, raw::ConnectionConfig, raw::FetchOptions, Client, Error, ProducerRecord,
 };
+use kwire_connector::client::{Consumer, StartOffset};
+use kwire_connector::core::fetch_plan::BufferLimits;
 use kwire_protocol::frame::{encode_response, FrameDecoder};
 use kwire_protocol::messages::api_versions_response::ApiVersion;
 use kwire_protocol::messages::metadata_response::{
@@ -15,7 +17,7 @@ use kwire_protocol::messages::metadata_response::{
 };
 use kwire_protocol::messages::{ApiKey, ApiVersionsResponse, MetadataRequest, MetadataResponse};
 use kwire_protocol::{Decoder, ErrorCode};
-use kwire_testkit::LocalBroker;
+use kwire_testkit::{data, LocalBroker};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -402,5 +404,60 @@ async fn a_negative_partition_id_in_metadata_is_a_typed_error() {
     assert!(
         text.contains("t") && text.contains("-3") && text.contains(&bad),
         "{text}"
+    );
+}
+
+/// The Consumer reads on through Fetch connections that end under it: cut after the request
+/// reached the broker, or answered later than the request timeout (which ends the connection, so
+/// the late answer is never read as another request's). Every record comes once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consumer_reads_on_through_fetches_cut_or_answered_too_late() {
+    let (broker, proxy) = LocalBroker::behind_proxy().expect("broker starts");
+    let client = Client::builder()
+        .bootstrap(broker.bootstrap())
+        .request_timeout(Duration::from_secs(2))
+        .build()
+        .await
+        .unwrap();
+    data::fill(&client, "cutfetch", 1, 3000, 100, true).await.unwrap();
+    // Small fetches, so that the faults fall between many of them.
+    let mut consumer = Consumer::builder(client.clone())
+        .partition_max_bytes(8 << 10)
+        .buffer(BufferLimits {
+            max_records: 200,
+            max_bytes: 16 << 10,
+            min_fetch_bytes: 1,
+        })
+        .build();
+    consumer
+        .assign_topic("cutfetch", StartOffset::Earliest)
+        .await
+        .unwrap();
+    consumer.stop_at("cutfetch", 0, 3000);
+    let mut records = consumer.records();
+    let mut got = Vec::new();
+    while let Some(r) = tokio::time::timeout(Duration::from_secs(60), records.next_record())
+        .await
+        .expect("a record or the end within 60 s")
+    {
+        let r = r.expect("no error reaches the reader");
+        got.push(data::index(r.record.value.as_ref().unwrap()).unwrap());
+        match got.len() {
+            500 => proxy.cut_after_request(ApiKey::Fetch.0, 2),
+            1500 => proxy.delay_after_request(ApiKey::Fetch.0, 1, Duration::from_secs(5)),
+            _ => {}
+        }
+    }
+    assert_eq!(
+        got,
+        (0..3000).collect::<Vec<u32>>(),
+        "every record once, in order"
+    );
+    assert_eq!(proxy.cuts(), 2, "the cuts happened");
+    assert_eq!(proxy.delays(), 1, "the delay happened");
+    assert!(
+        client.metrics().request_timeouts >= 1,
+        "the late answer timed out: {:?}",
+        client.metrics()
     );
 }

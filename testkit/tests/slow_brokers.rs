@@ -28,6 +28,10 @@ struct Seen {
     correlation_id: i32,
     /// Which connection (0 for the first accepted).
     connection: u64,
+    /// When it arrived.
+    at: Instant,
+    /// The scripted broker's own address.
+    broker: Arc<str>,
 }
 
 /// What the scripted broker does for one request.
@@ -59,10 +63,17 @@ impl Scripted {
         let connections = Arc::new(AtomicU64::new(0));
         let script: Arc<Script> = Arc::new(script);
         let (s, c) = (Arc::clone(&seen), Arc::clone(&connections));
+        let me: Arc<str> = addr.as_str().into();
         tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {
                 let connection = c.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(serve(sock, connection, Arc::clone(&script), Arc::clone(&s)));
+                tokio::spawn(serve(
+                    sock,
+                    connection,
+                    Arc::clone(&me),
+                    Arc::clone(&script),
+                    Arc::clone(&s),
+                ));
             }
         });
         Self {
@@ -81,7 +92,13 @@ impl Scripted {
     }
 }
 
-async fn serve(mut sock: TcpStream, connection: u64, script: Arc<Script>, seen: Arc<Mutex<Vec<Seen>>>) {
+async fn serve(
+    mut sock: TcpStream,
+    connection: u64,
+    broker: Arc<str>,
+    script: Arc<Script>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+) {
     let frames = FrameDecoder::default();
     let mut buf = BytesMut::new();
     loop {
@@ -95,6 +112,8 @@ async fn serve(mut sock: TcpStream, connection: u64, script: Arc<Script>, seen: 
                 version,
                 correlation_id,
                 connection,
+                at: Instant::now(),
+                broker: Arc::clone(&broker),
             };
             seen.lock().unwrap().push(req.clone());
             for step in script(&req) {
@@ -150,8 +169,8 @@ fn api_versions(req: &Seen, apis: Vec<ApiVersion>) -> Bytes {
 }
 
 /// A Metadata answer to `req` that lists this broker.
-fn metadata(req: &Seen, addr: &str, throttle_ms: i32) -> Bytes {
-    let (host, port) = addr.rsplit_once(':').unwrap();
+fn metadata(req: &Seen, throttle_ms: i32) -> Bytes {
+    let (host, port) = req.broker.rsplit_once(':').unwrap();
     let resp = MetadataResponse {
         throttle_time_ms: throttle_ms,
         brokers: vec![MetadataResponseBroker {
@@ -209,4 +228,175 @@ async fn an_older_broker_answers_apiversions_in_the_v0_layout_and_the_client_ask
         Some(11),
         "the ranges come from the second answer"
     );
+}
+
+/// A broker of the newest version for the APIs these tests use.
+fn apis() -> Vec<ApiVersion> {
+    [(18, 0, 4), (3, 0, 12)]
+        .into_iter()
+        .map(|(api_key, min_version, max_version)| ApiVersion {
+            api_key,
+            min_version,
+            max_version,
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn quick(timeout: Duration) -> ConnectionConfig {
+    ConnectionConfig::default()
+        .request_timeout(timeout)
+        .connect_timeout(Duration::from_secs(5))
+}
+
+/// The request timeout bounds the whole exchange: an answer sent a byte at a time, or stopped
+/// half-way, ends in a timeout naming the request and the broker within the timeout and a small
+/// margin; the connection is ended (its stream is mid-frame), and a request after it is told why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_trickled_or_stopped_half_way_times_out_and_ends_the_connection() {
+    for trickle in [true, false] {
+        let broker = Scripted::start(move |req| {
+            if req.api_key == ApiKey::ApiVersions.0 {
+                return vec![Step::Write(api_versions(req, apis()))];
+            }
+            let frame = metadata(req, 0);
+            if trickle {
+                vec![Step::Trickle(frame, Duration::from_millis(300))]
+            } else {
+                let half = frame.len() / 2;
+                vec![
+                    Step::Write(frame.slice(..half)),
+                    Step::Sleep(Duration::from_secs(60)),
+                ]
+            }
+        })
+        .await;
+        let timeout = Duration::from_secs(1);
+        let conn = Connection::connect(&broker.addr, quick(timeout)).await.unwrap();
+        let started = Instant::now();
+        let err = conn.send(&MetadataRequest::default()).await.unwrap_err();
+        let took = started.elapsed();
+        let text = err.to_string();
+        assert!(matches!(err, Error::Timeout { .. }), "trickle={trickle}: {text}");
+        assert!(
+            text.contains("MetadataRequest") && text.contains(&broker.addr),
+            "the error names the request and the broker: {text}"
+        );
+        assert!(
+            took >= timeout && took < timeout + Duration::from_millis(1500),
+            "trickle={trickle}: took {took:?}"
+        );
+        assert!(
+            conn.is_closed(),
+            "trickle={trickle}: a timed-out connection is ended"
+        );
+        let next = conn.send(&MetadataRequest::default()).await.unwrap_err();
+        let next = next.to_string();
+        assert!(
+            next.contains("got no answer within") && next.contains(&broker.addr),
+            "a later request is told why the connection ended: {next}"
+        );
+    }
+}
+
+/// Setting up a connection (socket, ApiVersions) has its own timeout: a broker that accepts the
+/// socket and never answers ApiVersions is a timeout naming the setup, not a hang.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_that_never_answers_apiversions_times_out_the_setup() {
+    let broker = Scripted::start(|_| vec![Step::Sleep(Duration::from_secs(120))]).await;
+    let config = ConnectionConfig::default()
+        .request_timeout(Duration::from_secs(60))
+        .connect_timeout(Duration::from_secs(1));
+    let started = Instant::now();
+    let err = Connection::connect(&broker.addr, config).await.unwrap_err();
+    let took = started.elapsed();
+    let text = err.to_string();
+    assert!(matches!(err, Error::Timeout { .. }), "{text}");
+    assert!(
+        text.contains("connection setup") && text.contains(&broker.addr),
+        "{text}"
+    );
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert_eq!(broker.seen_of(ApiKey::ApiVersions).len(), 1);
+}
+
+/// KIP-219: a response with throttle_time_ms > 0 holds the connection's next request back for
+/// that long, and a hostile value is capped; the client counts both in its metrics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_response_holds_the_next_request_back_and_a_huge_throttle_is_capped() {
+    for (throttle_ms, max_throttle, expect) in [
+        (600, Duration::from_secs(30), Duration::from_millis(600)),
+        (i32::MAX, Duration::from_millis(1200), Duration::from_millis(1200)),
+    ] {
+        let broker = Scripted::start(move |req| {
+            if req.api_key == ApiKey::ApiVersions.0 {
+                return vec![Step::Write(api_versions(req, apis()))];
+            }
+            vec![Step::Write(metadata(req, throttle_ms))]
+        })
+        .await;
+        let client = Client::builder()
+            .bootstrap(&broker.addr)
+            .max_throttle(max_throttle)
+            .build()
+            .await
+            .unwrap();
+        // The bootstrap answer throttled the connection: the next request waits it out.
+        client.raw().refresh_metadata(&[]).await.unwrap();
+        let seen = broker.seen_of(ApiKey::Metadata);
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        assert!(seen.iter().all(|s| s.connection == 0), "one connection: {seen:?}");
+        let gap = seen[1].at - seen[0].at;
+        assert!(
+            gap >= expect && gap < expect + Duration::from_secs(2),
+            "throttle {throttle_ms} ms, capped at {max_throttle:?}: the next request came after {gap:?}"
+        );
+        let m = client.metrics();
+        assert_eq!(m.throttled_responses, 2, "{m:?}");
+        assert_eq!(m.throttle_time, expect * 2, "{m:?}");
+        assert_eq!(m.request_timeouts, 0, "{m:?}");
+    }
+}
+
+/// A connection the broker closes between requests, or poisons with a duplicated response, is
+/// replaced, and Metadata (safe to repeat) is asked again on the new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_is_asked_again_on_a_new_connection_after_a_reset_or_a_duplicated_response() {
+    for duplicate in [false, true] {
+        let broker = Scripted::start(move |req| {
+            if req.api_key == ApiKey::ApiVersions.0 {
+                return vec![Step::Write(api_versions(req, apis()))];
+            }
+            let frame = metadata(req, 0);
+            match (req.connection, duplicate) {
+                // The first connection answers once, then is reset (or sends that answer twice).
+                (0, false) => vec![
+                    Step::Write(frame),
+                    Step::Sleep(Duration::from_millis(200)),
+                    Step::Close,
+                ],
+                (0, true) => vec![Step::Write(frame.clone()), Step::Write(frame)],
+                _ => vec![Step::Write(frame)],
+            }
+        })
+        .await;
+        let client = Client::builder()
+            .bootstrap(&broker.addr)
+            .request_timeout(Duration::from_secs(5))
+            .build()
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        client
+            .raw()
+            .refresh_metadata(&[])
+            .await
+            .expect("asked again on a new connection");
+        assert_eq!(
+            broker.connections.load(Ordering::SeqCst),
+            2,
+            "duplicate={duplicate}: the first connection was replaced"
+        );
+        assert_eq!(client.metrics().connections, 2);
+    }
 }

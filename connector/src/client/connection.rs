@@ -13,9 +13,9 @@
 //! (ApiVersions), KIP-511 (client software name/version).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use kwire_protocol::frame::{encode_request, response_header_version, FrameDecoder, ResponseHeader};
@@ -48,10 +48,14 @@ pub struct ConnectionConfig {
     pub client_id: String,
     /// How long a request may wait for its response.
     pub request_timeout: Duration,
-    /// How long connecting may take.
+    /// How long setting up a connection may take: the socket, TLS and ApiVersions together.
     pub connect_timeout: Duration,
     /// The largest response frame accepted.
     pub max_frame_size: usize,
+    /// The longest a broker's throttle (KIP-219) mutes a connection, whatever it asks for.
+    pub max_throttle: Duration,
+    /// What the connections made with this config count (shared by a client's connections).
+    pub(crate) stats: Arc<ConnectionStats>,
     /// TLS for the connection; `None`: plaintext.
     #[cfg(feature = "tls")]
     pub tls: Option<super::TlsConfig>,
@@ -72,7 +76,7 @@ impl ConnectionConfig {
         self
     }
 
-    /// How long connecting may take.
+    /// How long setting up a connection may take: the socket, TLS and ApiVersions together.
     #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
@@ -83,6 +87,13 @@ impl ConnectionConfig {
     #[must_use]
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
         self.max_frame_size = bytes;
+        self
+    }
+
+    /// The longest a broker's throttle (KIP-219) mutes a connection, whatever it asks for.
+    #[must_use]
+    pub fn max_throttle(mut self, max: Duration) -> Self {
+        self.max_throttle = max;
         self
     }
 
@@ -102,10 +113,25 @@ impl Default for ConnectionConfig {
             request_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             max_frame_size: kwire_protocol::frame::DEFAULT_MAX_FRAME_SIZE,
+            max_throttle: Duration::from_secs(30),
+            stats: Arc::default(),
             #[cfg(feature = "tls")]
             tls: None,
         }
     }
+}
+
+/// What a client's connections have counted: throttles and request timeouts.
+#[derive(Debug, Default)]
+pub(crate) struct ConnectionStats {
+    /// Responses that asked the client to wait (throttle_time_ms > 0).
+    pub(crate) throttled: AtomicU64,
+    /// The waits those responses asked for, in milliseconds, each capped at the maximum.
+    pub(crate) throttle_ms: AtomicU64,
+    /// Requests that got no answer within the request timeout.
+    pub(crate) timeouts: AtomicU64,
+    /// Connections made.
+    pub(crate) connections: AtomicU64,
 }
 
 type Waiter = oneshot::Sender<Result<Bytes, Error>>;
@@ -129,6 +155,12 @@ struct Shared {
     /// dropped quietly. Bounded: the oldest are forgotten.
     abandoned: Mutex<std::collections::VecDeque<i32>>,
     closed: AtomicBool,
+    /// Why the connection ended, once it has.
+    reason: Mutex<Option<String>>,
+    /// Requests are not written before this instant: the broker throttled the client (KIP-219).
+    muted_until: Mutex<Option<Instant>>,
+    /// Wakes the writer when it waits out a mute and the connection ends.
+    closing: tokio::sync::Notify,
 }
 
 /// The newest version of an API the client fills and reads correctly, for the APIs where that is
@@ -172,7 +204,11 @@ impl Shared {
 
     /// Fails every waiter: the connection is gone.
     fn fail_all(&self, addr: &str, why: &str) {
+        if let Ok(mut reason) = self.reason.lock() {
+            reason.get_or_insert_with(|| why.to_owned());
+        }
         self.closed.store(true, Ordering::SeqCst);
+        self.closing.notify_one();
         let drained: Vec<Pending> = match self.pending.lock() {
             Ok(mut map) => map.drain().map(|(_, p)| p).collect(),
             Err(_) => Vec::new(),
@@ -183,6 +219,43 @@ impl Shared {
                 reason: why.to_owned(),
             }));
         }
+    }
+}
+
+impl Shared {
+    /// The error for a request on a connection that has ended, with why it ended.
+    fn closed_error(&self, addr: &str) -> Error {
+        let why = self
+            .reason
+            .lock()
+            .ok()
+            .and_then(|r| r.clone())
+            .unwrap_or_else(|| "its reader stopped".to_owned());
+        Error::ConnectionClosed {
+            broker: addr.to_owned(),
+            reason: format!("closed earlier: {why}"),
+        }
+    }
+
+    /// Mutes the connection for `ms` (at most `max`) from now, as the broker asked.
+    fn mute(&self, ms: i32, max: Duration) -> Duration {
+        let wait = Duration::from_millis(u64::try_from(ms).unwrap_or(0)).min(max);
+        let until = Instant::now() + wait;
+        if let Ok(mut m) = self.muted_until.lock() {
+            if m.is_none_or(|t| t < until) {
+                *m = Some(until);
+            }
+        }
+        wait
+    }
+
+    /// How long the connection stays muted from now.
+    fn muted_for(&self) -> Duration {
+        self.muted_until
+            .lock()
+            .ok()
+            .and_then(|m| *m)
+            .map_or(Duration::ZERO, |t| t.saturating_duration_since(Instant::now()))
     }
 }
 
@@ -236,19 +309,23 @@ impl Drop for Connection {
 }
 
 impl Connection {
-    /// Connects to `addr` and negotiates versions.
+    /// Connects to `addr` and negotiates versions, all within the connect timeout.
     pub async fn connect(addr: &str, config: ConnectionConfig) -> Result<Self, Error> {
+        let limit = config.connect_timeout;
+        tokio::time::timeout(limit, Self::set_up(addr, config))
+            .await
+            .map_err(|_| Error::Timeout {
+                what: format!("connection setup with {addr} (socket, TLS, ApiVersions)"),
+                after: limit,
+            })?
+    }
+
+    async fn set_up(addr: &str, config: ConnectionConfig) -> Result<Self, Error> {
         let io_err = |e: std::io::Error| Error::Io {
             broker: addr.to_owned(),
             source: Arc::new(e),
         };
-        let stream = tokio::time::timeout(config.connect_timeout, TcpStream::connect(addr))
-            .await
-            .map_err(|_| Error::Timeout {
-                what: format!("connect to {addr}"),
-                after: config.connect_timeout,
-            })?
-            .map_err(io_err)?;
+        let stream = TcpStream::connect(addr).await.map_err(io_err)?;
         stream.set_nodelay(true).map_err(io_err)?;
         let (read, write) = Self::secure(addr, &config, stream).await?;
         let shared = Arc::new(Shared::default());
@@ -260,6 +337,7 @@ impl Connection {
         ));
         let (frames, queued) = mpsc::unbounded_channel();
         let writer = tokio::spawn(write_loop(write, queued, Arc::clone(&shared), addr.to_owned()));
+        config.stats.connections.fetch_add(1, Ordering::Relaxed);
         let mut conn = Self {
             addr: addr.to_owned(),
             config,
@@ -283,12 +361,7 @@ impl Connection {
     ) -> Result<(ReadHalf, WriteHalf), Error> {
         #[cfg(feature = "tls")]
         if let Some(tls) = &config.tls {
-            let stream = tokio::time::timeout(config.connect_timeout, tls.handshake(addr, stream))
-                .await
-                .map_err(|_| Error::Timeout {
-                    what: format!("TLS handshake with {addr}"),
-                    after: config.connect_timeout,
-                })??;
+            let stream = tls.handshake(addr, stream).await?;
             let (read, write) = tokio::io::split(stream);
             return Ok((Box::new(read), Box::new(write)));
         }
@@ -347,8 +420,7 @@ impl Connection {
         version: i16,
     ) -> Result<ApiVersionsResponse, Error> {
         let (rx, guard) = self.submit(req, version, true)?;
-        let body =
-            Self::body::<ApiVersionsRequest>(rx, guard, &self.addr, self.config.request_timeout).await?;
+        let body = Self::body::<ApiVersionsRequest>(rx, guard, &self.addr, &self.config).await?;
         let unsupported = body.get(..2) == Some(&ErrorCode::UNSUPPORTED_VERSION.0.to_be_bytes()[..]);
         let layout = if unsupported { 0 } else { version };
         ApiVersionsResponse::decode_bytes(body, layout).map_err(|source| Error::Decode {
@@ -420,39 +492,56 @@ impl Connection {
     ) -> Result<impl std::future::Future<Output = Result<R::Response, Error>> + Send + 'static, Error> {
         let (rx, guard) = self.submit(req, version, true)?;
         let addr = self.addr.clone();
-        let timeout = self.config.request_timeout;
+        let config = self.config.clone();
+        let shared = Arc::clone(&self.shared);
         Ok(async move {
-            let body = Self::body::<R>(rx, guard, &addr, timeout).await?;
+            let body = Self::body::<R>(rx, guard, &addr, &config).await?;
             let mut d = Decoder::new(body);
-            <R::Response as Message>::decode_from(&mut d, version)
-                .map_err(|source| Error::Decode { api: R::NAME, source })
+            let resp = <R::Response as Message>::decode_from(&mut d, version)
+                .map_err(|source| Error::Decode { api: R::NAME, source })?;
+            let throttle = resp.throttle_time_ms();
+            if throttle > 0 {
+                // KIP-219: the broker answered at once and asks for quiet on this connection
+                // for that long; the writer holds later requests until then.
+                let wait = shared.mute(throttle, config.max_throttle);
+                config.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                config.stats.throttle_ms.fetch_add(
+                    u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    Ordering::Relaxed,
+                );
+                debug!(broker = %addr, api = R::NAME, throttle_ms = throttle, muted = ?wait, "throttled by the broker");
+            }
+            Ok(resp)
         })
     }
 
-    /// Waits for the body of the response `rx` is registered for.
+    /// Waits for the body of the response `rx` is registered for: within the request timeout,
+    /// plus the time the connection stays muted by a throttle. A request that gets no answer in
+    /// time ends the connection, as in the Java client: its answer may still be on the way, half
+    /// sent, and every request behind it would wait on it.
     async fn body<R: Request>(
         rx: Option<oneshot::Receiver<Result<Bytes, Error>>>,
         guard: Option<PendingGuard>,
         addr: &str,
-        timeout: Duration,
+        config: &ConnectionConfig,
     ) -> Result<Bytes, Error> {
-        let rx = rx.ok_or_else(|| Error::ConnectionClosed {
-            broker: addr.to_owned(),
-            reason: "no response was registered".into(),
-        })?;
+        let (Some(rx), Some(guard)) = (rx, guard) else {
+            return Err(Error::ConnectionClosed {
+                broker: addr.to_owned(),
+                reason: "no response was registered".into(),
+            });
+        };
+        let timeout = config.request_timeout + guard.shared.muted_for();
         let body = match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(res)) => res?,
-            Ok(Err(_)) => {
-                return Err(Error::ConnectionClosed {
-                    broker: addr.to_owned(),
-                    reason: "reader stopped".into(),
-                })
-            }
+            Ok(Err(_)) => return Err(guard.shared.closed_error(addr)),
             Err(_) => {
-                return Err(Error::Timeout {
-                    what: format!("{} to {addr}", R::NAME),
-                    after: timeout,
-                })
+                config.stats.timeouts.fetch_add(1, Ordering::Relaxed);
+                let what = format!("{} to {addr}", R::NAME);
+                guard
+                    .shared
+                    .fail_all(addr, &format!("{what} got no answer within {timeout:?}"));
+                return Err(Error::Timeout { what, after: timeout });
             }
         };
         drop(guard);
@@ -480,10 +569,7 @@ impl Connection {
         Error,
     > {
         if self.is_closed() {
-            return Err(Error::ConnectionClosed {
-                broker: self.addr.clone(),
-                reason: "closed earlier".into(),
-            });
+            return Err(self.shared.closed_error(&self.addr));
         }
         let correlation_id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed) & i32::MAX;
         let frame = encode_request(correlation_id, Some(&self.config.client_id), version, req)
@@ -506,10 +592,7 @@ impl Connection {
                 _ => false,
             };
             if !registered {
-                return Err(Error::ConnectionClosed {
-                    broker: self.addr.clone(),
-                    reason: "closed earlier".into(),
-                });
+                return Err(self.shared.closed_error(&self.addr));
             }
             let guard = PendingGuard {
                 shared: Arc::clone(&self.shared),
@@ -553,6 +636,14 @@ async fn write_loop(
     addr: String,
 ) {
     while let Some(first) = frames.recv().await {
+        // A throttled connection stays quiet until the broker's throttle time has passed.
+        let muted = shared.muted_for();
+        if !muted.is_zero() {
+            tokio::select! {
+                () = tokio::time::sleep(muted) => {}
+                () = shared.closing.notified() => return,
+            }
+        }
         let mut run = first.len();
         let mut res = write.write_all(&first).await;
         while res.is_ok() && run < WRITE_RUN {

@@ -258,6 +258,15 @@ impl Error {
         }
     }
 
+    /// Whether the request was lost with its connection (closed, reset, or no answer in time):
+    /// a request that is safe to repeat may be sent again on a new one.
+    pub fn is_connection_error(&self) -> bool {
+        matches!(
+            self,
+            Self::Io { .. } | Self::ConnectionClosed { .. } | Self::Timeout { .. }
+        )
+    }
+
     /// Whether the error means the client's view of leaders is stale.
     pub fn needs_metadata_refresh(&self) -> bool {
         match self {

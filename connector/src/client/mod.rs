@@ -104,6 +104,20 @@ impl ClientBuilder {
         self
     }
 
+    /// How long setting up a connection may take: the socket, TLS and ApiVersions together
+    /// (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connection.connect_timeout = timeout;
+        self
+    }
+
+    /// The longest a broker's throttle (KIP-219) holds a connection's requests back, whatever
+    /// the broker asks for (default 30 s).
+    pub fn max_throttle(mut self, max: Duration) -> Self {
+        self.connection.max_throttle = max;
+        self
+    }
+
     /// The largest response frame accepted (default 100 MiB).
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
         self.connection.max_frame_size = bytes;
@@ -122,9 +136,12 @@ impl ClientBuilder {
         if self.bootstrap.is_empty() {
             return Err(Error::InvalidArgument("no bootstrap broker given".into()));
         }
+        let mut config = self;
+        // A client's own counts, not those of another client built from a clone of this builder.
+        config.connection.stats = Arc::default();
         let client = Client {
             inner: Arc::new(Inner {
-                config: self,
+                config,
                 conns: std::sync::Mutex::new(HashMap::new()),
                 meta: RwLock::new(Metadata::default()),
             }),
@@ -132,6 +149,20 @@ impl ClientBuilder {
         client.refresh_metadata(&[]).await?;
         Ok(client)
     }
+}
+
+/// What a [`Client`]'s connections have counted since it was built.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClientMetrics {
+    /// Connections made to brokers.
+    pub connections: u64,
+    /// Responses in which a broker throttled the client (throttle_time_ms > 0, KIP-219).
+    pub throttled_responses: u64,
+    /// The time those throttles held requests back, each capped at the maximum throttle.
+    pub throttle_time: Duration,
+    /// Requests that got no answer within the request timeout (each ended its connection).
+    pub request_timeouts: u64,
 }
 
 /// What the client knows of the cluster.
@@ -271,6 +302,18 @@ impl Client {
         }
     }
 
+    /// What the client's connections have counted: connections made, throttles, timeouts.
+    pub fn metrics(&self) -> ClientMetrics {
+        use std::sync::atomic::Ordering::Relaxed;
+        let stats = &self.inner.config.connection.stats;
+        ClientMetrics {
+            connections: stats.connections.load(Relaxed),
+            throttled_responses: stats.throttled.load(Relaxed),
+            throttle_time: Duration::from_millis(stats.throttle_ms.load(Relaxed)),
+            request_timeouts: stats.timeouts.load(Relaxed),
+        }
+    }
+
     /// A copy of what the client knows of the cluster.
     pub fn metadata(&self) -> Metadata {
         self.read_meta(Clone::clone)
@@ -281,8 +324,26 @@ impl Client {
         Ok(self.refresh(topics).await?.0)
     }
 
-    /// [`Self::refresh_metadata`], with the address of the broker that answered.
+    /// [`Self::refresh_metadata`], with the address of the broker that answered. Metadata is
+    /// safe to ask again: a connection that ends under it (closed, reset, no answer in time) is
+    /// replaced and the request sent again, within the retry timeout.
     async fn refresh(&self, topics: &[&str]) -> Result<(MetadataResponse, String), Error> {
+        let cfg = &self.inner.config;
+        let deadline = Instant::now() + cfg.retry_timeout;
+        let mut backoff = cfg.retry_backoff;
+        loop {
+            match self.refresh_once(topics).await {
+                Err(e) if e.is_connection_error() && Instant::now() + backoff < deadline => {
+                    debug!(error = %e, "metadata request lost with its connection: asking again");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(cfg.retry_backoff_max);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn refresh_once(&self, topics: &[&str]) -> Result<(MetadataResponse, String), Error> {
         let conn = self.any_broker().await?;
         let resp = conn
             .send_built(|_| MetadataRequest {

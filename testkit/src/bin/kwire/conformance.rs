@@ -37,6 +37,12 @@ pub(crate) async fn run(args: &Args, bootstrap: Option<&str>) -> anyhow::Result<
             let kind = kind.map_or(BrokerKind::Embedded, BrokerArg::kind);
             let broker = start_local(kind).await?;
             let b = broker.bootstrap().to_owned();
+            if kind == BrokerKind::Apache {
+                eprintln!(
+                    "Apache Kafka {} started on {b}",
+                    kwire_testkit::apache::kafka_version()
+                );
+            }
             (Some(broker), b, kind == BrokerKind::Embedded)
         }
     };
