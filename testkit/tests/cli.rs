@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use kwire_connector::client::{Client, ProducerRecord};
 use kwire_protocol::messages::ApiKey;
+use kwire_protocol::records::Compression;
 use kwire_testkit::broker::free_port;
 use kwire_testkit::fake::{Corruption, FakeCluster, RequestFault};
 use kwire_testkit::LocalBroker;
@@ -616,27 +617,33 @@ fn txn_recover_dry_run_lists_what_it_would_commit_and_fence() {
     );
 }
 
-/// A corrupt batch (bad CRC, negative length, cut in the middle) ends `kwire consume` with one
-/// error line and a non-zero exit, every one of 100 times each: the reader's error once lost a
-/// race with its channel closing, and the console consumer exited 0 with nothing printed.
-#[test]
-fn consume_never_exits_0_on_a_corrupt_batch() {
+/// A fake cluster with `topic` of one partition holding `record-0` to `record-9`, and its bootstrap.
+fn fake_with_ten_records(topic: &str) -> (FakeCluster, String) {
     let cluster = FakeCluster::start(1).unwrap();
     let bootstrap = cluster.bootstrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let client = Client::builder().bootstrap(&bootstrap).build().await.unwrap();
-        client.create_topic("corrupt", 1, 1).await.unwrap();
+        client.create_topic(topic, 1, 1).await.unwrap();
         let producer = client.producer().build().await.unwrap();
         for i in 0..10 {
             producer
-                .send(ProducerRecord::new("corrupt", format!("record-{i}")).partition(0))
+                .send(ProducerRecord::new(topic, format!("record-{i}")).partition(0))
                 .await
                 .unwrap();
         }
         producer.flush().await.unwrap();
         producer.close().await.unwrap();
     });
+    (cluster, bootstrap)
+}
+
+/// A corrupt batch (bad CRC, negative length, cut in the middle) ends `kwire consume` with one
+/// error line and a non-zero exit, every one of 100 times each: the reader's error once lost a
+/// race with its channel closing, and the console consumer exited 0 with nothing printed.
+#[test]
+fn consume_never_exits_0_on_a_corrupt_batch() {
+    let (cluster, bootstrap) = fake_with_ten_records("corrupt");
     let args = [
         "consume",
         "corrupt",
@@ -666,4 +673,49 @@ fn consume_never_exits_0_on_a_corrupt_batch() {
         }
     }
     assert_eq!(cluster.request_faults_used_on(ApiKey::Fetch), 300);
+}
+
+/// A compressed batch that inflates past the decompression limit, or whose compressed stream is
+/// cut short under a correct CRC, is the same clear error for every codec: `kwire consume` exits
+/// non-zero with one error line that names the topic, the partition and what is wrong.
+#[test]
+fn consume_fails_clearly_on_a_decompression_bomb_or_a_cut_stream_of_every_codec() {
+    let (cluster, bootstrap) = fake_with_ten_records("bombs");
+    let args = [
+        "consume",
+        "bombs",
+        "--from",
+        "earliest",
+        "--max-records",
+        "10",
+        "--bootstrap",
+        &bootstrap,
+    ];
+    let mut runs = 0;
+    for codec in [
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ] {
+        for how in [Corruption::Bomb(codec), Corruption::TruncatedStream(codec)] {
+            cluster.clear_request_faults();
+            cluster.fail_next(ApiKey::Fetch, RequestFault::CorruptRecords(how), 1);
+            let got = kwire(&args);
+            runs += 1;
+            let line = got.assert_one_error_line();
+            assert!(got.stdout.is_empty(), "{how:?}: {got:?}");
+            assert!(line.contains("bombs-0"), "{how:?}: {line}");
+            match how {
+                Corruption::Bomb(_) => assert!(
+                    line.contains("limit") && line.contains(codec.name()),
+                    "{how:?}: {line}"
+                ),
+                _ => assert!(line.contains(codec.name()), "{how:?}: {line}"),
+            }
+            println!("{how:?}: {line}");
+        }
+    }
+    assert_eq!(runs, 8);
+    assert_eq!(cluster.request_faults_used_on(ApiKey::Fetch), 8);
 }

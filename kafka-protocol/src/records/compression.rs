@@ -68,6 +68,18 @@ impl Compression {
         }
     }
 
+    /// What a decode error inside this codec's compressed records is said to be in (its path):
+    /// "gzip-compressed records", so the error names the codec.
+    pub const fn compressed_records(self) -> &'static str {
+        match self {
+            Self::None => "records",
+            Self::Gzip => "gzip-compressed records",
+            Self::Snappy => "snappy-compressed records",
+            Self::Lz4 => "lz4-compressed records",
+            Self::Zstd => "zstd-compressed records",
+        }
+    }
+
     /// The codec's name as Kafka's `compression.type` spells it.
     pub const fn name(self) -> &'static str {
         match self {

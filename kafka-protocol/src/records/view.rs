@@ -120,7 +120,7 @@ impl RecordBatchView {
             compression => {
                 let data = compression
                     .decompress(&rest, options.max_decompressed_size)
-                    .map_err(|k| DecodeError::new(k, records_at).within("records"))?;
+                    .map_err(|k| DecodeError::new(k, records_at).within(compression.compressed_records()))?;
                 (Bytes::from(data), 0, true)
             }
         };

@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use kwire_protocol::messages::ApiKey;
+use kwire_protocol::records::{Compression, DecodeOptions, Record, RecordBatch};
 use kwire_protocol::ErrorCode;
 
 use crate::data::Seeded;
@@ -49,6 +50,15 @@ pub enum Corruption {
     NegativeLength,
     /// The record bytes cut in the middle of the first batch.
     Truncated,
+    /// The first batch replaced by one of the same offsets, compressed with this codec, whose
+    /// one record inflates past the decoder's default limit
+    /// ([`DecodeOptions::DEFAULT_MAX_DECOMPRESSED_SIZE`]) by a MiB; CRC correct.
+    ///
+    /// [`DecodeOptions::DEFAULT_MAX_DECOMPRESSED_SIZE`]: kwire_protocol::records::DecodeOptions::DEFAULT_MAX_DECOMPRESSED_SIZE
+    Bomb(Compression),
+    /// The first batch compressed with this codec, its compressed stream cut in half, its length
+    /// and CRC made to match: only the decompressor can tell.
+    TruncatedStream(Compression),
 }
 
 impl Corruption {
@@ -72,10 +82,49 @@ impl Corruption {
                 let first = usize::try_from(len).map_or(out.len(), |l| (12 + l).min(out.len()));
                 out.truncate(first / 2);
             }
+            Self::Bomb(codec) => return recompressed(records, codec, true).unwrap_or(out),
+            Self::TruncatedStream(codec) => return recompressed(records, codec, false).unwrap_or(out),
         }
         out
     }
 }
+
+/// The first batch of `records` again, compressed with `codec`: as a bomb (one record of zeros
+/// past the default decompression limit) or with its compressed stream cut in half. `None` when
+/// the first batch does not decode.
+fn recompressed(records: &[u8], codec: Compression, bomb: bool) -> Option<Vec<u8>> {
+    let batch = RecordBatch::decode_from(
+        &mut kwire_protocol::Decoder::new(bytes::Bytes::copy_from_slice(records)),
+        &DecodeOptions::default(),
+    )
+    .ok()?;
+    let mut header = batch.header();
+    header.attributes.compression = codec;
+    let records = if bomb {
+        header.last_offset_delta = 0;
+        let size = DecodeOptions::DEFAULT_MAX_DECOMPRESSED_SIZE + (1 << 20);
+        vec![Record {
+            value: Some(vec![0u8; size].into()),
+            ..Record::default()
+        }]
+    } else {
+        batch.records
+    };
+    let mut out = RecordBatch::from_parts(header, records).to_bytes().ok()?.to_vec();
+    if !bomb {
+        // Cut the compressed records in half; the length and CRC follow, as a broker's would.
+        let keep = RECORDS_AT + (out.len() - RECORDS_AT) / 2;
+        out.truncate(keep);
+        let len = i32::try_from(keep - 12).ok()?;
+        out[8..12].copy_from_slice(&len.to_be_bytes());
+        let crc = crc32c::crc32c(&out[21..]);
+        out[17..21].copy_from_slice(&crc.to_be_bytes());
+    }
+    Some(out)
+}
+
+/// Where a v2 batch's records start: after its 61-byte header.
+const RECORDS_AT: usize = 61;
 
 /// A fault of the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
