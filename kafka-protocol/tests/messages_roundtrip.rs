@@ -62,3 +62,32 @@ macro_rules! roundtrip_tests {
 }
 
 for_each_api!(roundtrip_tests);
+
+/// KIP-219: a response reports the throttle the broker asked for, read from the wire at each
+/// version that carries the field, and 0 where the version or the message has none.
+#[test]
+fn responses_report_their_throttle_time_at_every_version_that_has_it() {
+    fn check<M: Message>(mut value: M, set: impl Fn(&mut M, i32), from: i16) {
+        set(&mut value, 1234);
+        for version in M::VERSIONS.iter() {
+            let mut v = value.clone();
+            v.normalize_to(version);
+            let back = M::decode_bytes(v.encode_to_bytes(version).unwrap(), version).unwrap();
+            let expected = if version >= from { 1234 } else { 0 };
+            assert_eq!(back.throttle_time_ms(), expected, "{} v{version}", M::NAME);
+        }
+    }
+    check(ProduceResponse::default(), |m, t| m.throttle_time_ms = t, 3);
+    check(FetchResponse::default(), |m, t| m.throttle_time_ms = t, 4);
+    check(MetadataResponse::default(), |m, t| m.throttle_time_ms = t, 3);
+    check(ApiVersionsResponse::default(), |m, t| m.throttle_time_ms = t, 1);
+    check(ListOffsetsResponse::default(), |m, t| m.throttle_time_ms = t, 2);
+    check(
+        FindCoordinatorResponse::default(),
+        |m, t| m.throttle_time_ms = t,
+        1,
+    );
+    check(EndTxnResponse::default(), |m, t| m.throttle_time_ms = t, 0);
+    // SaslHandshake has no throttle field.
+    assert_eq!(SaslHandshakeResponse::default().throttle_time_ms(), 0);
+}

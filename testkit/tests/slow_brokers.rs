@@ -170,15 +170,23 @@ fn api_versions(req: &Seen, apis: Vec<ApiVersion>) -> Bytes {
 
 /// A Metadata answer to `req` that lists this broker.
 fn metadata(req: &Seen, throttle_ms: i32) -> Bytes {
+    metadata_of(req, throttle_ms, &[1])
+}
+
+/// A Metadata answer to `req` that lists this broker under each of `ids`.
+fn metadata_of(req: &Seen, throttle_ms: i32, ids: &[i32]) -> Bytes {
     let (host, port) = req.broker.rsplit_once(':').unwrap();
     let resp = MetadataResponse {
         throttle_time_ms: throttle_ms,
-        brokers: vec![MetadataResponseBroker {
-            node_id: 1,
-            host: host.to_owned(),
-            port: port.parse().unwrap(),
-            ..Default::default()
-        }],
+        brokers: ids
+            .iter()
+            .map(|id| MetadataResponseBroker {
+                node_id: *id,
+                host: host.to_owned(),
+                port: port.parse().unwrap(),
+                ..Default::default()
+            })
+            .collect(),
         controller_id: 1,
         ..Default::default()
     };
@@ -399,4 +407,29 @@ async fn metadata_is_asked_again_on_a_new_connection_after_a_reset_or_a_duplicat
         );
         assert_eq!(client.metrics().connections, 2);
     }
+}
+
+/// A broker id the cached metadata does not list (one that joined since, named as a leader or a
+/// coordinator) is looked up again before it is an error, and the error is a retriable
+/// UnknownBroker, not an invalid argument.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_id_missing_from_the_cache_is_asked_for_again() {
+    let broker = Scripted::start(|req| {
+        if req.api_key == ApiKey::ApiVersions.0 {
+            return vec![Step::Write(api_versions(req, apis()))];
+        }
+        // Broker 2 appears from the second answer on.
+        let first = req.correlation_id <= 1 && req.connection == 0;
+        let ids: &[i32] = if first { &[1] } else { &[1, 2] };
+        vec![Step::Write(metadata_of(req, 0, ids))]
+    })
+    .await;
+    let client = Client::builder().bootstrap(&broker.addr).build().await.unwrap();
+    assert!(!client.metadata().brokers.contains_key(&2));
+    client.raw().broker(2).await.expect("found after asking again");
+    assert_eq!(broker.seen_of(ApiKey::Metadata).len(), 2);
+    let err = client.raw().broker(3).await.unwrap_err();
+    assert!(matches!(err, Error::UnknownBroker { id: 3 }), "{err}");
+    assert!(err.is_retriable());
+    assert_eq!(broker.seen_of(ApiKey::Metadata).len(), 3);
 }

@@ -98,6 +98,13 @@ pub enum Error {
         /// The partition.
         partition: i32,
     },
+    /// A broker id (a leader or coordinator) that the cluster's metadata does not list, even
+    /// after asking again: the metadata is behind the broker that named it. Retriable.
+    #[error("broker {id} is not in the cluster's metadata (asked again, still missing)")]
+    UnknownBroker {
+        /// The broker id.
+        id: i32,
+    },
     /// A retriable error persisted until the deadline.
     #[error("gave up after {attempts} attempts: {last}")]
     RetriesExhausted {
@@ -252,7 +259,8 @@ impl Error {
             Self::Io { .. }
             | Self::ConnectionClosed { .. }
             | Self::Timeout { .. }
-            | Self::NoLeader { .. } => true,
+            | Self::NoLeader { .. }
+            | Self::UnknownBroker { .. } => true,
             Self::Broker { code, .. } => code.is_retriable(),
             _ => false,
         }
@@ -281,7 +289,10 @@ impl Error {
                     | ErrorCode::NOT_COORDINATOR
                     | ErrorCode::COORDINATOR_NOT_AVAILABLE
             ),
-            Self::Io { .. } | Self::ConnectionClosed { .. } | Self::NoLeader { .. } => true,
+            Self::Io { .. }
+            | Self::ConnectionClosed { .. }
+            | Self::NoLeader { .. }
+            | Self::UnknownBroker { .. } => true,
             _ => false,
         }
     }

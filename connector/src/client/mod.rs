@@ -220,6 +220,17 @@ fn topic_metadata(name: String, t: &MetadataResponseTopic) -> TopicMetadata {
     }
 }
 
+/// What a Metadata request asks about.
+#[derive(Debug, Clone, Copy)]
+enum Asked<'a> {
+    /// Every topic.
+    All,
+    /// No topic: the brokers and the controller.
+    BrokersOnly,
+    /// These topics.
+    Topics(&'a [&'a str]),
+}
+
 /// The connection to one broker address, once made.
 type ConnectionSlot = Arc<tokio::sync::Mutex<Option<Arc<Connection>>>>;
 
@@ -265,12 +276,17 @@ impl Client {
         Ok(conn)
     }
 
-    /// The connection to broker `id`.
+    /// The connection to broker `id`. An id the cached metadata does not list (a broker that
+    /// joined since, named by a leader or a coordinator) asks for the metadata again first.
     pub(crate) async fn broker(&self, id: i32) -> Result<Arc<Connection>, Error> {
-        let addr = self.read_meta(|m| m.brokers.get(&id).cloned());
+        let mut addr = self.read_meta(|m| m.brokers.get(&id).cloned());
+        if addr.is_none() {
+            self.refresh_with(Asked::BrokersOnly).await?;
+            addr = self.read_meta(|m| m.brokers.get(&id).cloned());
+        }
         match addr {
             Some(addr) => self.connection(&addr).await,
-            None => Err(Error::InvalidArgument(format!("unknown broker id {id}"))),
+            None => Err(Error::UnknownBroker { id }),
         }
     }
 
@@ -328,11 +344,20 @@ impl Client {
     /// safe to ask again: a connection that ends under it (closed, reset, no answer in time) is
     /// replaced and the request sent again, within the retry timeout.
     async fn refresh(&self, topics: &[&str]) -> Result<(MetadataResponse, String), Error> {
+        self.refresh_with(if topics.is_empty() {
+            Asked::All
+        } else {
+            Asked::Topics(topics)
+        })
+        .await
+    }
+
+    async fn refresh_with(&self, asked: Asked<'_>) -> Result<(MetadataResponse, String), Error> {
         let cfg = &self.inner.config;
         let deadline = Instant::now() + cfg.retry_timeout;
         let mut backoff = cfg.retry_backoff;
         loop {
-            match self.refresh_once(topics).await {
+            match self.refresh_once(asked).await {
                 Err(e) if e.is_connection_error() && Instant::now() + backoff < deadline => {
                     debug!(error = %e, "metadata request lost with its connection: asking again");
                     tokio::time::sleep(backoff).await;
@@ -343,14 +368,18 @@ impl Client {
         }
     }
 
-    async fn refresh_once(&self, topics: &[&str]) -> Result<(MetadataResponse, String), Error> {
+    async fn refresh_once(&self, asked: Asked<'_>) -> Result<(MetadataResponse, String), Error> {
+        let topics = match asked {
+            Asked::Topics(topics) => topics,
+            Asked::All | Asked::BrokersOnly => &[],
+        };
         let conn = self.any_broker().await?;
         let resp = conn
             .send_built(|_| MetadataRequest {
-                topics: if topics.is_empty() {
-                    None
-                } else {
-                    Some(
+                topics: match asked {
+                    Asked::All => None,
+                    Asked::BrokersOnly => Some(Vec::new()),
+                    Asked::Topics(topics) => Some(
                         topics
                             .iter()
                             .map(|t| MetadataRequestTopic {
@@ -358,7 +387,7 @@ impl Client {
                                 ..Default::default()
                             })
                             .collect(),
-                    )
+                    ),
                 },
                 allow_auto_topic_creation: false,
                 ..Default::default()
