@@ -1,6 +1,7 @@
 //! Test data helpers shared by the broker tests: a client for a [`LocalBroker`], topics filled
 //! with numbered records, and reading the number back.
 
+use kwire_connector::client::ClientError;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -52,7 +53,9 @@ pub async fn fill(
     producer.flush().await?;
     for ack in acks {
         ack.await.map_err(|_| {
-            Error::TaskFailed("the producer's sender ended without answering for a record".into())
+            Error::Client(ClientError::TaskFailed(
+                "the producer's sender ended without answering for a record".into(),
+            ))
         })??;
     }
     producer.close().await

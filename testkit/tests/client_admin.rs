@@ -1,5 +1,6 @@
 //! The client against a real broker: metadata, topics, offsets, group offsets without membership.
 
+use kwire_connector::client::{BrokerError, ConnectionError};
 use kwire_connector::client::{Client, Error, OffsetSpec};
 use kwire_protocol::ErrorCode;
 use kwire_testkit::LocalBroker;
@@ -31,10 +32,10 @@ async fn create_list_and_delete_a_topic() {
     assert!(
         matches!(
             again,
-            Error::Broker {
+            Error::Broker(BrokerError {
                 code: ErrorCode::TOPIC_ALREADY_EXISTS,
                 ..
-            }
+            })
         ),
         "{again}"
     );
@@ -106,10 +107,10 @@ async fn an_unknown_topic_is_a_typed_error() {
     assert!(
         matches!(
             err,
-            Error::Broker {
+            Error::Broker(BrokerError {
                 code: ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
                 ..
-            }
+            })
         ),
         "{err}"
     );
@@ -123,5 +124,8 @@ async fn an_unreachable_bootstrap_is_a_clear_error() {
         .build()
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::NoBrokerReachable { .. }), "{err}");
+    assert!(
+        matches!(err, Error::Connection(ConnectionError::NoBrokerReachable { .. })),
+        "{err}"
+    );
 }

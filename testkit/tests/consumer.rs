@@ -2,6 +2,7 @@
 //! partition to its stops, seek, pause and resume, the buffer's bound, and OFFSET_OUT_OF_RANGE told
 //! apart as deleted records or a position not yet written.
 
+use kwire_connector::client::ClientError;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -236,12 +237,12 @@ async fn out_of_range_tells_deleted_records_from_a_position_not_yet_written() {
         .build();
     strict.assign_at("gone", 0, 0);
     match tokio::time::timeout(Duration::from_secs(30), strict.next_batch()).await {
-        Ok(Some(Err(Error::OffsetOutOfRange {
+        Ok(Some(Err(Error::Client(ClientError::OffsetOutOfRange {
             topic,
             partition,
             offset,
             why,
-        }))) => {
+        })))) => {
             assert_eq!(
                 (topic.as_str(), partition, offset, why),
                 ("gone", 0, 0, OutOfRange::Deleted)
@@ -269,7 +270,7 @@ async fn out_of_range_tells_deleted_records_from_a_position_not_yet_written() {
     assert!(end > log_start, "high watermark {end}, log start {log_start}");
     consumer.seek("gone", 0, end + 1000);
     match tokio::time::timeout(Duration::from_secs(30), consumer.next_batch()).await {
-        Ok(Some(Err(Error::OffsetOutOfRange { offset, why, .. }))) => {
+        Ok(Some(Err(Error::Client(ClientError::OffsetOutOfRange { offset, why, .. })))) => {
             assert_eq!((offset, why), (end + 1000, OutOfRange::NotYetWritten));
         }
         other => panic!("expected OFFSET_OUT_OF_RANGE (not yet written), got {other:?}"),

@@ -3,6 +3,7 @@
 //! error codes are retried or surfaced as the client documents; garbage and half-written
 //! responses are a clear error or a retry on a new connection.
 
+use kwire_connector::client::{BrokerError, ClientError, ProtocolError};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -185,7 +186,7 @@ async fn injected_errors_are_retried_or_surfaced_as_documented() {
         1,
     );
     match client.raw().fetch_one("errs", 0, 0, &options()).await {
-        Err(Error::Broker { code, .. }) => assert_eq!(code, ErrorCode::OFFSET_OUT_OF_RANGE),
+        Err(Error::Broker(BrokerError { code, .. })) => assert_eq!(code, ErrorCode::OFFSET_OUT_OF_RANGE),
         other => panic!("OFFSET_OUT_OF_RANGE is surfaced: {other:?}"),
     }
     // COORDINATOR_NOT_AVAILABLE from FindCoordinator and OffsetCommit: retried.
@@ -214,7 +215,9 @@ async fn injected_errors_are_retried_or_surfaced_as_documented() {
         1,
     );
     match client.raw().fetch_one("errs", 0, 0, &options()).await {
-        Err(Error::Broker { code, .. }) => assert_eq!(code, ErrorCode::TOPIC_AUTHORIZATION_FAILED),
+        Err(Error::Broker(BrokerError { code, .. })) => {
+            assert_eq!(code, ErrorCode::TOPIC_AUTHORIZATION_FAILED)
+        }
         other => panic!("surfaced: {other:?}"),
     }
     println!("request faults used: {}", cluster.request_faults_used());
@@ -232,10 +235,10 @@ async fn garbage_is_a_clear_error_and_a_half_written_response_is_retried_on_a_ne
     assert!(
         matches!(
             err,
-            Error::Decode {
+            Error::Protocol(ProtocolError::Decode {
                 api: "MetadataRequest",
                 ..
-            }
+            })
         ),
         "{err:?}"
     );
@@ -356,7 +359,7 @@ async fn send_waits_for_room_in_the_buffer_memory_and_times_out_with_a_clear_err
     // 1,000 B of value and 16 B of record overhead each: 9 fit in 10,000 B, the 10th waits.
     assert_eq!(acks.len(), 9);
     match &refused {
-        Error::Timeout { what, after } => {
+        Error::Client(ClientError::Timeout { what, after }) => {
             assert!(what.contains("buffer memory"), "{what}");
             assert_eq!(*after, Duration::from_millis(300));
         }
@@ -521,7 +524,7 @@ async fn metadata_errors_are_the_brokers_own_code_or_the_clients_own_error() {
     let err = client.topic("meta").await.unwrap_err();
     assert_eq!(cluster.request_faults_used_on(ApiKey::Metadata), 1);
     match &err {
-        Error::InvalidResponse { api, broker, reason } => {
+        Error::Protocol(ProtocolError::InvalidResponse { api, broker, reason }) => {
             assert_eq!(*api, "Metadata");
             assert!(!broker.is_empty(), "{err}");
             assert!(reason.contains("meta"), "{err}");
@@ -570,14 +573,14 @@ async fn metadata_errors_are_the_brokers_own_code_or_the_clients_own_error() {
     );
     let err = impatient.create_topic("leaderless", 2, 1).await.unwrap_err();
     match &err {
-        Error::RetriesExhausted { last, .. } => match last.as_ref() {
-            Error::Broker {
+        Error::Client(ClientError::RetriesExhausted { last, .. }) => match last.as_ref() {
+            Error::Broker(BrokerError {
                 api: "Metadata",
                 code: ErrorCode::LEADER_NOT_AVAILABLE,
                 topic: Some(t),
                 partition: Some(0),
                 ..
-            } if t == "leaderless" => {}
+            }) if t == "leaderless" => {}
             other => panic!("expected LEADER_NOT_AVAILABLE for leaderless-0, got {other:?}"),
         },
         other => panic!("expected retries to run out, got {other:?}"),
@@ -587,8 +590,8 @@ async fn metadata_errors_are_the_brokers_own_code_or_the_clients_own_error() {
     cluster.fail_next(ApiKey::Metadata, RequestFault::Leaderless(ErrorCode::NONE), 1_000);
     let err = impatient.create_topic("silent", 2, 1).await.unwrap_err();
     match &err {
-        Error::RetriesExhausted { last, .. } => match last.as_ref() {
-            Error::NoLeader { topic, partition: 0 } if topic == "silent" => {}
+        Error::Client(ClientError::RetriesExhausted { last, .. }) => match last.as_ref() {
+            Error::Client(ClientError::NoLeader { topic, partition: 0 }) if topic == "silent" => {}
             other => panic!("expected no leader for silent-0, got {other:?}"),
         },
         other => panic!("expected retries to run out, got {other:?}"),
@@ -639,10 +642,10 @@ async fn lone_records_are_delivered_after_their_linger_and_a_fatal_error_ends_a_
     let delivered = delivery.await.unwrap();
     assert!(delivered.is_err(), "{delivered:?}");
     match flushed {
-        Err(Error::Broker {
+        Err(Error::Broker(BrokerError {
             code: ErrorCode::INVALID_PRODUCER_EPOCH,
             ..
-        }) => {}
+        })) => {}
         other => panic!("expected the flush to fail with INVALID_PRODUCER_EPOCH, got {other:?}"),
     }
     assert_eq!(cluster.request_faults_used_on(ApiKey::Produce), 1);

@@ -7,6 +7,7 @@
 //! `isolation_level`): the testkit makes a virtualenv with 3.0.12 on first use
 //! ([`kwire_testkit::python`]); a machine that cannot make it fails the test with the reason.
 
+use kwire_connector::client::{BrokerError, ClientError, TransactionError};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -231,10 +232,10 @@ async fn send(producer: &Producer, value: String, partition: i32) -> DeliveryFut
 /// The broker's error code of a failed transaction's first failure, and its partition.
 fn first_failure(err: &Error) -> (i32, Option<ErrorCode>) {
     match err {
-        Error::TransactionFailed {
+        Error::Transaction(TransactionError::Failed {
             partition, source, ..
-        } => match source.as_ref() {
-            Error::Broker { code, .. } => (*partition, Some(*code)),
+        }) => match source.as_ref() {
+            Error::Broker(BrokerError { code, .. }) => (*partition, Some(*code)),
             _ => (*partition, None),
         },
         other => panic!("not a failed transaction: {other:?}"),
@@ -308,7 +309,10 @@ async fn a_transaction_with_a_failed_record_cannot_commit_and_aborts_cleanly() {
     let huge = ProducerRecord::new("torn", Bytes::from(vec![b'x'; 2 << 20])).partition(1);
     let err = producer.send(huge).await.unwrap_err();
     assert!(
-        matches!(err, Error::RecordTooLarge { partition: 1, .. }),
+        matches!(
+            err,
+            Error::Client(ClientError::RecordTooLarge { partition: 1, .. })
+        ),
         "{err:?}"
     );
     let err = producer.commit_transaction().await.unwrap_err();
@@ -352,10 +356,10 @@ async fn a_fenced_transactional_producer_stays_fenced() {
     let fenced = |err: &Error| {
         matches!(
             err,
-            Error::Broker {
+            Error::Broker(BrokerError {
                 code: ErrorCode::PRODUCER_FENCED | ErrorCode::INVALID_PRODUCER_EPOCH,
                 ..
-            }
+            })
         )
     };
     let err = old
@@ -433,10 +437,10 @@ async fn a_transaction_timed_out_by_the_coordinator_cannot_commit_and_stays_invi
     assert!(
         matches!(
             err,
-            Error::Broker {
+            Error::Broker(BrokerError {
                 code: ErrorCode::PRODUCER_FENCED | ErrorCode::INVALID_PRODUCER_EPOCH,
                 ..
-            }
+            })
         ),
         "{err}"
     );
@@ -460,15 +464,15 @@ async fn calls_in_the_wrong_state_and_aborted_records_get_typed_errors() {
         .send(ProducerRecord::new("states", "early").partition(0))
         .await
     {
-        Err(Error::TransactionState { call: "send", .. }) => {}
+        Err(Error::Transaction(TransactionError::State { call: "send", .. })) => {}
         other => panic!("a send outside a transaction: {other:?}"),
     }
     producer.begin_transaction().await.unwrap();
     match producer.begin_transaction().await {
-        Err(Error::TransactionState {
+        Err(Error::Transaction(TransactionError::State {
             call: "begin_transaction",
             ..
-        }) => {}
+        })) => {}
         other => panic!("a second begin: {other:?}"),
     }
     producer.abort_transaction().await.unwrap();
@@ -489,21 +493,21 @@ async fn calls_in_the_wrong_state_and_aborted_records_get_typed_errors() {
         .unwrap();
     lingering.abort_transaction().await.unwrap();
     match queued.await.unwrap() {
-        Err(Error::TransactionAborted) => {}
+        Err(Error::Transaction(TransactionError::Aborted)) => {}
         other => panic!("a record of an aborted transaction: {other:?}"),
     }
 
     let plain = client.producer().build().await.unwrap();
     match plain.init_transactions().await {
-        Err(Error::TransactionState {
+        Err(Error::Transaction(TransactionError::State {
             call: "init_transactions",
             ..
-        }) => {}
+        })) => {}
         other => panic!("init_transactions without a transactional id: {other:?}"),
     }
     plain.close().await.unwrap();
     match plain.send(ProducerRecord::new("states", "late")).await {
-        Err(Error::ProducerClosed) => {}
+        Err(Error::Client(ClientError::ProducerClosed)) => {}
         other => panic!("a send after close: {other:?}"),
     }
 }

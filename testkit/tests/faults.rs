@@ -1,6 +1,7 @@
 //! Faults a real broker does not stage by itself: connections cut between a request and its
 //! response, all connections dropped, and a broker that sends malformed bytes.
 
+use kwire_connector::client::{ConnectionError, ProtocolError};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -236,7 +237,7 @@ async fn malformed_responses_end_the_connection_with_a_clear_error() {
         let err = conn.send(&MetadataRequest::default()).await.unwrap_err();
         let text = err.to_string();
         assert!(
-            matches!(err, Error::ConnectionClosed { .. }),
+            matches!(err, Error::Connection(ConnectionError::Closed { .. })),
             "{garbage:?}: {text}"
         );
         match garbage {
@@ -398,7 +399,10 @@ async fn a_negative_partition_id_in_metadata_is_a_typed_error() {
     };
     let text = err.to_string();
     assert!(
-        matches!(err, Error::InvalidResponse { api: "Metadata", .. }),
+        matches!(
+            err,
+            Error::Protocol(ProtocolError::InvalidResponse { api: "Metadata", .. })
+        ),
         "{text}"
     );
     assert!(

@@ -1,6 +1,7 @@
 //! Producer and fetcher against a real broker: every compression, acks levels, idempotence,
 //! order within a partition, fetching from the middle of a batch, and transactions.
 
+use kwire_connector::client::{BrokerError, ProtocolError, TransactionError};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -335,10 +336,10 @@ async fn committed_transactions_are_read_and_aborted_ones_are_not() {
         assert!(
             matches!(
                 err,
-                Error::UnsupportedVersion {
+                Error::Protocol(ProtocolError::UnsupportedVersion {
                     api: "EndTxnRequest",
                     ..
-                }
+                })
             ),
             "{err}"
         );
@@ -437,11 +438,11 @@ async fn a_transaction_with_a_record_the_broker_refuses_does_not_commit() {
     let too_large = |e: &Error| {
         matches!(
             e,
-            Error::Broker {
+            Error::Broker(BrokerError {
                 code: ErrorCode::MESSAGE_TOO_LARGE,
                 partition: Some(1),
                 ..
-            }
+            })
         )
     };
     assert!(too_large(&err), "{err:?}");
@@ -451,7 +452,7 @@ async fn a_transaction_with_a_record_the_broker_refuses_does_not_commit() {
         .expect_err("a transaction with a refused record must not commit");
     println!("commit after a refused record: {err}");
     match &err {
-        Error::TransactionFailed { source, .. } => assert!(too_large(source), "{err:?}"),
+        Error::Transaction(TransactionError::Failed { source, .. }) => assert!(too_large(source), "{err:?}"),
         other => panic!("the error names the first failure: {other:?}"),
     }
     producer.abort_transaction().await.unwrap();

@@ -3,6 +3,7 @@
 //! that end under a request. Each is a scripted broker on a loopback port that answers what the
 //! test tells it to, byte for byte; the Java client's behaviour is the reference.
 
+use kwire_connector::client::{ClientError, ConnectionError};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -285,7 +286,10 @@ async fn an_answer_trickled_or_stopped_half_way_times_out_and_ends_the_connectio
         let err = conn.send(&MetadataRequest::default()).await.unwrap_err();
         let took = started.elapsed();
         let text = err.to_string();
-        assert!(matches!(err, Error::Timeout { .. }), "trickle={trickle}: {text}");
+        assert!(
+            matches!(err, Error::Connection(ConnectionError::Timeout { .. })),
+            "trickle={trickle}: {text}"
+        );
         assert!(
             text.contains("MetadataRequest") && text.contains(&broker.addr),
             "the error names the request and the broker: {text}"
@@ -319,7 +323,10 @@ async fn a_broker_that_never_answers_apiversions_times_out_the_setup() {
     let err = Connection::connect(&broker.addr, config).await.unwrap_err();
     let took = started.elapsed();
     let text = err.to_string();
-    assert!(matches!(err, Error::Timeout { .. }), "{text}");
+    assert!(
+        matches!(err, Error::Connection(ConnectionError::Timeout { .. })),
+        "{text}"
+    );
     assert!(
         text.contains("connection setup") && text.contains(&broker.addr),
         "{text}"
@@ -429,7 +436,72 @@ async fn a_broker_id_missing_from_the_cache_is_asked_for_again() {
     client.raw().broker(2).await.expect("found after asking again");
     assert_eq!(broker.seen_of(ApiKey::Metadata).len(), 2);
     let err = client.raw().broker(3).await.unwrap_err();
-    assert!(matches!(err, Error::UnknownBroker { id: 3 }), "{err}");
+    assert!(
+        matches!(err, Error::Client(ClientError::UnknownBroker { id: 3 })),
+        "{err}"
+    );
     assert!(err.is_retriable());
     assert_eq!(broker.seen_of(ApiKey::Metadata).len(), 3);
+}
+
+/// KIP-219 on the data path: a throttled Produce holds the producer's next Produce back, and a
+/// throttled Fetch the consumer's next Fetch, on the fake cluster (a real broker throttles only
+/// under a quota); a huge throttle holds them no longer than the cap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttled_produce_and_fetch_answers_hold_the_next_ones_back() {
+    use kwire_connector::client::{Consumer, ProducerRecord, StartOffset};
+    use kwire_testkit::fake::{FakeCluster, RequestFault};
+
+    let cluster = FakeCluster::start(1).unwrap();
+    for (throttle_ms, expect) in [
+        (700, Duration::from_millis(700)),
+        (i32::MAX, Duration::from_secs(1)),
+    ] {
+        let client = Client::builder()
+            .bootstrap(&cluster.bootstrap())
+            .max_throttle(Duration::from_secs(1))
+            .build()
+            .await
+            .unwrap();
+        let topic = format!("throttled-{throttle_ms}");
+        client.create_topic(&topic, 1, 1).await.unwrap();
+        let producer = client.producer().build().await.unwrap();
+        // The first Produce is answered with a throttle: the second waits it out.
+        cluster.fail_next(ApiKey::Produce, RequestFault::Throttle(throttle_ms), 1);
+        let send = |v: &'static str| producer.send(ProducerRecord::new(&topic, v).partition(0));
+        send("a").await.unwrap().await.unwrap().unwrap();
+        let acked = Instant::now();
+        send("b").await.unwrap().await.unwrap().unwrap();
+        let gap = acked.elapsed();
+        assert!(
+            gap >= expect - Duration::from_millis(100) && gap < expect + Duration::from_secs(2),
+            "Produce throttled {throttle_ms} ms: the next one was acknowledged after {gap:?}"
+        );
+        producer.close().await.unwrap();
+
+        let before = client.metrics();
+        cluster.fail_next(ApiKey::Fetch, RequestFault::Throttle(throttle_ms), 1);
+        let mut consumer = Consumer::builder(client.clone()).build();
+        consumer
+            .assign_topic(&topic, StartOffset::Earliest)
+            .await
+            .unwrap();
+        consumer.stop_at(&topic, 0, 2);
+        let mut read = 0;
+        while let Some(batch) = consumer.next_batch().await {
+            read += batch.unwrap().records.len();
+        }
+        assert_eq!(read, 2);
+        let after = client.metrics();
+        assert_eq!(
+            after.throttled_responses,
+            before.throttled_responses + 1,
+            "{after:?}"
+        );
+        assert_eq!(after.throttle_time - before.throttle_time, expect, "{after:?}");
+        assert_eq!(
+            cluster.request_faults_used_on(ApiKey::Fetch),
+            if throttle_ms == 700 { 1 } else { 2 }
+        );
+    }
 }

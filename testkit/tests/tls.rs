@@ -2,6 +2,7 @@
 //! but TLS (the broker advertises the proxy's port, so every connection after bootstrap goes
 //! through it too). Certificates: tests/fixtures/tls.
 
+use kwire_connector::client::ConnectionError;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -180,7 +181,7 @@ async fn an_untrusted_broker_certificate_is_a_tls_error() {
     )
     .await;
     match conn {
-        Err(Error::Tls { broker: b, reason }) => {
+        Err(Error::Connection(ConnectionError::Tls { broker: b, reason })) => {
             assert_eq!(b, broker.bootstrap());
             assert!(reason.to_lowercase().contains("certificate"), "{reason}");
         }
@@ -193,7 +194,10 @@ async fn an_untrusted_broker_certificate_is_a_tls_error() {
             .tls(TlsConfig::from_ca_pem(CA).unwrap().server_name("kafka.example")),
     )
     .await;
-    assert!(matches!(conn, Err(Error::Tls { .. })), "{conn:?}");
+    assert!(
+        matches!(conn, Err(Error::Connection(ConnectionError::Tls { .. }))),
+        "{conn:?}"
+    );
     assert_eq!(seen.handshakes.load(Ordering::SeqCst), 0);
 }
 
@@ -208,7 +212,11 @@ async fn tls_to_a_plaintext_listener_fails_clearly() {
     )
     .await;
     assert!(
-        matches!(conn, Err(Error::Tls { .. } | Error::Timeout { .. })),
+        matches!(
+            conn,
+            Err(Error::Connection(ConnectionError::Tls { .. })
+                | Error::Connection(ConnectionError::Timeout { .. }))
+        ),
         "{conn:?}"
     );
 }

@@ -4,6 +4,7 @@
 //!
 //! References: KIP-664 (DescribeTransactions, ListTransactions, DescribeProducers).
 
+use crate::client::{BrokerError, ClientError, ProtocolError};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -175,13 +176,13 @@ impl Client {
         for t in &resp.topics {
             let code = ErrorCode(t.error_code);
             if !code.is_ok() {
-                return Err(Error::Broker {
+                return Err(Error::Broker(BrokerError {
                     api: "CreateTopics",
                     topic: Some(t.name.clone()),
                     partition: None,
                     code,
                     message: t.error_message.clone(),
-                });
+                }));
             }
         }
         self.wait_for_leaders(topic, partitions).await
@@ -205,10 +206,10 @@ impl Client {
                     // (LEADER_NOT_AVAILABLE while a leader is elected), else the client's.
                     Some(id) => match t.partitions.iter().find(|p| p.id == id && !p.error.is_ok()) {
                         Some(p) => Err(Error::broker_at("Metadata", p.error, topic, Some(id))),
-                        None => Err(Error::NoLeader {
+                        None => Err(Error::Client(ClientError::NoLeader {
                             topic: topic.to_owned(),
                             partition: id,
-                        }),
+                        })),
                     },
                 }
             })
@@ -247,13 +248,13 @@ impl Client {
         for r in &resp.responses {
             let code = ErrorCode(r.error_code);
             if !code.is_ok() {
-                return Err(Error::Broker {
+                return Err(Error::Broker(BrokerError {
                     api: "DeleteTopics",
                     topic: Some(topic.to_owned()),
                     partition: None,
                     code,
                     message: r.error_message.clone(),
-                });
+                }));
             }
         }
         Ok(())
@@ -311,10 +312,12 @@ impl Client {
                 .iter()
                 .flat_map(|t| t.partitions.iter())
                 .find(|p| p.partition_index == partition)
-                .ok_or_else(|| Error::InvalidResponse {
-                    api: "ListOffsets",
-                    broker: conn.addr().to_owned(),
-                    reason: format!("no answer for {topic}-{partition}, which it was asked for"),
+                .ok_or_else(|| {
+                    Error::Protocol(ProtocolError::InvalidResponse {
+                        api: "ListOffsets",
+                        broker: conn.addr().to_owned(),
+                        reason: format!("no answer for {topic}-{partition}, which it was asked for"),
+                    })
                 })?;
             let code = ErrorCode(p.error_code);
             if code.is_ok() {
@@ -344,12 +347,14 @@ impl Client {
                 .transaction_states
                 .into_iter()
                 .find(|t| t.transactional_id == transactional_id)
-                .ok_or_else(|| Error::InvalidResponse {
-                    api: "DescribeTransactions",
-                    broker: conn.addr().to_owned(),
-                    reason: format!(
-                        "no answer for transactional id {transactional_id}, which it was asked for"
-                    ),
+                .ok_or_else(|| {
+                    Error::Protocol(ProtocolError::InvalidResponse {
+                        api: "DescribeTransactions",
+                        broker: conn.addr().to_owned(),
+                        reason: format!(
+                            "no answer for transactional id {transactional_id}, which it was asked for"
+                        ),
+                    })
                 })?;
             let code = ErrorCode(t.error_code);
             if code == ErrorCode::TRANSACTIONAL_ID_NOT_FOUND {

@@ -12,6 +12,7 @@
 //! References: the Kafka protocol guide, "Network" and "Versioning and Compatibility"; KIP-35
 //! (ApiVersions), KIP-511 (client software name/version).
 
+use crate::client::{ConnectionError, ProtocolError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -214,10 +215,10 @@ impl Shared {
             Err(_) => Vec::new(),
         };
         for p in drained {
-            let _ = p.tx.send(Err(Error::ConnectionClosed {
+            let _ = p.tx.send(Err(Error::Connection(ConnectionError::Closed {
                 broker: addr.to_owned(),
                 reason: why.to_owned(),
-            }));
+            })));
         }
     }
 }
@@ -231,10 +232,10 @@ impl Shared {
             .ok()
             .and_then(|r| r.clone())
             .unwrap_or_else(|| "its reader stopped".to_owned());
-        Error::ConnectionClosed {
+        Error::Connection(ConnectionError::Closed {
             broker: addr.to_owned(),
             reason: format!("closed earlier: {why}"),
-        }
+        })
     }
 
     /// Mutes the connection for `ms` (at most `max`) from now, as the broker asked.
@@ -314,16 +315,20 @@ impl Connection {
         let limit = config.connect_timeout;
         tokio::time::timeout(limit, Self::set_up(addr, config))
             .await
-            .map_err(|_| Error::Timeout {
-                what: format!("connection setup with {addr} (socket, TLS, ApiVersions)"),
-                after: limit,
+            .map_err(|_| {
+                Error::Connection(ConnectionError::Timeout {
+                    what: format!("connection setup with {addr} (socket, TLS, ApiVersions)"),
+                    after: limit,
+                })
             })?
     }
 
     async fn set_up(addr: &str, config: ConnectionConfig) -> Result<Self, Error> {
-        let io_err = |e: std::io::Error| Error::Io {
-            broker: addr.to_owned(),
-            source: Arc::new(e),
+        let io_err = |e: std::io::Error| {
+            Error::Connection(ConnectionError::Io {
+                broker: addr.to_owned(),
+                source: Arc::new(e),
+            })
         };
         let stream = TcpStream::connect(addr).await.map_err(io_err)?;
         stream.set_nodelay(true).map_err(io_err)?;
@@ -405,10 +410,10 @@ impl Connection {
                 .map(|k| (k.api_key, VersionRange::new(k.min_version, k.max_version)))
                 .collect());
         }
-        Err(Error::UnsupportedVersion {
+        Err(Error::Protocol(ProtocolError::UnsupportedVersion {
             api: "ApiVersions",
             broker: self.addr.clone(),
-        })
+        }))
     }
 
     /// One ApiVersions exchange at `version`. A broker that does not know `version` answers
@@ -423,9 +428,11 @@ impl Connection {
         let body = Self::body::<ApiVersionsRequest>(rx, guard, &self.addr, &self.config).await?;
         let unsupported = body.get(..2) == Some(&ErrorCode::UNSUPPORTED_VERSION.0.to_be_bytes()[..]);
         let layout = if unsupported { 0 } else { version };
-        ApiVersionsResponse::decode_bytes(body, layout).map_err(|source| Error::Decode {
-            api: ApiVersionsRequest::NAME,
-            source,
+        ApiVersionsResponse::decode_bytes(body, layout).map_err(|source| {
+            Error::Protocol(ProtocolError::Decode {
+                api: ApiVersionsRequest::NAME,
+                source,
+            })
         })
     }
 
@@ -454,9 +461,11 @@ impl Connection {
         };
         self.broker_versions(api)
             .and_then(|theirs| ours.highest_common(&theirs))
-            .ok_or_else(|| Error::UnsupportedVersion {
-                api: R::NAME,
-                broker: self.addr.clone(),
+            .ok_or_else(|| {
+                Error::Protocol(ProtocolError::UnsupportedVersion {
+                    api: R::NAME,
+                    broker: self.addr.clone(),
+                })
             })
     }
 
@@ -498,7 +507,7 @@ impl Connection {
             let body = Self::body::<R>(rx, guard, &addr, &config).await?;
             let mut d = Decoder::new(body);
             let resp = <R::Response as Message>::decode_from(&mut d, version)
-                .map_err(|source| Error::Decode { api: R::NAME, source })?;
+                .map_err(|source| Error::Protocol(ProtocolError::Decode { api: R::NAME, source }))?;
             let throttle = resp.throttle_time_ms();
             if throttle > 0 {
                 // KIP-219: the broker answered at once and asks for quiet on this connection
@@ -526,10 +535,10 @@ impl Connection {
         config: &ConnectionConfig,
     ) -> Result<Bytes, Error> {
         let (Some(rx), Some(guard)) = (rx, guard) else {
-            return Err(Error::ConnectionClosed {
+            return Err(Error::Connection(ConnectionError::Closed {
                 broker: addr.to_owned(),
                 reason: "no response was registered".into(),
-            });
+            }));
         };
         let timeout = config.request_timeout + guard.shared.muted_for();
         let body = match tokio::time::timeout(timeout, rx).await {
@@ -541,7 +550,10 @@ impl Connection {
                 guard
                     .shared
                     .fail_all(addr, &format!("{what} got no answer within {timeout:?}"));
-                return Err(Error::Timeout { what, after: timeout });
+                return Err(Error::Connection(ConnectionError::Timeout {
+                    what,
+                    after: timeout,
+                }));
             }
         };
         drop(guard);
@@ -573,7 +585,7 @@ impl Connection {
         }
         let correlation_id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed) & i32::MAX;
         let frame = encode_request(correlation_id, Some(&self.config.client_id), version, req)
-            .map_err(|source| Error::Encode { api: R::NAME, source })?;
+            .map_err(|source| Error::Protocol(ProtocolError::Encode { api: R::NAME, source }))?;
         let (rx, guard) = if expect_response {
             let (tx, rx) = oneshot::channel();
             let pending = Pending {
@@ -615,10 +627,10 @@ impl Connection {
         );
         if self.frames.send(frame).is_err() {
             // The writer task ended (a write failed): the guard unregisters the request.
-            return Err(Error::ConnectionClosed {
+            return Err(Error::Connection(ConnectionError::Closed {
                 broker: self.addr.clone(),
                 reason: "its writer stopped after a failed write".into(),
-            });
+            }));
         }
         Ok((rx, guard))
     }

@@ -29,6 +29,7 @@
 //! References: KIP-74 (fetch byte limits), KIP-98 (read_committed), the Java consumer's
 //! `auto.offset.reset`, `seek`, `pause` and `resume`.
 
+use crate::client::{BrokerError, ClientError, ProtocolError};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
@@ -661,7 +662,9 @@ impl Stream for Consumer {
                 Poll::Ready(Err(e)) => {
                     this.in_flight = None;
                     this.plan.handle_fetched(0, 0);
-                    return Poll::Ready(Some(Err(Error::TaskFailed(format!("the consumer's fetch: {e}")))));
+                    return Poll::Ready(Some(Err(Error::Client(ClientError::TaskFailed(format!(
+                        "the consumer's fetch: {e}"
+                    ))))));
                 }
                 Poll::Pending => return Poll::Pending,
             };
@@ -743,12 +746,12 @@ async fn fetch_round(
             };
             let (topic, partition, offset) = &wanted[at];
             let Some(to) = to else {
-                return Err(Error::OffsetOutOfRange {
+                return Err(Error::Client(ClientError::OffsetOutOfRange {
                     topic: topic.clone(),
                     partition: *partition,
                     offset: *offset,
                     why,
-                });
+                }));
             };
             tracing::warn!(%topic, partition, offset, to, ?why, "offset out of range: reset");
             return Ok(Outcome::Reset { index: asked[at], to });
@@ -780,12 +783,12 @@ async fn out_of_range(
     policy: OutOfRangePolicy,
     isolation: IsolationLevel,
 ) -> Result<Option<(usize, OutOfRange, Option<i64>)>, Error> {
-    let Error::Broker {
+    let Error::Broker(BrokerError {
         code: ErrorCode::OFFSET_OUT_OF_RANGE,
         topic: Some(topic),
         partition: Some(partition),
         ..
-    } = e
+    }) = e
     else {
         return Ok(None);
     };
@@ -838,12 +841,12 @@ async fn read_inside_batch(
             return Ok(got);
         }
     }
-    Err(Error::Unreadable {
+    Err(Error::Protocol(ProtocolError::Unreadable {
         topic: f.topic.clone(),
         partition: f.partition,
         offset: pos,
         high_watermark: f.high_watermark,
-    })
+    }))
 }
 
 /// The per-partition byte limit of a fetch asking for `room` bytes of `partitions` partitions: an

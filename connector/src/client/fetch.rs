@@ -9,6 +9,7 @@
 //! References: KIP-74 (fetch max bytes), KIP-98 (transactions, read_committed), KIP-227 (fetch
 //! sessions; not used: every request is a full fetch), KIP-516 (topic ids, Fetch v13+).
 
+use crate::client::{ClientError, ProtocolError};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
@@ -180,10 +181,12 @@ impl Client {
         let mut got = self
             .fetch(&[(topic.to_owned(), partition, offset)], options)
             .await?;
-        got.pop().ok_or_else(|| Error::InvalidResponse {
-            api: "Fetch",
-            broker: format!("the leader of {topic}-{partition}"),
-            reason: format!("no answer for {topic}-{partition}, which it was asked for"),
+        got.pop().ok_or_else(|| {
+            Error::Protocol(ProtocolError::InvalidResponse {
+                api: "Fetch",
+                broker: format!("the leader of {topic}-{partition}"),
+                reason: format!("no answer for {topic}-{partition}, which it was asked for"),
+            })
         })
     }
 
@@ -251,9 +254,11 @@ impl Client {
                 .find(|p| p.id == *partition)
                 .map(|p| p.leader)
                 .filter(|l| *l >= 0)
-                .ok_or_else(|| Error::NoLeader {
-                    topic: topic.clone(),
-                    partition: *partition,
+                .ok_or_else(|| {
+                    Error::Client(ClientError::NoLeader {
+                        topic: topic.clone(),
+                        partition: *partition,
+                    })
                 })?;
             by_leader
                 .entry(leader)
@@ -268,7 +273,9 @@ impl Client {
         }
         let mut out = Vec::new();
         while let Some(joined) = tasks.join_next().await {
-            let part = joined.map_err(|e| Error::TaskFailed(format!("a fetch from one leader: {e}")))?;
+            let part = joined.map_err(|e| {
+                Error::Client(ClientError::TaskFailed(format!("a fetch from one leader: {e}")))
+            })?;
             out.extend(part?);
         }
         Ok(out)
@@ -358,10 +365,12 @@ impl Client {
                     .get(8..12)
                     .map(|b| i64::from(i32::from_be_bytes([b[0], b[1], b[2], b[3]])) + 12);
                 let mut markers = Vec::new();
-                let records_error = |source| Error::Records {
-                    topic: name.clone(),
-                    partition: p.partition_index,
-                    source,
+                let records_error = |source| {
+                    Error::Protocol(ProtocolError::Records {
+                        topic: name.clone(),
+                        partition: p.partition_index,
+                        source,
+                    })
                 };
                 let (records, next_offset, complete) =
                     decode(records, asked, options.isolation, &aborted, &mut markers)

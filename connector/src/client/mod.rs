@@ -39,7 +39,7 @@ pub use admin::{OffsetSpec, TransactionDescription, TransactionState};
 pub use consumer::{
     ConsumedBatch, Consumer, ConsumerBuilder, OutOfRange, OutOfRangePolicy, Record, Records, StartOffset,
 };
-pub use error::Error;
+pub use error::{BrokerError, ClientError, ConnectionError, Error, ProtocolError, TransactionError};
 pub use fetch::{IsolationLevel, OffsetReset};
 pub use producer::{Acks, DeliveryFuture, Producer, ProducerBuilder, ProducerRecord, RecordMetadata};
 #[cfg(feature = "tls")]
@@ -134,7 +134,9 @@ impl ClientBuilder {
     /// Connects to a bootstrap broker and loads the cluster's brokers.
     pub async fn build(self) -> Result<Client, Error> {
         if self.bootstrap.is_empty() {
-            return Err(Error::InvalidArgument("no bootstrap broker given".into()));
+            return Err(Error::Client(ClientError::InvalidArgument(
+                "no bootstrap broker given".into(),
+            )));
         }
         let mut config = self;
         // A client's own counts, not those of another client built from a clone of this builder.
@@ -286,7 +288,7 @@ impl Client {
         }
         match addr {
             Some(addr) => self.connection(&addr).await,
-            None => Err(Error::UnknownBroker { id }),
+            None => Err(Error::Client(ClientError::UnknownBroker { id })),
         }
     }
 
@@ -305,10 +307,10 @@ impl Client {
                 Err(e) => last = Some(e),
             }
         }
-        Err(Error::NoBrokerReachable {
+        Err(Error::Connection(ConnectionError::NoBrokerReachable {
             bootstrap: self.inner.config.bootstrap.join(","),
             last: last.map_or_else(|| "no address".to_owned(), |e| e.to_string()),
-        })
+        }))
     }
 
     fn read_meta<T>(&self, f: impl FnOnce(&Metadata) -> T) -> T {
@@ -407,11 +409,11 @@ impl Client {
                 .map(|p| (t.name.clone().unwrap_or_default(), p.partition_index))
         });
         if let Some((topic, partition)) = negative {
-            return Err(Error::InvalidResponse {
+            return Err(Error::Protocol(ProtocolError::InvalidResponse {
                 api: "Metadata",
                 broker: conn.addr().to_owned(),
                 reason: format!("topic {topic} lists partition {partition}"),
-            });
+            }));
         }
         // Kafka answers every topic asked for, if only with an error: a response without one
         // is not the broker saying the topic does not exist.
@@ -419,11 +421,11 @@ impl Client {
             .iter()
             .find(|asked| !resp.topics.iter().any(|t| t.name.as_deref() == Some(**asked)))
         {
-            return Err(Error::InvalidResponse {
+            return Err(Error::Protocol(ProtocolError::InvalidResponse {
                 api: "Metadata",
                 broker: conn.addr().to_owned(),
                 reason: format!("topic {missing} was asked about and is not in the response"),
-            });
+            }));
         }
         let mut meta = match self.inner.meta.write() {
             Ok(m) => m,
@@ -462,11 +464,11 @@ impl Client {
         match resp.topics.iter().find(|t| t.name.as_deref() == Some(topic)) {
             Some(t) if ErrorCode(t.error_code).is_ok() => Ok(topic_metadata(topic.to_owned(), t)),
             Some(t) => Err(Error::broker_at("Metadata", ErrorCode(t.error_code), topic, None)),
-            None => Err(Error::InvalidResponse {
+            None => Err(Error::Protocol(ProtocolError::InvalidResponse {
                 api: "Metadata",
                 broker,
                 reason: format!("topic {topic} was asked about and is not in the response"),
-            }),
+            })),
         }
     }
 
@@ -481,10 +483,10 @@ impl Client {
             .filter(|l| *l >= 0);
         match leader {
             Some(id) => self.broker(id).await,
-            None => Err(Error::NoLeader {
+            None => Err(Error::Client(ClientError::NoLeader {
                 topic: topic.to_owned(),
                 partition,
-            }),
+            })),
         }
     }
 
@@ -522,10 +524,10 @@ impl Client {
                     backoff = (backoff * 2).min(cfg.retry_backoff_max);
                 }
                 Err(e) if e.is_retriable() => {
-                    return Err(Error::RetriesExhausted {
+                    return Err(Error::Client(ClientError::RetriesExhausted {
                         attempts,
                         last: Box::new(e),
-                    })
+                    }))
                 }
                 Err(e) => return Err(e),
             }

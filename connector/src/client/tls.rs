@@ -9,6 +9,7 @@
 //!
 //! References: the Kafka security guide, "Encryption and Authentication using SSL"; RFC 8446.
 
+use crate::client::{ClientError, ConnectionError};
 use std::sync::Arc;
 
 use rustls_pki_types::pem::PemObject;
@@ -39,7 +40,7 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 }
 
 fn bad(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::InvalidArgument(format!("TLS: {what}: {e}"))
+    Error::Client(ClientError::InvalidArgument(format!("TLS: {what}: {e}")))
 }
 
 fn roots_from_pem(ca_pem: &[u8]) -> Result<RootCertStore, Error> {
@@ -51,7 +52,9 @@ fn roots_from_pem(ca_pem: &[u8]) -> Result<RootCertStore, Error> {
         found += 1;
     }
     if found == 0 {
-        return Err(Error::InvalidArgument("TLS: no certificate in the CA PEM".into()));
+        return Err(Error::Client(ClientError::InvalidArgument(
+            "TLS: no certificate in the CA PEM".into(),
+        )));
     }
     Ok(roots)
 }
@@ -74,9 +77,9 @@ impl TlsConfig {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| bad("reading the client certificate", e))?;
         if chain.is_empty() {
-            return Err(Error::InvalidArgument(
+            return Err(Error::Client(ClientError::InvalidArgument(
                 "TLS: no certificate in the client certificate PEM".into(),
-            ));
+            )));
         }
         let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| bad("reading the client key", e))?;
         let config = ClientConfig::builder_with_provider(provider())
@@ -121,9 +124,11 @@ impl TlsConfig {
         TlsConnector::from(Arc::clone(&self.config))
             .connect(name, tcp)
             .await
-            .map_err(|e| Error::Tls {
-                broker: addr.to_owned(),
-                reason: e.to_string(),
+            .map_err(|e| {
+                Error::Connection(ConnectionError::Tls {
+                    broker: addr.to_owned(),
+                    reason: e.to_string(),
+                })
             })
     }
 }

@@ -34,6 +34,7 @@
 //! `BuiltInPartitioner.partitionForKey`; KIP-98 (transactions), KIP-664 (describing
 //! transactions), KIP-890 (transactions v2).
 
+use crate::client::{BrokerError, ClientError, ProtocolError};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
@@ -495,7 +496,7 @@ pub async fn commit_prepared(client: &Client, prepared: &[PreparedTransaction]) 
                 info!(id = %t.transactional_id, checkpoint = t.checkpoint, "recovered transaction committed");
                 continue;
             }
-            Err(Error::Broker { code, .. })
+            Err(Error::Broker(BrokerError { code, .. }))
                 if code == ErrorCode::INVALID_TXN_STATE
                     || code == ErrorCode::PRODUCER_FENCED
                     || code == ErrorCode::INVALID_PRODUCER_EPOCH
@@ -540,7 +541,7 @@ async fn outcome(client: &Client, t: &PreparedTransaction) -> Result<Outcome, Er
     let described = match client.describe_transaction(&t.transactional_id).await {
         Ok(d) => d,
         // A broker without DescribeTransactions (before Kafka 3.0): the markers tell.
-        Err(Error::UnsupportedVersion { .. }) => None,
+        Err(Error::Protocol(ProtocolError::UnsupportedVersion { .. })) => None,
         Err(e) => return Err(e),
     };
     let coordinator = described.filter(|d| d.producer_id == t.producer_id).map(|d| {
@@ -601,10 +602,10 @@ async fn markers(client: &Client, t: &PreparedTransaction) -> Result<Outcome, Er
         loop {
             let got = match client.fetch_one(topic, *partition, offset, &options).await {
                 Ok(got) => got,
-                Err(Error::Broker {
+                Err(Error::Broker(BrokerError {
                     code: ErrorCode::OFFSET_OUT_OF_RANGE,
                     ..
-                }) => {
+                })) => {
                     why.push(format!("{topic}/{partition} no longer holds offset {offset}"));
                     break;
                 }
@@ -851,10 +852,10 @@ impl<T: Send + 'static> KafkaSinkWriter<T> {
         let mut ids: Vec<i32> = meta.partitions.iter().map(|p| p.id).collect();
         ids.sort_unstable();
         if ids.is_empty() {
-            return Err(Error::NoLeader {
+            return Err(Error::Client(ClientError::NoLeader {
                 topic: topic.to_owned(),
                 partition: -1,
-            });
+            }));
         }
         self.partitions.insert(topic.to_owned(), ids.clone());
         Ok(ids)

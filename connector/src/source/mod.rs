@@ -16,6 +16,7 @@
 //! References: FLIP-27 (the Source API), Flink's KafkaSource documentation and
 //! `KafkaSourceEnumerator`, KIP-98 (transaction markers).
 
+use crate::client::ClientError;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -278,10 +279,10 @@ impl KafkaSource {
         restored: Option<SourceState>,
     ) -> Result<SourceReader, Error> {
         if instance >= self.parallelism {
-            return Err(Error::InvalidArgument(format!(
+            return Err(Error::Client(ClientError::InvalidArgument(format!(
                 "instance {instance} of parallelism {}",
                 self.parallelism
-            )));
+            ))));
         }
         // A position the log no longer has resumes at the log start, whichever side it is on.
         let consumer = Consumer::builder(self.client.clone())
@@ -488,7 +489,9 @@ impl SourceReader {
                 .map_or(StartOffset::Earliest, |o| StartOffset::At(*o)),
             StartingOffsets::Committed { reset } => StartOffset::Committed {
                 group: self.source.group_id.clone().ok_or_else(|| {
-                    Error::InvalidArgument("starting from committed offsets needs a group id".into())
+                    Error::Client(ClientError::InvalidArgument(
+                        "starting from committed offsets needs a group id".into(),
+                    ))
                 })?,
                 otherwise: *reset,
             },

@@ -6,6 +6,7 @@
 //! document and the row that describe it; a test checks the row is there.
 
 use kwire_connector::client::Error;
+use kwire_connector::client::{ConnectionError, ProtocolError};
 use kwire_protocol::messages::fetch_response::PartitionData;
 use kwire_protocol::messages::list_offsets_response::ListOffsetsPartitionResponse;
 use kwire_protocol::messages::{
@@ -238,7 +239,11 @@ pub(crate) fn list_offsets_by_timestamp(
 
 /// ListOffsets max timestamp answered by closing the connection.
 pub(crate) fn list_offsets_max_timestamp(err: &Error) -> Option<&'static Deviation> {
-    matches!(err, Error::ConnectionClosed { .. } | Error::Io { .. }).then_some(&LIST_OFFSETS_MAX_TIMESTAMP)
+    matches!(
+        err,
+        Error::Connection(ConnectionError::Closed { .. }) | Error::Connection(ConnectionError::Io { .. })
+    )
+    .then_some(&LIST_OFFSETS_MAX_TIMESTAMP)
 }
 
 /// A Metadata answer to an empty topic list that lists topics, `ours` among them (so: every
@@ -293,7 +298,8 @@ pub(crate) fn offset_commit_metadata(
 
 /// An OffsetFetch for all topics at v2-v7 whose answer fails to decode at `topics`.
 pub(crate) fn offset_fetch_all_topics(err: &Error, version: i16) -> Option<&'static Deviation> {
-    let at_topics = matches!(err, Error::Decode { source, .. } if source.path() == "topics");
+    let at_topics =
+        matches!(err, Error::Protocol(ProtocolError::Decode { source, .. }) if source.path() == "topics");
     ((2..=7).contains(&version) && at_topics).then_some(&OFFSET_FETCH_ALL_TOPICS)
 }
 
@@ -397,19 +403,19 @@ mod tests {
     }
 
     fn connection_closed() -> Error {
-        Error::ConnectionClosed {
+        Error::Connection(ConnectionError::Closed {
             broker: "b:9092".into(),
             reason: "closed by the broker".into(),
-        }
+        })
     }
 
     fn decode_error_at(field: &'static str) -> Error {
         let source =
             kwire_protocol::DecodeError::new(kwire_protocol::DecodeErrorKind::Invalid("x"), 3).within(field);
-        Error::Decode {
+        Error::Protocol(ProtocolError::Decode {
             api: "OffsetFetchRequest",
             source,
-        }
+        })
     }
 
     #[test]
@@ -419,10 +425,10 @@ mod tests {
         let broker_error = Error::broker("ListOffsets", ErrorCode::UNSUPPORTED_VERSION);
         assert!(list_offsets_max_timestamp(&broker_error).is_none());
         assert!(list_offsets_max_timestamp(&decode_error_at("topics")).is_none());
-        let timeout = Error::Timeout {
+        let timeout = Error::Connection(ConnectionError::Timeout {
             what: "ListOffsets".into(),
             after: std::time::Duration::from_secs(1),
-        };
+        });
         assert!(list_offsets_max_timestamp(&timeout).is_none());
     }
 

@@ -38,6 +38,9 @@ pub enum RequestFault {
     /// A Metadata answered with every partition's leader at -1 and `code` in the partition's
     /// error field: Kafka answers LEADER_NOT_AVAILABLE while a partition has no leader.
     Leaderless(ErrorCode),
+    /// A Produce, Fetch or Metadata answered with `throttle_time_ms` set to this (a quota the
+    /// client went over, KIP-219); the broker itself holds nothing back.
+    Throttle(i32),
 }
 
 /// How [`RequestFault::CorruptRecords`] damages a Fetch's record bytes.

@@ -665,11 +665,19 @@ async fn serve(inner: Arc<Inner>, broker: i32, stream: TcpStream) {
                 }
             }
         };
-        let body = match reply {
+        let mut body = match reply {
             Reply::Nothing => continue,
             Reply::Close => return,
             Reply::Body(b) => b,
         };
+        if let Some(RequestFault::Throttle(ms)) = fault {
+            match &mut body {
+                ResponseBody::Produce(r) => r.throttle_time_ms = ms,
+                ResponseBody::Fetch(r) => r.throttle_time_ms = ms,
+                ResponseBody::Metadata(r) => r.throttle_time_ms = ms,
+                _ => {}
+            }
+        }
         if fault == Some(RequestFault::CloseBeforeResponse) {
             debug!(broker, api = ?api, "closing before the response");
             return;

@@ -13,6 +13,7 @@
 //! References: the protocol guide's "Record Batch" section, KIP-98 (producer id, epoch and
 //! sequence in the batch header).
 
+use crate::client::{ClientError, ProtocolError};
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -179,14 +180,14 @@ impl Core {
         match tokio::time::timeout(cfg.max_block, memory.acquire_many_owned(n)).await {
             Ok(Ok(p)) => Ok(p),
             // The semaphore is never closed.
-            Ok(Err(_)) => Err(Error::ProducerDropped),
-            Err(_) => Err(Error::Timeout {
+            Ok(Err(_)) => Err(Error::Client(ClientError::ProducerDropped)),
+            Err(_) => Err(Error::Client(ClientError::Timeout {
                 what: format!(
                     "waiting for {size} bytes of room in the producer's buffer memory ({} bytes, full of records not yet acknowledged)",
                     cfg.buffer_memory
                 ),
                 after: cfg.max_block,
-            }),
+            })),
         }
     }
 }
@@ -358,11 +359,11 @@ fn seal(
 }
 
 fn encode_error(tp: &(String, i32), source: BatchEncodeError) -> Error {
-    Error::BatchEncode {
+    Error::Protocol(ProtocolError::BatchEncode {
         topic: tp.0.clone(),
         partition: tp.1,
         source,
-    }
+    })
 }
 
 /// Fails every record of a batch with `err`.

@@ -37,6 +37,7 @@ mod accumulator;
 mod sender;
 mod transaction;
 
+use crate::client::{ClientError, TransactionError};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -198,7 +199,7 @@ impl ProducerBuilder {
 
     /// The largest record the producer sends, in bytes as it is serialized in a batch (default
     /// 1 MiB, the Java client's max.request.size): a larger one fails at [`Producer::send`] with
-    /// [`Error::RecordTooLarge`]. Brokers have a limit of their own (message.max.bytes, 1 MiB by
+    /// [`ClientError::RecordTooLarge`]. Brokers have a limit of their own (message.max.bytes, 1 MiB by
     /// default), which they answer with MESSAGE_TOO_LARGE.
     pub fn max_request_size(mut self, bytes: usize) -> Self {
         self.max_request_size = bytes;
@@ -271,7 +272,7 @@ impl ProducerBuilder {
 /// A Kafka producer. Cheap to clone; clones share batches and the sender task.
 ///
 /// The sender task stops when the last clone is dropped, as when [`Producer::close`] is called
-/// but without the flush: records still queued then fail with [`Error::ProducerDropped`] and are
+/// but without the flush: records still queued then fail with [`ClientError::ProducerDropped`] and are
 /// never sent, so a writer that is killed (dropped) stops writing. A transaction it left open is
 /// not ended; the broker aborts it after the transaction timeout, or at once when the next
 /// producer with its transactional id calls [`Producer::init_transactions`].
@@ -318,10 +319,10 @@ impl Producer {
                 let n =
                     i32::try_from(self.core.client.topic(&record.topic).await?.partitions.len()).unwrap_or(0);
                 if n == 0 {
-                    return Err(Error::NoLeader {
+                    return Err(Error::Client(ClientError::NoLeader {
                         topic: record.topic.clone(),
                         partition: -1,
-                    });
+                    }));
                 }
                 match &record.key {
                     Some(k) => partition_for_key(k, n),
@@ -352,25 +353,25 @@ impl Producer {
                 return Err(e.clone());
             }
             if st.closed {
-                return Err(Error::ProducerClosed);
+                return Err(Error::Client(ClientError::ProducerClosed));
             }
             let transactional = self.core.cfg.transactional_id.is_some();
             if transactional && !st.in_transaction {
-                return Err(Error::TransactionState {
+                return Err(Error::Transaction(TransactionError::State {
                     call: "send",
                     why: "no transaction is open (call begin_transaction first)",
-                });
+                }));
             }
             if let Some(e) = &st.txn_error {
                 return Err(e.clone());
             }
             if serialized > self.core.cfg.max_request_size {
-                let err = Error::RecordTooLarge {
+                let err = Error::Client(ClientError::RecordTooLarge {
                     topic: record.topic.clone(),
                     partition,
                     size: serialized,
                     limit: self.core.cfg.max_request_size,
-                };
+                });
                 st.record_failed(transactional, &(record.topic, partition), &err);
                 return Err(err);
             }
@@ -388,7 +389,9 @@ impl Producer {
         let rx = self.send(record).await?;
         self.flush_hint();
         rx.await.map_err(|_| {
-            Error::TaskFailed("the producer's sender ended without answering for the record".into())
+            Error::Client(ClientError::TaskFailed(
+                "the producer's sender ended without answering for the record".into(),
+            ))
         })?
     }
 
@@ -399,7 +402,7 @@ impl Producer {
     /// Sends everything queued now and waits until every record is acknowledged or failed.
     ///
     /// A record's own failure comes through its [`DeliveryFuture`]; flush fails after a fatal
-    /// error, and in a transaction once a record of it failed ([`Error::TransactionFailed`]).
+    /// error, and in a transaction once a record of it failed ([`TransactionError::Failed`]).
     pub async fn flush(&self) -> Result<(), Error> {
         {
             self.core.state().flushing += 1;
@@ -509,7 +512,7 @@ struct State {
     fatal: Option<Error>,
     /// Every handle is gone: the sender fails what is queued and stops.
     dropped: bool,
-    /// The first failure of a record of the open transaction ([`Error::TransactionFailed`]): the
+    /// The first failure of a record of the open transaction ([`TransactionError::Failed`]): the
     /// transaction can only be aborted (the Java client's abortable error state).
     txn_error: Option<Error>,
 }

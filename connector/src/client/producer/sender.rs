@@ -12,6 +12,7 @@
 //! References: KIP-98 (idempotent producer: sequence numbers and duplicates),
 //! KIP-679 (acks=all and idempotence by default).
 
+use crate::client::{BrokerError, ClientError, ProtocolError};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -41,7 +42,7 @@ pub(super) async fn sender_loop(p: Core) {
             let mut st = p.state();
             if st.dropped {
                 // Every handle is gone (a writer killed, say): nothing it queued goes out now.
-                fail_queued(&mut st, &Error::ProducerDropped);
+                fail_queued(&mut st, &Error::Client(ClientError::ProducerDropped));
                 return;
             }
             if let Some(e) = st.txn_error.clone() {
@@ -96,10 +97,10 @@ pub(super) async fn sender_loop(p: Core) {
                 Some(l) => by_leader.entry(l).or_default().push((tp, batch)),
                 None => {
                     p.client.invalidate(&tp.0);
-                    let err = Error::NoLeader {
+                    let err = Error::Client(ClientError::NoLeader {
                         topic: tp.0.clone(),
                         partition: tp.1,
-                    };
+                    });
                     requeue(&p, tp, batch, &err);
                 }
             }
@@ -107,7 +108,7 @@ pub(super) async fn sender_loop(p: Core) {
         if p.state().dropped {
             // Dropped while the leaders were looked up: these are not sent either.
             for (tp, batch) in by_leader.into_values().flatten() {
-                requeue(&p, tp, batch, &Error::ProducerDropped);
+                requeue(&p, tp, batch, &Error::Client(ClientError::ProducerDropped));
             }
             continue;
         }
@@ -123,7 +124,7 @@ pub(super) async fn sender_loop(p: Core) {
             if let Err(unsent) = queue.send(batches) {
                 leaders.remove(&leader);
                 for (tp, batch) in unsent.0 {
-                    requeue(&p, tp, batch, &Error::ProducerDropped);
+                    requeue(&p, tp, batch, &Error::Client(ClientError::ProducerDropped));
                 }
             }
         }
@@ -142,10 +143,10 @@ fn requeue(p: &Core, tp: (String, i32), batch: Sealed, err: &Error) {
     // sent again after that one, in order (a batch with nothing before it keeps the error).
     let behind_a_retry = matches!(
         err,
-        Error::Broker {
+        Error::Broker(BrokerError {
             code: ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER,
             ..
-        }
+        })
     ) && q.has_earlier(batch.order);
     let retry = (err.is_retriable() || behind_a_retry) && !expired;
     if retry && !dropped {
@@ -156,12 +157,12 @@ fn requeue(p: &Core, tp: (String, i32), batch: Sealed, err: &Error) {
 
     {
         let e = if expired {
-            Error::Timeout {
+            Error::Client(ClientError::Timeout {
                 what: format!("delivery ({err})"),
                 after: p.cfg.delivery_timeout,
-            }
+            })
         } else if retry {
-            Error::ProducerDropped
+            Error::Client(ClientError::ProducerDropped)
         } else {
             err.clone()
         };
@@ -175,13 +176,13 @@ fn requeue(p: &Core, tp: (String, i32), batch: Sealed, err: &Error) {
             // new producer id for the next batch (the Java client does the same). A
             // transactional producer's transaction is failed (above) and is aborted; the next
             // one starts with a bumped epoch, which resets every sequence.
-            if matches!(e, Error::Timeout { .. })
+            if matches!(e, Error::Client(ClientError::Timeout { .. }))
                 || matches!(
                     err,
-                    Error::Broker {
+                    Error::Broker(BrokerError {
                         code: ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER,
                         ..
-                    }
+                    })
                 )
             {
                 if p.cfg.transactional_id.is_some() {
@@ -299,11 +300,11 @@ fn answered(p: &Core, addr: &str, batches: Round, res: Result<ProduceResponse, E
             }
             for (tp, b) in batches {
                 let Some((code, base, message)) = results.remove(&tp) else {
-                    let err = Error::InvalidResponse {
+                    let err = Error::Protocol(ProtocolError::InvalidResponse {
                         api: "Produce",
                         broker: addr.to_owned(),
                         reason: format!("no result for {}-{}", tp.0, tp.1),
-                    };
+                    });
                     requeue(p, tp, b, &err);
                     continue;
                 };
@@ -322,13 +323,13 @@ fn answered(p: &Core, addr: &str, batches: Round, res: Result<ProduceResponse, E
                         }));
                     }
                 } else {
-                    let err = Error::Broker {
+                    let err = Error::Broker(BrokerError {
                         api: "Produce",
                         topic: Some(tp.0.clone()),
                         partition: Some(tp.1),
                         code,
                         message,
-                    };
+                    });
                     if err.needs_metadata_refresh() {
                         p.client.invalidate(&tp.0);
                     }

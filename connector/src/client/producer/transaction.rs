@@ -7,6 +7,7 @@
 //! References: KIP-98 (transactions), KIP-360 (epoch bump on InitProducerId), KIP-890
 //! (transaction verification, the epoch bump after each transaction).
 
+use crate::client::{BrokerError, TransactionError};
 use std::sync::Arc;
 
 use kwire_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
@@ -29,10 +30,10 @@ impl Producer {
     /// aborts their open transaction. Call once before the first transaction.
     pub async fn init_transactions(&self) -> Result<(), Error> {
         if self.core.cfg.transactional_id.is_none() {
-            return Err(Error::TransactionState {
+            return Err(Error::Transaction(TransactionError::State {
                 call: "init_transactions",
                 why: "the producer has no transactional id",
-            });
+            }));
         }
         self.core.init_producer_id(None).await
     }
@@ -49,10 +50,10 @@ impl Producer {
                 return Err(e.clone());
             }
             if st.in_transaction {
-                return Err(Error::TransactionState {
+                return Err(Error::Transaction(TransactionError::State {
                     call: "begin_transaction",
                     why: "a transaction is already open",
-                });
+                }));
             }
             if st.needs_fence {
                 warn!("an earlier transactional request had an unknown outcome: bumping the epoch first");
@@ -141,7 +142,7 @@ impl Producer {
     ///
     /// When a record of the transaction failed (the broker refused it, its partition could not
     /// be added, it was too large to send), nothing is committed: the error is
-    /// [`Error::TransactionFailed`] with the first failure, and the transaction stays open for
+    /// [`TransactionError::Failed`] with the first failure, and the transaction stays open for
     /// [`Producer::abort_transaction`], after which the next one can begin. After a fatal error
     /// (fenced by a newer instance, not authorized for the transactional id) that error is
     /// returned instead, and the producer cannot go on.
@@ -155,7 +156,7 @@ impl Producer {
     pub async fn abort_transaction(&self) -> Result<(), Error> {
         {
             let mut st = self.core.state();
-            let aborted = Error::TransactionAborted;
+            let aborted = Error::Transaction(TransactionError::Aborted);
             for q in st.queues.values_mut() {
                 q.fail_unsealed(&aborted);
             }
@@ -173,7 +174,7 @@ impl Producer {
         let mut ended = true;
         let res = match self.core.client.end_transaction(&txn, pid, epoch, commit).await {
             // Nothing was ever added: the coordinator has no transaction to end.
-            Err(Error::Broker { code, .. }) if code == ErrorCode::INVALID_TXN_STATE && !any => {
+            Err(Error::Broker(BrokerError { code, .. })) if code == ErrorCode::INVALID_TXN_STATE && !any => {
                 ended = false;
                 Ok(())
             }
@@ -189,7 +190,7 @@ impl Producer {
                 st.fatal.get_or_insert(e.clone());
                 // A flush waiting elsewhere learns of it through the sender task.
                 self.core.shared.wake.notify_one();
-            } else if !matches!(e, Error::Broker { .. }) {
+            } else if !matches!(e, Error::Broker(BrokerError { .. })) {
                 st.needs_fence = true;
             }
         }
@@ -359,11 +360,11 @@ impl State {
     /// it abortable only: committing it would commit the rest without that record.
     pub(super) fn record_failed(&mut self, transactional: bool, tp: &(String, i32), err: &Error) {
         if transactional && self.in_transaction && self.txn_error.is_none() {
-            self.txn_error = Some(Error::TransactionFailed {
+            self.txn_error = Some(Error::Transaction(TransactionError::Failed {
                 topic: tp.0.clone(),
                 partition: tp.1,
                 source: Box::new(err.clone()),
-            });
+            }));
         }
     }
 }
@@ -382,11 +383,11 @@ fn check(api: &'static str, code: i16) -> Result<(), Error> {
 pub(super) fn is_fatal(err: &Error) -> bool {
     matches!(
         err,
-        Error::Broker {
+        Error::Broker(BrokerError {
             code: ErrorCode::PRODUCER_FENCED
                 | ErrorCode::INVALID_PRODUCER_EPOCH
                 | ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
             ..
-        }
+        })
     )
 }

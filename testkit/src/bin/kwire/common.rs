@@ -1,5 +1,6 @@
 //! What the commands share: the bootstrap default, connecting, error lines, Ctrl-C.
 
+use kwire_connector::client::{BrokerError, ClientError};
 use std::io::Write;
 use std::time::Duration;
 
@@ -90,7 +91,7 @@ pub(crate) async fn connect(bootstrap: &str) -> anyhow::Result<Client> {
 /// The client error as a sentence, with the broker's own message when it sent one.
 pub(crate) fn describe(e: &Error) -> String {
     match e {
-        Error::Broker { message: Some(m), .. } if !m.is_empty() => format!("{e} ({m})"),
+        Error::Broker(BrokerError { message: Some(m), .. }) if !m.is_empty() => format!("{e} ({m})"),
         _ => e.to_string(),
     }
 }
@@ -98,8 +99,8 @@ pub(crate) fn describe(e: &Error) -> String {
 /// The broker's error code in `e`, looking through retries.
 pub(crate) fn broker_code(e: &Error) -> Option<ErrorCode> {
     match e {
-        Error::Broker { code, .. } => Some(*code),
-        Error::RetriesExhausted { last, .. } => broker_code(last),
+        Error::Broker(BrokerError { code, .. }) => Some(*code),
+        Error::Client(ClientError::RetriesExhausted { last, .. }) => broker_code(last),
         _ => None,
     }
 }
