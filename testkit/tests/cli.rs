@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use kwire_connector::client::{Client, ProducerRecord};
 use kwire_protocol::messages::ApiKey;
-use kwire_protocol::records::Compression;
+use kwire_protocol::records::{Compression, DecodeOptions};
 use kwire_testkit::broker::free_port;
 use kwire_testkit::fake::{Corruption, FakeCluster, RequestFault};
 use kwire_testkit::LocalBroker;
@@ -43,8 +43,14 @@ impl Run {
 
 /// Runs `kwire args` with `stdin`, killing it after `limit`.
 fn kwire_with(args: &[&str], stdin: &str, limit: Duration) -> Run {
+    kwire_env(args, stdin, limit, &[])
+}
+
+/// [`kwire_with`], with these variables in its environment.
+fn kwire_env(args: &[&str], stdin: &str, limit: Duration, vars: &[(&str, &str)]) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kwire"))
         .args(args)
+        .envs(vars.iter().copied())
         .env_remove("KWIRE_BOOTSTRAP")
         .env("RUST_BACKTRACE", "1")
         .stdin(Stdio::piped())
@@ -675,9 +681,10 @@ fn consume_never_exits_0_on_a_corrupt_batch() {
     assert_eq!(cluster.request_faults_used_on(ApiKey::Fetch), 300);
 }
 
-/// A compressed batch that inflates past the decompression limit, or whose compressed stream is
-/// cut short under a correct CRC, is the same clear error for every codec: `kwire consume` exits
-/// non-zero with one error line that names the topic, the partition and what is wrong.
+/// A compressed batch that inflates past the decompression limit (to 1 GiB, sixteen times it),
+/// or whose compressed stream is cut short under a correct CRC, is the same clear error for every
+/// codec: `kwire consume` exits non-zero with one error line that names the partition, the codec
+/// and what is wrong, and its peak memory stays within a few times the limit.
 #[test]
 fn consume_fails_clearly_on_a_decompression_bomb_or_a_cut_stream_of_every_codec() {
     let (cluster, bootstrap) = fake_with_ten_records("bombs");
@@ -701,8 +708,24 @@ fn consume_fails_clearly_on_a_decompression_bomb_or_a_cut_stream_of_every_codec(
         for how in [Corruption::Bomb(codec), Corruption::TruncatedStream(codec)] {
             cluster.clear_request_faults();
             cluster.fail_next(ApiKey::Fetch, RequestFault::CorruptRecords(how), 1);
-            let got = kwire(&args);
+            let peak_file = std::env::temp_dir().join(format!("kwire-peak-{}", std::process::id()));
+            let _ = std::fs::remove_file(&peak_file);
+            let got = kwire_env(
+                &args,
+                "",
+                Duration::from_secs(60),
+                &[("KWIRE_PEAK_MEMORY_FILE", peak_file.to_str().unwrap())],
+            );
             runs += 1;
+            let peak: usize = std::fs::read_to_string(&peak_file)
+                .expect("kwire reports its peak memory")
+                .parse()
+                .unwrap();
+            // The output buffer may double past the limit once, and the process has its own
+            // floor; an unbounded inflate would take the whole GiB.
+            let limit = DecodeOptions::DEFAULT_MAX_DECOMPRESSED_SIZE;
+            assert!(peak < 3 * limit + (96 << 20), "{how:?}: peak memory {peak} B");
+            println!("{how:?}: peak memory {} MiB", peak >> 20);
             let line = got.assert_one_error_line();
             assert!(got.stdout.is_empty(), "{how:?}: {got:?}");
             assert!(line.contains("bombs-0"), "{how:?}: {line}");

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use kwire_protocol::messages::ApiKey;
-use kwire_protocol::records::{Compression, DecodeOptions, Record, RecordBatch};
+use kwire_protocol::records::{Compression, DecodeOptions, RecordBatch};
 use kwire_protocol::ErrorCode;
 
 use crate::data::Seeded;
@@ -53,11 +53,9 @@ pub enum Corruption {
     NegativeLength,
     /// The record bytes cut in the middle of the first batch.
     Truncated,
-    /// The first batch replaced by one of the same offsets, compressed with this codec, whose
-    /// one record inflates past the decoder's default limit
-    /// ([`DecodeOptions::DEFAULT_MAX_DECOMPRESSED_SIZE`]) by a MiB; CRC correct.
-    ///
-    /// [`DecodeOptions::DEFAULT_MAX_DECOMPRESSED_SIZE`]: kwire_protocol::records::DecodeOptions::DEFAULT_MAX_DECOMPRESSED_SIZE
+    /// The first batch replaced by one of the same base offset and one record, compressed with
+    /// this codec, whose records inflate to 1 GiB of zeros (sixteen times the decoder's default
+    /// limit) from a few MiB at most; CRC correct.
     Bomb(Compression),
     /// The first batch compressed with this codec, its compressed stream cut in half, its length
     /// and CRC made to match: only the decompressor can tell.
@@ -92,9 +90,8 @@ impl Corruption {
     }
 }
 
-/// The first batch of `records` again, compressed with `codec`: as a bomb (one record of zeros
-/// past the default decompression limit) or with its compressed stream cut in half. `None` when
-/// the first batch does not decode.
+/// The first batch of `records` again, compressed with `codec`: as a bomb, or with its
+/// compressed stream cut in half. `None` when the first batch does not decode.
 fn recompressed(records: &[u8], codec: Compression, bomb: bool) -> Option<Vec<u8>> {
     let batch = RecordBatch::decode_from(
         &mut kwire_protocol::Decoder::new(bytes::Bytes::copy_from_slice(records)),
@@ -103,27 +100,90 @@ fn recompressed(records: &[u8], codec: Compression, bomb: bool) -> Option<Vec<u8
     .ok()?;
     let mut header = batch.header();
     header.attributes.compression = codec;
-    let records = if bomb {
+    if bomb {
         header.last_offset_delta = 0;
-        let size = DecodeOptions::DEFAULT_MAX_DECOMPRESSED_SIZE + (1 << 20);
-        vec![Record {
-            value: Some(vec![0u8; size].into()),
-            ..Record::default()
-        }]
-    } else {
-        batch.records
-    };
-    let mut out = RecordBatch::from_parts(header, records).to_bytes().ok()?.to_vec();
-    if !bomb {
-        // Cut the compressed records in half; the length and CRC follow, as a broker's would.
-        let keep = RECORDS_AT + (out.len() - RECORDS_AT) / 2;
-        out.truncate(keep);
-        let len = i32::try_from(keep - 12).ok()?;
-        out[8..12].copy_from_slice(&len.to_be_bytes());
-        let crc = crc32c::crc32c(&out[21..]);
-        out[17..21].copy_from_slice(&crc.to_be_bytes());
+        // The header of a batch of no records, then the bomb as its compressed records.
+        let mut out = RecordBatch::from_parts(header, Vec::new())
+            .to_bytes()
+            .ok()?
+            .to_vec();
+        out.truncate(RECORDS_AT);
+        out[57..61].copy_from_slice(&1i32.to_be_bytes());
+        out.extend_from_slice(&bomb_stream(codec)?);
+        return Some(with_length_and_crc(out));
     }
-    Some(out)
+    let mut out = RecordBatch::from_parts(header, batch.records)
+        .to_bytes()
+        .ok()?
+        .to_vec();
+    // Cut the compressed records in half; the length and CRC follow, as a broker's would.
+    out.truncate(RECORDS_AT + (out.len() - RECORDS_AT) / 2);
+    Some(with_length_and_crc(out))
+}
+
+/// A v2 batch's bytes with its length field and CRC made to match them.
+fn with_length_and_crc(mut batch: Vec<u8>) -> Vec<u8> {
+    let len = i32::try_from(batch.len() - 12).unwrap_or(i32::MAX);
+    batch[8..12].copy_from_slice(&len.to_be_bytes());
+    let crc = crc32c::crc32c(&batch[21..]);
+    batch[17..21].copy_from_slice(&crc.to_be_bytes());
+    batch
+}
+
+/// How far a bomb inflates: 1 GiB, sixteen times the decoder's default limit.
+const BOMB_SIZE: usize = 1 << 30;
+
+/// A compressed stream of `codec` that inflates to [`BOMB_SIZE`] zero bytes from at most a few
+/// MiB, built from one compressed MiB (or block) repeated, never holding the inflated output.
+fn bomb_stream(codec: Compression) -> Option<Vec<u8>> {
+    const MIB: usize = 1 << 20;
+    let compressed = |input: &[u8]| {
+        let mut out = bytes::BytesMut::new();
+        codec.compress(input, &mut out).ok().map(|()| out.to_vec())
+    };
+    match codec {
+        // gzip members back to back each inflate to their MiB.
+        Compression::Gzip => Some(compressed(&vec![0; MIB])?.repeat(BOMB_SIZE / MIB)),
+        // xerial framing: its header, then (length, raw snappy block) pairs.
+        Compression::Snappy => {
+            let block = compressed(&vec![0; MIB])?;
+            let mut out = vec![
+                0x82, b'S', b'N', b'A', b'P', b'P', b'Y', 0, 0, 0, 0, 1, 0, 0, 0, 1,
+            ];
+            let len = i32::try_from(block.len()).ok()?.to_be_bytes();
+            for _ in 0..BOMB_SIZE / MIB {
+                out.extend_from_slice(&len);
+                out.extend_from_slice(&block);
+            }
+            Some(out)
+        }
+        // An LZ4 frame of one 64 KiB block (the codec's block size): its 7-byte header, the
+        // block (size + data), the end mark. The block repeated inside one frame.
+        Compression::Lz4 => {
+            const BLOCK: usize = 64 << 10;
+            let frame = compressed(&vec![0; BLOCK])?;
+            let block = frame.get(7..frame.len().checked_sub(4)?)?;
+            let size = u32::from_le_bytes(block.get(..4)?.try_into().ok()?) as usize;
+            if block.len() != 4 + size {
+                return None;
+            }
+            Some([&frame[..7], &block.repeat(BOMB_SIZE / BLOCK), &[0, 0, 0, 0][..]].concat())
+        }
+        // A zstd frame (no content size, a 1 MiB window) of RLE blocks of 128 KiB of zeros,
+        // 4 bytes each.
+        Compression::Zstd => {
+            let mut out = vec![0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x50];
+            let blocks = BOMB_SIZE / (128 << 10);
+            for i in 0..blocks {
+                let last = u32::from(i + 1 == blocks);
+                let header = ((128u32 << 10) << 3) | (1 << 1) | last;
+                out.extend_from_slice(&header.to_le_bytes()[..3]);
+                out.push(0);
+            }
+            Some(out)
+        }
+        _ => None,
+    }
 }
 
 /// Where a v2 batch's records start: after its 61-byte header.

@@ -182,3 +182,22 @@ pub(crate) async fn start_embedded() -> anyhow::Result<LocalBroker> {
 pub(crate) async fn stop_embedded(broker: LocalBroker) {
     let _ = tokio::task::spawn_blocking(move || drop(broker)).await;
 }
+
+/// With `KWIRE_PEAK_MEMORY_FILE` set, writes the process's peak resident memory in bytes (Linux's
+/// VmHWM) to that file as it ends: the tests bound what hostile input costs the whole CLI.
+pub(crate) fn write_peak_memory() {
+    let Some(path) = std::env::var_os("KWIRE_PEAK_MEMORY_FILE").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let peak_kib = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        });
+    if let Some(kib) = peak_kib {
+        let _ = std::fs::write(path, (kib * 1024).to_string());
+    }
+}

@@ -81,6 +81,7 @@ fn main() -> ExitCode {
         }
         Err(e) => Err(anyhow::anyhow!("cannot start the async runtime: {e}")),
     };
+    common::write_peak_memory();
     match result {
         Ok(code) => code,
         Err(e) => {
