@@ -159,6 +159,8 @@ pub struct ApacheKafka {
     dir: PathBuf,
     port: u16,
     advertised: u16,
+    /// The SASL_PLAINTEXT listener's port, when it has one.
+    sasl_port: Option<u16>,
 }
 
 impl ApacheKafka {
@@ -175,9 +177,26 @@ impl ApacheKafka {
     /// broker again on fresh ports, up to three times: the ports are ours to pick except a
     /// `port` the caller gave.
     pub fn start_with(port: u16, advertised: Option<u16>, extra: &[&str]) -> Result<Self, BrokerError> {
+        Self::start_retrying(port, advertised, extra, &[])
+    }
+
+    /// A broker with a second listener, SASL_PLAINTEXT on a port of its own
+    /// ([`ApacheKafka::sasl_bootstrap`]), that enables PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512
+    /// for `users` (name, password); the PLAINTEXT listener stays for readiness and for tests
+    /// that send SASL to a listener without it.
+    pub fn start_sasl(users: &[(&str, &str)]) -> Result<Self, BrokerError> {
+        Self::start_retrying(0, None, &[], users)
+    }
+
+    fn start_retrying(
+        port: u16,
+        advertised: Option<u16>,
+        extra: &[&str],
+        sasl_users: &[(&str, &str)],
+    ) -> Result<Self, BrokerError> {
         let mut attempt = 1;
         loop {
-            match Self::start_once(port, advertised, extra) {
+            match Self::start_once(port, advertised, extra, sasl_users) {
                 Err(BrokerError::Start(why)) if attempt < 3 && why.contains("Address already in use") => {
                     eprintln!(
                         "Apache Kafka lost a port to another process before binding it; starting it again"
@@ -189,7 +208,12 @@ impl ApacheKafka {
         }
     }
 
-    fn start_once(port: u16, advertised: Option<u16>, extra: &[&str]) -> Result<Self, BrokerError> {
+    fn start_once(
+        port: u16,
+        advertised: Option<u16>,
+        extra: &[&str],
+        sasl_users: &[(&str, &str)],
+    ) -> Result<Self, BrokerError> {
         let java = java();
         require_tool(
             &java,
@@ -205,6 +229,11 @@ impl ApacheKafka {
             p => p,
         };
         let controller = free_port().map_err(io("no free port"))?;
+        let sasl_port = if sasl_users.is_empty() {
+            None
+        } else {
+            Some(free_port().map_err(io("no free port"))?)
+        };
         let advertised = advertised.unwrap_or(port);
         static STARTED: AtomicU32 = AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
@@ -219,14 +248,34 @@ impl ApacheKafka {
             dir,
             port,
             advertised,
+            sasl_port,
         };
+        let mut lines: Vec<String> = extra.iter().map(|l| (*l).to_owned()).collect();
+        let mut format_args = Vec::new();
+        if let Some(sasl) = sasl_port {
+            lines.extend(sasl_config(port, broker.advertised, controller, sasl, sasl_users));
+            for (name, password) in sasl_users {
+                for mechanism in ["SCRAM-SHA-256", "SCRAM-SHA-512"] {
+                    format_args.push(format!(
+                        "--add-scram={mechanism}=[name={name},password={password}]"
+                    ));
+                }
+            }
+        }
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
         broker
-            .write_config(controller, extra)
+            .write_config(controller, &lines)
             .map_err(io("cannot write its config"))?;
-        broker.format(&java, &libs)?;
+        broker.format(&java, &libs, &format_args)?;
         broker.child = Some(broker.spawn(&java, &libs)?);
         broker.wait_ready()?;
         Ok(broker)
+    }
+
+    /// `127.0.0.1:port` of the SASL_PLAINTEXT listener, for a broker from
+    /// [`ApacheKafka::start_sasl`].
+    pub fn sasl_bootstrap(&self) -> Option<String> {
+        self.sasl_port.map(|p| format!("127.0.0.1:{p}"))
     }
 
     /// `127.0.0.1:port` the broker advertises.
@@ -319,11 +368,12 @@ impl ApacheKafka {
         cmd
     }
 
-    /// `kafka-storage format` with a fresh cluster id.
-    fn format(&self, java: &Path, libs: &Path) -> Result<(), BrokerError> {
+    /// `kafka-storage format` with a fresh cluster id, and `extra` arguments (SCRAM credentials).
+    fn format(&self, java: &Path, libs: &Path, extra: &[String]) -> Result<(), BrokerError> {
         let out = self
             .java_command(java, libs)
             .args(["kafka.tools.StorageTool", "format"])
+            .args(extra)
             // One argument: an id that starts with '-' must not read as an option.
             .arg(format!("--cluster-id={}", cluster_id(self.port)))
             .arg("-c")
@@ -423,6 +473,35 @@ impl Drop for ApacheKafka {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+/// The `server.properties` lines that add a SASL_PLAINTEXT listener on `sasl` with PLAIN users
+/// and SCRAM enabled (their credentials are added at format time). Later lines override the
+/// defaults of [`ApacheKafka::write_config`].
+fn sasl_config(
+    port: u16,
+    advertised: u16,
+    controller: u16,
+    sasl: u16,
+    users: &[(&str, &str)],
+) -> Vec<String> {
+    let plain_users: String = users
+        .iter()
+        .map(|(name, password)| format!(" user_{name}=\"{password}\""))
+        .collect();
+    vec![
+        format!(
+            "listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller},SASL_PLAINTEXT://127.0.0.1:{sasl}"
+        ),
+        format!("advertised.listeners=PLAINTEXT://127.0.0.1:{advertised},SASL_PLAINTEXT://127.0.0.1:{sasl}"),
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT".to_owned(),
+        "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512".to_owned(),
+        format!(
+            "listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required{plain_users};"
+        ),
+        "listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;".to_owned(),
+        "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;".to_owned(),
+    ]
 }
 
 /// How many brokers a Metadata v12 answer from 127.0.0.1:`port` lists.

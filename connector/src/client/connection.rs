@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use kwire_protocol::frame::{encode_request, response_header_version, FrameDecoder, ResponseHeader};
 use kwire_protocol::messages::{
-    ApiKey, ApiVersionsRequest, ApiVersionsResponse, Message, Request, VersionRange,
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, Message, Request, SaslAuthenticateRequest,
+    SaslHandshakeRequest, VersionRange,
 };
 use kwire_protocol::{Decoder, ErrorCode};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -57,6 +58,8 @@ pub struct ConnectionConfig {
     pub max_throttle: Duration,
     /// What the connections made with this config count (shared by a client's connections).
     pub(crate) stats: Arc<ConnectionStats>,
+    /// SASL authentication after ApiVersions; `None`: none.
+    pub sasl: Option<super::SaslConfig>,
     /// TLS for the connection; `None`: plaintext.
     #[cfg(feature = "tls")]
     pub tls: Option<super::TlsConfig>,
@@ -91,6 +94,13 @@ impl ConnectionConfig {
         self
     }
 
+    /// SASL authentication (PLAIN, SCRAM-SHA-256/512) on every connection, after ApiVersions.
+    #[must_use]
+    pub fn sasl(mut self, sasl: super::SaslConfig) -> Self {
+        self.sasl = Some(sasl);
+        self
+    }
+
     /// The longest a broker's throttle (KIP-219) mutes a connection, whatever it asks for.
     #[must_use]
     pub fn max_throttle(mut self, max: Duration) -> Self {
@@ -116,6 +126,7 @@ impl Default for ConnectionConfig {
             max_frame_size: kwire_protocol::frame::DEFAULT_MAX_FRAME_SIZE,
             max_throttle: Duration::from_secs(30),
             stats: Arc::default(),
+            sasl: None,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -354,6 +365,9 @@ impl Connection {
             writer,
         };
         conn.versions = conn.negotiate().await?;
+        if let Some(sasl) = conn.config.sasl.clone() {
+            conn.authenticate(&sasl).await?;
+        }
         debug!(broker = %conn.addr, apis = conn.versions.len(), "connected");
         Ok(conn)
     }
@@ -434,6 +448,63 @@ impl Connection {
                 source,
             })
         })
+    }
+
+    /// SaslHandshake, then the mechanism's SaslAuthenticate rounds (see [`super::sasl`]). Any
+    /// failure is one `ConnectionError::Sasl` naming the broker and the mechanism.
+    async fn authenticate(&self, sasl: &super::SaslConfig) -> Result<(), Error> {
+        let mechanism = sasl.mechanism().name();
+        let fail = |reason: String| -> Error {
+            ConnectionError::Sasl {
+                broker: self.addr.clone(),
+                mechanism,
+                reason,
+            }
+            .into()
+        };
+        let hs = self
+            .send(&SaslHandshakeRequest {
+                mechanism: mechanism.to_owned(),
+                ..SaslHandshakeRequest::default()
+            })
+            .await?;
+        let code = ErrorCode(hs.error_code);
+        if !code.is_ok() {
+            return Err(fail(format!(
+                "SaslHandshake answered {code}; the listener enables [{}]",
+                hs.mechanisms.join(", ")
+            )));
+        }
+        let round = |bytes: Vec<u8>| async move {
+            let resp = self
+                .send(&SaslAuthenticateRequest {
+                    auth_bytes: Bytes::from(bytes),
+                    ..SaslAuthenticateRequest::default()
+                })
+                .await?;
+            let code = ErrorCode(resp.error_code);
+            if code.is_ok() {
+                Ok(resp.auth_bytes)
+            } else {
+                Err(fail(match resp.error_message.filter(|m| !m.is_empty()) {
+                    Some(m) => format!("{code}: {m}"),
+                    None => code.to_string(),
+                }))
+            }
+        };
+        match sasl.exchange().map_err(fail)? {
+            super::sasl::Exchange::Plain { message } => {
+                round(message).await?;
+            }
+            super::sasl::Exchange::Scram(mut scram) => {
+                let server_first = round(scram.client_first()).await?;
+                let last = scram.client_final(&server_first).map_err(fail)?;
+                let server_final = round(last).await?;
+                scram.check_server_final(&server_final).map_err(fail)?;
+            }
+        }
+        debug!(broker = %self.addr, mechanism, user = sasl.username(), "authenticated");
+        Ok(())
     }
 
     /// The broker's address.

@@ -69,6 +69,18 @@ pub enum ConnectionError {
         /// What the TLS layer said.
         reason: String,
     },
+    /// SASL authentication with a broker failed: a mechanism it does not enable, a wrong
+    /// password or unknown user (the broker's own message), a listener without SASL, or a SCRAM
+    /// server whose answers do not hold up.
+    #[error("SASL {mechanism} authentication with broker {broker} failed: {reason}")]
+    Sasl {
+        /// The broker's address.
+        broker: String,
+        /// The mechanism.
+        mechanism: &'static str,
+        /// Why, with the broker's error name and message when it sent them.
+        reason: String,
+    },
     /// The connection closed while a request waited, or had closed before it was sent.
     #[error("connection to {broker} closed: {reason}")]
     Closed {
@@ -336,7 +348,9 @@ impl Error {
         match self {
             Self::Connection(c) => !matches!(
                 c,
-                ConnectionError::Tls { .. } | ConnectionError::NoBrokerReachable { .. }
+                ConnectionError::Tls { .. }
+                    | ConnectionError::Sasl { .. }
+                    | ConnectionError::NoBrokerReachable { .. }
             ),
             Self::Client(
                 ClientError::Timeout { .. }

@@ -19,6 +19,7 @@ mod fetch;
 pub mod partitioner;
 mod producer;
 pub mod raw;
+mod sasl;
 #[cfg(feature = "tls")]
 mod tls;
 
@@ -42,6 +43,7 @@ pub use consumer::{
 pub use error::{BrokerError, ClientError, ConnectionError, Error, ProtocolError, TransactionError};
 pub use fetch::{IsolationLevel, OffsetReset};
 pub use producer::{Acks, DeliveryFuture, Producer, ProducerBuilder, ProducerRecord, RecordMetadata};
+pub use sasl::{SaslConfig, SaslMechanism};
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
 
@@ -121,6 +123,13 @@ impl ClientBuilder {
     /// The largest response frame accepted (default 100 MiB).
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
         self.connection.max_frame_size = bytes;
+        self
+    }
+
+    /// Authenticates every broker connection with SASL (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512),
+    /// over plaintext or, with [`Self::tls`], over TLS (SASL_SSL).
+    pub fn sasl(mut self, sasl: SaslConfig) -> Self {
+        self.connection.sasl = Some(sasl);
         self
     }
 

@@ -1,0 +1,131 @@
+//! SASL against Apache Kafka (the testkit starts one with a SASL_PLAINTEXT listener, whatever
+//! `KWIRE_BROKER` says: tansu and the fake cluster have no SASL): PLAIN, SCRAM-SHA-256 and
+//! SCRAM-SHA-512 with the right password produce and consume; a wrong password, an unknown user
+//! and a listener without SASL are each one clear error naming the broker and the mechanism.
+
+use std::time::Duration;
+
+use kwire_connector::client::{
+    Client, ConnectionError, Consumer, Error, ProducerRecord, SaslConfig, SaslMechanism, StartOffset,
+};
+use kwire_testkit::apache::ApacheKafka;
+
+const MECHANISMS: [SaslMechanism; 3] = [
+    SaslMechanism::Plain,
+    SaslMechanism::ScramSha256,
+    SaslMechanism::ScramSha512,
+];
+
+fn broker() -> ApacheKafka {
+    match ApacheKafka::start_sasl(&[("alice", "alice-secret"), ("bob", "bob-secret")]) {
+        Ok(b) => b,
+        Err(e) => panic!("Apache Kafka with SASL must start for these tests: {e}"),
+    }
+}
+
+async fn client(bootstrap: &str, sasl: SaslConfig) -> Result<Client, Error> {
+    Client::builder()
+        .bootstrap(bootstrap)
+        .sasl(sasl)
+        .retry_timeout(Duration::from_secs(5))
+        .build()
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_mechanism_authenticates_produces_and_consumes() {
+    let kafka = broker();
+    let bootstrap = kafka.sasl_bootstrap().expect("a SASL listener");
+    for mechanism in MECHANISMS {
+        let client = client(&bootstrap, SaslConfig::new(mechanism, "alice", "alice-secret"))
+            .await
+            .unwrap_or_else(|e| panic!("{mechanism:?}: {e}\n{}", kafka.log_tail(20)));
+        let topic = format!("sasl-{}", mechanism.name().to_ascii_lowercase());
+        client.create_topic(&topic, 1, 1).await.unwrap();
+        let producer = client.producer().build().await.unwrap();
+        let ack = producer
+            .send(ProducerRecord::new(&topic, mechanism.name()).partition(0))
+            .await
+            .unwrap();
+        producer.flush().await.unwrap();
+        ack.await.unwrap().unwrap();
+        producer.close().await.unwrap();
+        let mut consumer = Consumer::builder(client.clone()).build();
+        consumer
+            .assign_topic(&topic, StartOffset::Earliest)
+            .await
+            .unwrap();
+        consumer.stop_at(&topic, 0, 1);
+        let mut values = Vec::new();
+        while let Some(batch) = consumer.next_batch().await {
+            for r in batch.unwrap().records {
+                values.push(r.value.unwrap());
+            }
+        }
+        assert_eq!(
+            values,
+            vec![mechanism.name().as_bytes().to_vec()],
+            "{mechanism:?}"
+        );
+        assert!(
+            client.metrics().connections >= 1,
+            "{mechanism:?}: every connection authenticated"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_an_unknown_user_and_a_plaintext_listener_are_clear_errors() {
+    let kafka = broker();
+    let bootstrap = kafka.sasl_bootstrap().expect("a SASL listener");
+    let mut seen = 0;
+    for mechanism in MECHANISMS {
+        for (user, password) in [("alice", "not-her-password"), ("mallory", "whatever")] {
+            let err = client(&bootstrap, SaslConfig::new(mechanism, user, password))
+                .await
+                .expect_err("refused");
+            let text = err.to_string();
+            assert!(
+                text.contains(&bootstrap)
+                    && text.contains(mechanism.name())
+                    && text.contains("SASL_AUTHENTICATION_FAILED"),
+                "{mechanism:?} {user}: {text}"
+            );
+            assert!(
+                !text.contains(password),
+                "the password is never in an error: {text}"
+            );
+            assert!(!err.is_retriable(), "{text}");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 6);
+    // SASL sent to the listener without it: Kafka answers the handshake with ILLEGAL_SASL_STATE.
+    let err = client(
+        &kafka.bootstrap(),
+        SaslConfig::scram_sha256("alice", "alice-secret"),
+    )
+    .await
+    .expect_err("refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("ILLEGAL_SASL_STATE") && text.contains("SCRAM-SHA-256"),
+        "{text}"
+    );
+    let direct = kwire_connector::client::raw::Connection::connect(
+        &bootstrap,
+        kwire_connector::client::raw::ConnectionConfig::default().sasl(SaslConfig::plain("alice", "nope")),
+    )
+    .await
+    .expect_err("refused");
+    assert!(
+        matches!(
+            direct,
+            Error::Connection(ConnectionError::Sasl {
+                mechanism: "PLAIN",
+                ..
+            })
+        ),
+        "{direct}"
+    );
+}
