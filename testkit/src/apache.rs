@@ -182,7 +182,7 @@ impl ApacheKafka {
 
     /// A broker with a second listener, SASL_PLAINTEXT on a port of its own
     /// ([`ApacheKafka::sasl_bootstrap`]), that enables PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512
-    /// for `users` (name, password); the PLAINTEXT listener stays for readiness and for tests
+    /// for `users` (name, password), and OAUTHBEARER with Kafka's unsecured-token validator; the PLAINTEXT listener stays for readiness and for tests
     /// that send SASL to a listener without it.
     pub fn start_sasl(users: &[(&str, &str)]) -> Result<Self, BrokerError> {
         Self::start_retrying(0, None, &[], users)
@@ -495,7 +495,10 @@ fn sasl_config(
         ),
         format!("advertised.listeners=PLAINTEXT://127.0.0.1:{advertised},SASL_PLAINTEXT://127.0.0.1:{sasl}"),
         "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT".to_owned(),
-        "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512".to_owned(),
+        "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER".to_owned(),
+        // Kafka's unsecured-token validator: it takes a JWS with "alg":"none" and checks its
+        // sub, iat and exp claims. For tests only.
+        "listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;".to_owned(),
         format!(
             "listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required{plain_users};"
         ),

@@ -1,9 +1,15 @@
 //! SASL against Apache Kafka (the testkit starts one with a SASL_PLAINTEXT listener, whatever
-//! `KWIRE_BROKER` says: tansu and the fake cluster have no SASL): PLAIN, SCRAM-SHA-256 and
-//! SCRAM-SHA-512 with the right password produce and consume; a wrong password, an unknown user
-//! and a listener without SASL are each one clear error naming the broker and the mechanism.
+//! `KWIRE_BROKER` says: tansu and the fake cluster have no SASL): PLAIN, SCRAM-SHA-256,
+//! SCRAM-SHA-512 and OAUTHBEARER with the right credentials produce and consume; a wrong
+//! password, an unknown user, an expired token and a listener without SASL are each one clear
+//! error naming the broker and the mechanism.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 
 use kwire_connector::client::{
     Client, ConnectionError, Consumer, Error, ProducerRecord, SaslConfig, SaslMechanism, StartOffset,
@@ -21,6 +27,19 @@ fn broker() -> ApacheKafka {
         Ok(b) => b,
         Err(e) => panic!("Apache Kafka with SASL must start for these tests: {e}"),
     }
+}
+
+/// An unsecured JWS (`"alg":"none"`) for `sub`, valid from now for `valid_for` seconds (negative:
+/// already expired), as Kafka's unsecured-token validator takes it.
+fn unsecured_token(sub: &str, valid_for: i64) -> String {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#);
+    let claims = format!(
+        r#"{{"sub":"{sub}","iat":{},"exp":{}}}"#,
+        now - 60,
+        now + valid_for
+    );
+    format!("{header}.{}.", URL_SAFE_NO_PAD.encode(claims))
 }
 
 async fn client(bootstrap: &str, sasl: SaslConfig) -> Result<Client, Error> {
@@ -128,4 +147,46 @@ async fn a_wrong_password_an_unknown_user_and_a_plaintext_listener_are_clear_err
         ),
         "{direct}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauthbearer_asks_its_provider_on_every_connection_and_an_expired_token_is_refused() {
+    let kafka = broker();
+    let bootstrap = kafka.sasl_bootstrap().expect("a SASL listener");
+    let asked = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&asked);
+    let provider: kwire_connector::client::TokenProvider = Arc::new(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Ok(unsecured_token("alice", 3600))
+    });
+    let client = client(&bootstrap, SaslConfig::oauthbearer(provider))
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", kafka.log_tail(20)));
+    client.create_topic("sasl-oauthbearer", 1, 1).await.unwrap();
+    let producer = client.producer().build().await.unwrap();
+    let ack = producer
+        .send(ProducerRecord::new("sasl-oauthbearer", "token").partition(0))
+        .await
+        .unwrap();
+    producer.flush().await.unwrap();
+    assert_eq!(ack.await.unwrap().unwrap().offset, 0);
+    producer.close().await.unwrap();
+    let connections = client.metrics().connections;
+    assert!(connections >= 1);
+    assert_eq!(
+        asked.load(Ordering::SeqCst),
+        connections,
+        "one token per connection"
+    );
+
+    let expired = SaslConfig::oauthbearer_token(&unsecured_token("alice", -600));
+    let err = client_of(&bootstrap, expired).await;
+    assert!(
+        err.contains("OAUTHBEARER") && err.contains(&bootstrap) && err.contains("invalid_token"),
+        "{err}"
+    );
+}
+
+async fn client_of(bootstrap: &str, sasl: SaslConfig) -> String {
+    client(bootstrap, sasl).await.expect_err("refused").to_string()
 }

@@ -496,6 +496,19 @@ impl Connection {
             super::sasl::Exchange::Plain { message } => {
                 round(message).await?;
             }
+            super::sasl::Exchange::OAuthBearer { message } => {
+                let answer = round(message).await?;
+                if !answer.is_empty() {
+                    // The server's error (RFC 7628, 3.2.2): acknowledge it, and report it
+                    // whatever the second answer says.
+                    let why = String::from_utf8_lossy(&answer)
+                        .chars()
+                        .take(300)
+                        .collect::<String>();
+                    let _ = round(b"\x01".to_vec()).await;
+                    return Err(fail(format!("the broker refused the token: {why}")));
+                }
+            }
             super::sasl::Exchange::Scram(mut scram) => {
                 let server_first = round(scram.client_first()).await?;
                 let last = scram.client_final(&server_first).map_err(fail)?;

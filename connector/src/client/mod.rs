@@ -43,7 +43,7 @@ pub use consumer::{
 pub use error::{BrokerError, ClientError, ConnectionError, Error, ProtocolError, TransactionError};
 pub use fetch::{IsolationLevel, OffsetReset};
 pub use producer::{Acks, DeliveryFuture, Producer, ProducerBuilder, ProducerRecord, RecordMetadata};
-pub use sasl::{SaslConfig, SaslMechanism};
+pub use sasl::{SaslConfig, SaslMechanism, TokenProvider};
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
 

@@ -29,6 +29,8 @@ pub enum SaslMechanism {
     ScramSha256,
     /// SCRAM-SHA-512.
     ScramSha512,
+    /// OAUTHBEARER (RFC 7628, KIP-255): a bearer token, from the caller.
+    OAuthBearer,
 }
 
 impl SaslMechanism {
@@ -38,17 +40,23 @@ impl SaslMechanism {
             Self::Plain => "PLAIN",
             Self::ScramSha256 => "SCRAM-SHA-256",
             Self::ScramSha512 => "SCRAM-SHA-512",
+            Self::OAuthBearer => "OAUTHBEARER",
         }
     }
 }
 
-/// SASL credentials for every connection of a client. The password never appears in `Debug`
-/// output, logs or errors.
-#[derive(Clone, PartialEq, Eq)]
+/// Gives an OAUTHBEARER token: asked on every new connection, so a provider that refreshes its
+/// token before it expires keeps the client connecting.
+pub type TokenProvider = std::sync::Arc<dyn Fn() -> Result<String, String> + Send + Sync>;
+
+/// SASL credentials for every connection of a client. The password and the token never appear
+/// in `Debug` output, logs or errors.
+#[derive(Clone)]
 pub struct SaslConfig {
     mechanism: SaslMechanism,
     username: String,
     password: String,
+    token: Option<TokenProvider>,
 }
 
 impl std::fmt::Debug for SaslConfig {
@@ -68,7 +76,24 @@ impl SaslConfig {
             mechanism,
             username: username.to_owned(),
             password: password.to_owned(),
+            token: None,
         }
+    }
+
+    /// OAUTHBEARER with a token from `provider`, asked for each new connection.
+    pub fn oauthbearer(provider: TokenProvider) -> Self {
+        Self {
+            mechanism: SaslMechanism::OAuthBearer,
+            username: String::new(),
+            password: String::new(),
+            token: Some(provider),
+        }
+    }
+
+    /// OAUTHBEARER with a fixed token.
+    pub fn oauthbearer_token(token: &str) -> Self {
+        let token = token.to_owned();
+        Self::oauthbearer(std::sync::Arc::new(move || Ok(token.clone())))
     }
 
     /// PLAIN with a username and password.
@@ -102,6 +127,23 @@ impl SaslConfig {
             SaslMechanism::Plain => Exchange::Plain {
                 message: [b"\0", self.username.as_bytes(), b"\0", self.password.as_bytes()].concat(),
             },
+            SaslMechanism::OAuthBearer => {
+                let provider = self
+                    .token
+                    .as_ref()
+                    .ok_or("OAUTHBEARER without a token provider")?;
+                let token = provider().map_err(|e| format!("the token provider failed: {e}"))?;
+                if token.is_empty() || token.bytes().any(|b| !(0x21..0x7f).contains(&b)) {
+                    return Err(
+                        "the token provider gave an empty token or one with spaces or control characters"
+                            .into(),
+                    );
+                }
+                // RFC 7628: gs2 header, then key=value pairs separated by ^A, ended by ^A^A.
+                Exchange::OAuthBearer {
+                    message: format!("n,,\x01auth=Bearer {token}\x01\x01").into_bytes(),
+                }
+            }
             mechanism => {
                 let mut raw = [0u8; 24];
                 getrandom::fill(&mut raw).map_err(|e| format!("no randomness for the SCRAM nonce: {e}"))?;
@@ -126,6 +168,12 @@ pub(crate) enum Exchange {
     },
     /// SCRAM: two rounds.
     Scram(Scram),
+    /// OAUTHBEARER: one message; a server that refuses the token answers with its error (JSON),
+    /// which the client acknowledges with a lone ^A before the server fails the exchange.
+    OAuthBearer {
+        /// The initial client response.
+        message: Vec<u8>,
+    },
 }
 
 /// The least and most PBKDF2 iterations a server may ask for: Kafka's bounds for SCRAM
@@ -388,6 +436,24 @@ mod tests {
             .client_final(&[0xff, 0xfe])
             .unwrap_err()
             .contains("UTF-8"));
+    }
+
+    #[test]
+    fn an_oauthbearer_token_is_framed_as_rfc_7628_says_and_never_shown() {
+        let c = SaslConfig::oauthbearer_token("eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.");
+        assert!(!format!("{c:?}").contains("eyJ"));
+        let Ok(Exchange::OAuthBearer { message }) = c.exchange() else {
+            panic!("an OAUTHBEARER exchange")
+        };
+        assert_eq!(
+            message,
+            b"n,,\x01auth=Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.\x01\x01"
+        );
+        for bad in ["", "two words", "line\nbreak"] {
+            assert!(SaslConfig::oauthbearer_token(bad).exchange().is_err(), "{bad:?}");
+        }
+        let failing = SaslConfig::oauthbearer(std::sync::Arc::new(|| Err("expired".into())));
+        assert!(failing.exchange().err().unwrap().contains("expired"));
     }
 
     #[test]
