@@ -742,3 +742,80 @@ fn consume_fails_clearly_on_a_decompression_bomb_or_a_cut_stream_of_every_codec(
     assert_eq!(runs, 8);
     assert_eq!(cluster.request_faults_used_on(ApiKey::Fetch), 8);
 }
+
+/// The CLI takes the Java client's `client.properties` as a user has it (here SASL PLAIN, as for
+/// Confluent Cloud but without TLS) with --config, and single settings with -X: topic, produce and
+/// consume go through Apache Kafka's SASL listener; a producer setting the client does not read is
+/// a warning; a wrong password given with -X is one error line naming the mechanism.
+#[test]
+fn a_client_properties_file_with_sasl_drives_the_cli() {
+    let kafka = kwire_testkit::apache::ApacheKafka::start_sasl(&[("alice", "alice-secret")])
+        .unwrap_or_else(|e| panic!("Apache Kafka with SASL must start for this test: {e}"));
+    let bootstrap = kafka.sasl_bootstrap().expect("a SASL listener");
+    let file = std::env::temp_dir().join(format!("kwire-client-{}.properties", std::process::id()));
+    std::fs::write(
+        &file,
+        format!(
+            "# as a Java client has it\n\
+             bootstrap.servers={bootstrap}\n\
+             security.protocol=SASL_PLAINTEXT\n\
+             sasl.mechanism=PLAIN\n\
+             sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required \\\n\
+             \x20   username=\"alice\" password=\"alice-secret\";\n\
+             acks=all\n"
+        ),
+    )
+    .unwrap();
+    let config = file.to_str().unwrap();
+    let topic = unique("props");
+    let created = kwire(&["--config", config, "topic", "create", &topic, "--partitions", "1"]);
+    assert!(created.ok(), "{created:?}");
+    assert!(
+        created
+            .stderr
+            .contains("kwire: warning: acks is a producer or consumer setting"),
+        "{created:?}"
+    );
+    let produced = kwire_with(
+        &["--config", config, "produce", &topic],
+        "one\ntwo\nthree\n",
+        Duration::from_secs(60),
+    );
+    assert!(produced.ok(), "{produced:?}");
+    let consumed = kwire(&[
+        "--config",
+        config,
+        "consume",
+        &topic,
+        "--from",
+        "earliest",
+        "--max-records",
+        "3",
+    ]);
+    assert!(consumed.ok(), "{consumed:?}");
+    assert_eq!(consumed.stdout, "one\ntwo\nthree\n");
+    let refused = kwire(&[
+        "--config",
+        config,
+        "-X",
+        "acks=1",
+        "-X",
+        "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"alice\" password=\"wrong-one\";",
+        "consume",
+        &topic,
+        "--from",
+        "earliest",
+        "--max-records",
+        "3",
+    ]);
+    assert!(!refused.ok() && refused.code.is_some(), "{refused:?}");
+    let last = refused.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("kwire: error: ")
+            && last.contains("SASL PLAIN authentication")
+            && last.contains("SASL_AUTHENTICATION_FAILED")
+            && !last.contains("wrong-one"),
+        "{refused:?}"
+    );
+    let _ = std::fs::remove_file(&file);
+}

@@ -18,6 +18,7 @@ mod error;
 mod fetch;
 pub mod partitioner;
 mod producer;
+mod properties;
 pub mod raw;
 mod sasl;
 #[cfg(feature = "tls")]
@@ -43,6 +44,7 @@ pub use consumer::{
 pub use error::{BrokerError, ClientError, ConnectionError, Error, ProtocolError, TransactionError};
 pub use fetch::{IsolationLevel, OffsetReset};
 pub use producer::{Acks, DeliveryFuture, Producer, ProducerBuilder, ProducerRecord, RecordMetadata};
+pub use properties::parse_properties;
 pub use sasl::{SaslConfig, SaslMechanism, TokenProvider};
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;

@@ -79,13 +79,59 @@ pub(crate) fn install_panic_hook() {
 
 /// Connects to `bootstrap` and loads the cluster's metadata.
 pub(crate) async fn connect(bootstrap: &str) -> anyhow::Result<Client> {
-    Client::builder()
+    let builder = Client::builder()
         .bootstrap(bootstrap)
         .client_id("kwire-cli")
-        .retry_timeout(Duration::from_secs(30))
+        .retry_timeout(Duration::from_secs(30));
+    // Checked when they were loaded: the warnings were printed then.
+    let (builder, _) = builder
+        .properties(SETTINGS.get().map_or(&[][..], Vec::as_slice))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    builder
         .build()
         .await
         .map_err(|e| anyhow::anyhow!("{}", describe(&e)))
+}
+
+/// The settings from --config and -X, without bootstrap.servers (the bootstrap is passed on its
+/// own), for every client the command makes.
+static SETTINGS: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+
+/// Reads --config and the -X settings, checks them (a bad value is an error; an unknown key a
+/// warning on stderr), keeps them for [`connect`], and returns their bootstrap.servers.
+pub(crate) fn load_settings(
+    config: Option<&std::path::Path>,
+    set: &[String],
+) -> anyhow::Result<Option<String>> {
+    let mut props = match config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read --config {}: {e}", path.display()))?;
+            kwire_connector::client::parse_properties(&text)
+                .map_err(|e| anyhow::anyhow!("--config {}: {e}", path.display()))?
+        }
+        None => Vec::new(),
+    };
+    for entry in set {
+        let (key, value) = entry
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("-X {entry}: expected KEY=VALUE"))?;
+        props.retain(|(k, _)| k != key.trim());
+        props.push((key.trim().to_owned(), value.trim().to_owned()));
+    }
+    let (_, warnings) = Client::builder()
+        .properties(&props)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for w in warnings {
+        eprintln!("kwire: warning: {w}");
+    }
+    let bootstrap = props
+        .iter()
+        .find(|(k, _)| k == "bootstrap.servers")
+        .map(|(_, v)| v.clone());
+    props.retain(|(k, _)| k != "bootstrap.servers");
+    let _ = SETTINGS.set(props);
+    Ok(bootstrap)
 }
 
 /// The client error as a sentence, with the broker's own message when it sent one.

@@ -38,6 +38,16 @@ struct Cli {
     )]
     bootstrap: Option<String>,
 
+    /// The Java client's settings from a properties file (`client.properties`): brokers,
+    /// security (SASL, TLS with PEM stores), timeouts. --bootstrap wins over bootstrap.servers.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
+
+    /// One setting, as in the properties file (`-X security.protocol=SASL_SSL`); after --config,
+    /// so it wins. Repeatable.
+    #[arg(short = 'X', global = true, value_name = "KEY=VALUE")]
+    set: Vec<String>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -71,7 +81,14 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e),
     };
-    let bootstrap = cli.bootstrap.filter(|b| !b.trim().is_empty());
+    let settings = match common::load_settings(cli.config.as_deref(), &cli.set) {
+        Ok(s) => s,
+        Err(e) => {
+            common::report_error(&e);
+            return ExitCode::from(2);
+        }
+    };
+    let bootstrap = cli.bootstrap.filter(|b| !b.trim().is_empty()).or(settings);
     let result = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => {
             let result = rt.block_on(dispatch(cli.command, bootstrap));
