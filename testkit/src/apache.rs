@@ -161,6 +161,8 @@ pub struct ApacheKafka {
     advertised: u16,
     /// The SASL_PLAINTEXT listener's port, when it has one.
     sasl_port: Option<u16>,
+    /// The SASL_SSL listener's port, when it has one.
+    sasl_ssl_port: Option<u16>,
 }
 
 impl ApacheKafka {
@@ -180,10 +182,13 @@ impl ApacheKafka {
         Self::start_retrying(port, advertised, extra, &[])
     }
 
-    /// A broker with a second listener, SASL_PLAINTEXT on a port of its own
-    /// ([`ApacheKafka::sasl_bootstrap`]), that enables PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512
-    /// for `users` (name, password), and OAUTHBEARER with Kafka's unsecured-token validator; the PLAINTEXT listener stays for readiness and for tests
-    /// that send SASL to a listener without it.
+    /// A broker with two more listeners, SASL_PLAINTEXT and SASL_SSL, each on a port of its own
+    /// ([`ApacheKafka::sasl_bootstrap`], [`ApacheKafka::sasl_ssl_bootstrap`]), that enable
+    /// PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for `users` (name, password), and OAUTHBEARER with
+    /// Kafka's unsecured-token validator. The SASL_SSL listener presents the certificate of
+    /// `testkit/tests/fixtures/tls` (CA: [`TEST_CA_PEM`]; names localhost and 127.0.0.1). The
+    /// PLAINTEXT listener stays for readiness and for tests that send SASL to a listener without
+    /// it.
     pub fn start_sasl(users: &[(&str, &str)]) -> Result<Self, BrokerError> {
         Self::start_retrying(0, None, &[], users)
     }
@@ -229,10 +234,13 @@ impl ApacheKafka {
             p => p,
         };
         let controller = free_port().map_err(io("no free port"))?;
-        let sasl_port = if sasl_users.is_empty() {
-            None
+        let (sasl_port, sasl_ssl_port) = if sasl_users.is_empty() {
+            (None, None)
         } else {
-            Some(free_port().map_err(io("no free port"))?)
+            (
+                Some(free_port().map_err(io("no free port"))?),
+                Some(free_port().map_err(io("no free port"))?),
+            )
         };
         let advertised = advertised.unwrap_or(port);
         static STARTED: AtomicU32 = AtomicU32::new(0);
@@ -249,11 +257,22 @@ impl ApacheKafka {
             port,
             advertised,
             sasl_port,
+            sasl_ssl_port,
         };
         let mut lines: Vec<String> = extra.iter().map(|l| (*l).to_owned()).collect();
         let mut format_args = Vec::new();
-        if let Some(sasl) = sasl_port {
-            lines.extend(sasl_config(port, broker.advertised, controller, sasl, sasl_users));
+        if let (Some(sasl), Some(ssl)) = (sasl_port, sasl_ssl_port) {
+            let keystore = broker.dir.join("keystore.pem");
+            std::fs::write(&keystore, [TEST_SERVER_KEY_PEM, TEST_SERVER_CERT_PEM].concat())
+                .map_err(io("cannot write its keystore"))?;
+            let ports = SaslPorts {
+                port,
+                advertised: broker.advertised,
+                controller,
+                sasl,
+                ssl,
+            };
+            lines.extend(sasl_config(&ports, &keystore, sasl_users));
             for (name, password) in sasl_users {
                 for mechanism in ["SCRAM-SHA-256", "SCRAM-SHA-512"] {
                     format_args.push(format!(
@@ -276,6 +295,11 @@ impl ApacheKafka {
     /// [`ApacheKafka::start_sasl`].
     pub fn sasl_bootstrap(&self) -> Option<String> {
         self.sasl_port.map(|p| format!("127.0.0.1:{p}"))
+    }
+
+    /// `127.0.0.1:port` of the SASL_SSL listener, for a broker from [`ApacheKafka::start_sasl`].
+    pub fn sasl_ssl_bootstrap(&self) -> Option<String> {
+        self.sasl_ssl_port.map(|p| format!("127.0.0.1:{p}"))
     }
 
     /// `127.0.0.1:port` the broker advertises.
@@ -475,36 +499,54 @@ impl Drop for ApacheKafka {
     }
 }
 
-/// The `server.properties` lines that add a SASL_PLAINTEXT listener on `sasl` with PLAIN users
-/// and SCRAM enabled (their credentials are added at format time). Later lines override the
-/// defaults of [`ApacheKafka::write_config`].
-fn sasl_config(
+/// The CA of the test certificates (`testkit/tests/fixtures/tls`), which a client of
+/// [`ApacheKafka::start_sasl`]'s SASL_SSL listener trusts.
+pub const TEST_CA_PEM: &[u8] = include_bytes!("../tests/fixtures/tls/ca.pem");
+const TEST_SERVER_CERT_PEM: &[u8] = include_bytes!("../tests/fixtures/tls/server.pem");
+const TEST_SERVER_KEY_PEM: &[u8] = include_bytes!("../tests/fixtures/tls/server.key");
+
+/// The ports of a broker with SASL listeners.
+struct SaslPorts {
     port: u16,
     advertised: u16,
     controller: u16,
     sasl: u16,
-    users: &[(&str, &str)],
-) -> Vec<String> {
+    ssl: u16,
+}
+
+/// The `server.properties` lines that add SASL_PLAINTEXT and SASL_SSL listeners with PLAIN
+/// users, SCRAM (its credentials are added at format time) and OAUTHBEARER enabled; the SSL one
+/// with the PEM `keystore`. Later lines override the defaults of [`ApacheKafka::write_config`].
+fn sasl_config(p: &SaslPorts, keystore: &Path, users: &[(&str, &str)]) -> Vec<String> {
     let plain_users: String = users
         .iter()
         .map(|(name, password)| format!(" user_{name}=\"{password}\""))
         .collect();
-    vec![
+    let (port, controller, sasl, ssl) = (p.port, p.controller, p.sasl, p.ssl);
+    let mut lines = vec![
         format!(
-            "listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller},SASL_PLAINTEXT://127.0.0.1:{sasl}"
+            "listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller},SASL_PLAINTEXT://127.0.0.1:{sasl},SASL_SSL://127.0.0.1:{ssl}"
         ),
-        format!("advertised.listeners=PLAINTEXT://127.0.0.1:{advertised},SASL_PLAINTEXT://127.0.0.1:{sasl}"),
-        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT".to_owned(),
+        format!(
+            "advertised.listeners=PLAINTEXT://127.0.0.1:{},SASL_PLAINTEXT://127.0.0.1:{sasl},SASL_SSL://127.0.0.1:{ssl}",
+            p.advertised
+        ),
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL".to_owned(),
         "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER".to_owned(),
-        // Kafka's unsecured-token validator: it takes a JWS with "alg":"none" and checks its
-        // sub, iat and exp claims. For tests only.
-        "listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;".to_owned(),
-        format!(
-            "listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required{plain_users};"
-        ),
-        "listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;".to_owned(),
-        "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;".to_owned(),
-    ]
+        "listener.name.sasl_ssl.ssl.keystore.type=PEM".to_owned(),
+        format!("listener.name.sasl_ssl.ssl.keystore.location={}", keystore.display()),
+    ];
+    for listener in ["sasl_plaintext", "sasl_ssl"] {
+        lines.extend([
+            // Kafka's unsecured-token validator: it takes a JWS with "alg":"none" and checks its
+            // sub, iat and exp claims. For tests only.
+            format!("listener.name.{listener}.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;"),
+            format!("listener.name.{listener}.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required{plain_users};"),
+            format!("listener.name.{listener}.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"),
+            format!("listener.name.{listener}.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"),
+        ]);
+    }
+    lines
 }
 
 /// How many brokers a Metadata v12 answer from 127.0.0.1:`port` lists.

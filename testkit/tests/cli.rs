@@ -743,26 +743,32 @@ fn consume_fails_clearly_on_a_decompression_bomb_or_a_cut_stream_of_every_codec(
     assert_eq!(cluster.request_faults_used_on(ApiKey::Fetch), 8);
 }
 
-/// The CLI takes the Java client's `client.properties` as a user has it (here SASL PLAIN, as for
-/// Confluent Cloud but without TLS) with --config, and single settings with -X: topic, produce and
-/// consume go through Apache Kafka's SASL listener; a producer setting the client does not read is
-/// a warning; a wrong password given with -X is one error line naming the mechanism.
+/// The CLI takes the Java client's `client.properties` as a user has it for Confluent Cloud
+/// (SASL_SSL with PLAIN; here with a PEM truststore, as the local broker's certificate is the
+/// testkit's) with --config, and single settings with -X: topic, produce and consume go through
+/// Apache Kafka's SASL_SSL listener; a producer setting the client does not read is a warning; a
+/// wrong password given with -X is one error line naming the mechanism.
 #[test]
 fn a_client_properties_file_with_sasl_drives_the_cli() {
     let kafka = kwire_testkit::apache::ApacheKafka::start_sasl(&[("alice", "alice-secret")])
         .unwrap_or_else(|e| panic!("Apache Kafka with SASL must start for this test: {e}"));
-    let bootstrap = kafka.sasl_bootstrap().expect("a SASL listener");
+    let bootstrap = kafka.sasl_ssl_bootstrap().expect("a SASL_SSL listener");
+    let ca = std::env::temp_dir().join(format!("kwire-ca-{}.pem", std::process::id()));
+    std::fs::write(&ca, kwire_testkit::apache::TEST_CA_PEM).unwrap();
     let file = std::env::temp_dir().join(format!("kwire-client-{}.properties", std::process::id()));
     std::fs::write(
         &file,
         format!(
             "# as a Java client has it\n\
              bootstrap.servers={bootstrap}\n\
-             security.protocol=SASL_PLAINTEXT\n\
+             security.protocol=SASL_SSL\n\
              sasl.mechanism=PLAIN\n\
+             ssl.truststore.type=PEM\n\
+             ssl.truststore.location={ca}\n\
              sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required \\\n\
              \x20   username=\"alice\" password=\"alice-secret\";\n\
-             acks=all\n"
+             acks=all\n",
+            ca = ca.display()
         ),
     )
     .unwrap();
@@ -818,4 +824,5 @@ fn a_client_properties_file_with_sasl_drives_the_cli() {
         "{refused:?}"
     );
     let _ = std::fs::remove_file(&file);
+    let _ = std::fs::remove_file(&ca);
 }

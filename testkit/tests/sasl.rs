@@ -11,10 +11,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
+use kwire_connector::client::TlsConfig;
 use kwire_connector::client::{
     Client, ConnectionError, Consumer, Error, ProducerRecord, SaslConfig, SaslMechanism, StartOffset,
 };
-use kwire_testkit::apache::ApacheKafka;
+use kwire_testkit::apache::{ApacheKafka, TEST_CA_PEM};
 
 const MECHANISMS: [SaslMechanism; 3] = [
     SaslMechanism::Plain,
@@ -43,54 +44,75 @@ fn unsecured_token(sub: &str, valid_for: i64) -> String {
 }
 
 async fn client(bootstrap: &str, sasl: SaslConfig) -> Result<Client, Error> {
+    builder(bootstrap, sasl).build().await
+}
+
+fn builder(bootstrap: &str, sasl: SaslConfig) -> kwire_connector::client::ClientBuilder {
     Client::builder()
         .bootstrap(bootstrap)
         .sasl(sasl)
         .retry_timeout(Duration::from_secs(5))
-        .build()
-        .await
 }
 
+/// Every mechanism over each transport: SASL_PLAINTEXT, and SASL_SSL (TLS, then SASL inside it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_mechanism_authenticates_produces_and_consumes() {
+async fn every_mechanism_authenticates_produces_and_consumes_over_plaintext_and_tls() {
     let kafka = broker();
-    let bootstrap = kafka.sasl_bootstrap().expect("a SASL listener");
-    for mechanism in MECHANISMS {
-        let client = client(&bootstrap, SaslConfig::new(mechanism, "alice", "alice-secret"))
-            .await
-            .unwrap_or_else(|e| panic!("{mechanism:?}: {e}\n{}", kafka.log_tail(20)));
-        let topic = format!("sasl-{}", mechanism.name().to_ascii_lowercase());
-        client.create_topic(&topic, 1, 1).await.unwrap();
-        let producer = client.producer().build().await.unwrap();
-        let ack = producer
-            .send(ProducerRecord::new(&topic, mechanism.name()).partition(0))
-            .await
-            .unwrap();
-        producer.flush().await.unwrap();
-        ack.await.unwrap().unwrap();
-        producer.close().await.unwrap();
-        let mut consumer = Consumer::builder(client.clone()).build();
-        consumer
-            .assign_topic(&topic, StartOffset::Earliest)
-            .await
-            .unwrap();
-        consumer.stop_at(&topic, 0, 1);
-        let mut values = Vec::new();
-        while let Some(batch) = consumer.next_batch().await {
-            for r in batch.unwrap().records {
-                values.push(r.value.unwrap());
+    let plaintext = kafka.sasl_bootstrap().expect("a SASL_PLAINTEXT listener");
+    let ssl = kafka.sasl_ssl_bootstrap().expect("a SASL_SSL listener");
+    let mut runs = 0;
+    for (transport, bootstrap) in [("plaintext", &plaintext), ("tls", &ssl)] {
+        for mechanism in MECHANISMS {
+            let mut b = builder(bootstrap, SaslConfig::new(mechanism, "alice", "alice-secret"));
+            if transport == "tls" {
+                b = b.tls(TlsConfig::from_ca_pem(TEST_CA_PEM).unwrap());
             }
+            let client = b
+                .build()
+                .await
+                .unwrap_or_else(|e| panic!("{mechanism:?} over {transport}: {e}\n{}", kafka.log_tail(20)));
+            runs += 1;
+            let topic = format!("sasl-{transport}-{}", mechanism.name().to_ascii_lowercase());
+            client.create_topic(&topic, 1, 1).await.unwrap();
+            let producer = client.producer().build().await.unwrap();
+            let ack = producer
+                .send(ProducerRecord::new(&topic, mechanism.name()).partition(0))
+                .await
+                .unwrap();
+            producer.flush().await.unwrap();
+            ack.await.unwrap().unwrap();
+            producer.close().await.unwrap();
+            let mut consumer = Consumer::builder(client.clone()).build();
+            consumer
+                .assign_topic(&topic, StartOffset::Earliest)
+                .await
+                .unwrap();
+            consumer.stop_at(&topic, 0, 1);
+            let mut values = Vec::new();
+            while let Some(batch) = consumer.next_batch().await {
+                for r in batch.unwrap().records {
+                    values.push(r.value.unwrap());
+                }
+            }
+            assert_eq!(
+                values,
+                vec![mechanism.name().as_bytes().to_vec()],
+                "{mechanism:?}"
+            );
+            assert!(
+                client.metrics().connections >= 1,
+                "{mechanism:?}: every connection authenticated"
+            );
         }
-        assert_eq!(
-            values,
-            vec![mechanism.name().as_bytes().to_vec()],
-            "{mechanism:?}"
-        );
-        assert!(
-            client.metrics().connections >= 1,
-            "{mechanism:?}: every connection authenticated"
-        );
     }
+    assert_eq!(runs, 6);
+    // TLS to the SASL_SSL listener without trusting its CA fails in the TLS layer, before SASL.
+    let untrusted = builder(&ssl, SaslConfig::plain("alice", "alice-secret"))
+        .tls(TlsConfig::from_ca_pem(include_bytes!("fixtures/tls/other-ca.pem")).unwrap())
+        .build()
+        .await
+        .expect_err("an untrusted certificate");
+    assert!(untrusted.to_string().contains("TLS handshake"), "{untrusted}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
