@@ -137,6 +137,11 @@ async fn a_wrong_password_an_unknown_user_and_a_plaintext_listener_are_clear_err
                 "the password is never in an error: {text}"
             );
             assert!(!err.is_retriable(), "{text}");
+            assert!(
+                matches!(&err, Error::Connection(ConnectionError::Sasl { mechanism: m, .. }) if *m == mechanism.name()),
+                "the client's error is the typed SASL failure: {text}"
+            );
+            println!("{mechanism:?} {user}: {text}");
             seen += 1;
         }
     }
@@ -153,6 +158,7 @@ async fn a_wrong_password_an_unknown_user_and_a_plaintext_listener_are_clear_err
         text.contains("ILLEGAL_SASL_STATE") && text.contains("SCRAM-SHA-256"),
         "{text}"
     );
+    println!("plaintext listener: {text}");
     let direct = kwire_connector::client::raw::Connection::connect(
         &bootstrap,
         kwire_connector::client::raw::ConnectionConfig::default().sasl(SaslConfig::plain("alice", "nope")),

@@ -318,10 +318,15 @@ impl Client {
                 Err(e) => last = Some(e),
             }
         }
-        Err(Error::Connection(ConnectionError::NoBrokerReachable {
-            bootstrap: self.inner.config.bootstrap.join(","),
-            last: last.map_or_else(|| "no address".to_owned(), |e| e.to_string()),
-        }))
+        match last {
+            // The broker refused this client's credentials or certificate: that is the error,
+            // not the reachability of the cluster.
+            Some(e @ Error::Connection(ConnectionError::Sasl { .. } | ConnectionError::Tls { .. })) => Err(e),
+            last => Err(Error::Connection(ConnectionError::NoBrokerReachable {
+                bootstrap: self.inner.config.bootstrap.join(","),
+                last: last.map_or_else(|| "no address".to_owned(), |e| e.to_string()),
+            })),
+        }
     }
 
     fn read_meta<T>(&self, f: impl FnOnce(&Metadata) -> T) -> T {
