@@ -767,7 +767,9 @@ fn a_client_properties_file_with_sasl_drives_the_cli() {
              ssl.truststore.location={ca}\n\
              sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required \\\n\
              \x20   username=\"alice\" password=\"alice-secret\";\n\
-             acks=all\n",
+             acks=all\n\
+             compression.type=zstd\n\
+             session.timeout.ms=45000\n",
             ca = ca.display()
         ),
     )
@@ -779,7 +781,7 @@ fn a_client_properties_file_with_sasl_drives_the_cli() {
     assert!(
         created
             .stderr
-            .contains("kwire: warning: acks is a producer or consumer setting"),
+            .contains("kwire: warning: unknown setting session.timeout.ms"),
         "{created:?}"
     );
     let produced = kwire_with(

@@ -168,7 +168,7 @@ pub struct ConsumerBuilder {
     min_bytes: i32,
     partition_max_bytes: usize,
     isolation: IsolationLevel,
-    limits: BufferLimits,
+    pub(crate) limits: BufferLimits,
     out_of_range: OutOfRangePolicy,
 }
 

@@ -21,8 +21,13 @@
 
 use std::time::Duration;
 
+use kwire_protocol::records::Compression;
+
 use super::error::{ClientError, Error};
-use super::{ClientBuilder, SaslConfig, SaslMechanism};
+use super::{
+    Acks, ClientBuilder, ConsumerBuilder, IsolationLevel, ProducerBuilder, SaslConfig, SaslMechanism,
+};
+use crate::core::fetch_plan::BufferLimits;
 
 /// Reads the Java properties format: `key=value`, `key: value` or `key value` lines, `#` and `!`
 /// comments, a trailing backslash joining the next line. Later keys override earlier ones.
@@ -62,23 +67,141 @@ pub fn parse_properties(text: &str) -> Result<Vec<(String, String)>, Error> {
     Ok(out)
 }
 
-/// Keys the client does not read but a producer or consumer does, in the Java client's names.
-const PRODUCER_CONSUMER_KEYS: &[&str] = &[
-    "acks",
-    "compression.type",
-    "linger.ms",
-    "batch.size",
-    "enable.idempotence",
-    "isolation.level",
-    "fetch.max.bytes",
-    "max.partition.fetch.bytes",
-    "group.id",
-    "auto.offset.reset",
+/// Keys of the Java clients that kwire does not read: no warning for the JVM's own classes.
+const JVM_ONLY_KEYS: &[&str] = &[
     "key.serializer",
     "value.serializer",
     "key.deserializer",
     "value.deserializer",
 ];
+
+/// A producer setting read from the Java producer's keys.
+enum ProducerSetting {
+    Acks(Acks),
+    Compression(Compression),
+    Linger(Duration),
+    BatchSize(usize),
+    Idempotence(bool),
+    DeliveryTimeout(Duration),
+    MaxRequestSize(usize),
+    BufferMemory(usize),
+    MaxInFlight(usize),
+    MaxBlock(Duration),
+}
+
+/// The producer settings in `props` (`None` for a key that is not a producer's).
+fn producer_setting(key: &str, value: &str) -> Result<Option<ProducerSetting>, Error> {
+    use ProducerSetting as P;
+    let v = value.trim();
+    Ok(Some(match key {
+        "acks" => P::Acks(match v {
+            "0" => Acks::None,
+            "1" => Acks::Leader,
+            "all" | "-1" => Acks::All,
+            _ => return Err(invalid(format!("acks={v}: expected 0, 1, all or -1"))),
+        }),
+        "compression.type" => P::Compression(
+            v.parse::<Compression>()
+                .map_err(|e| invalid(format!("compression.type={v}: {e}")))?,
+        ),
+        "linger.ms" => P::Linger(millis(key, v)?),
+        "batch.size" => P::BatchSize(count(key, v)?),
+        "enable.idempotence" => P::Idempotence(boolean(key, v)?),
+        "delivery.timeout.ms" => P::DeliveryTimeout(millis(key, v)?),
+        "max.request.size" => P::MaxRequestSize(count(key, v)?),
+        "buffer.memory" => P::BufferMemory(count(key, v)?),
+        "max.in.flight.requests.per.connection" => P::MaxInFlight(count(key, v)?),
+        "max.block.ms" => P::MaxBlock(millis(key, v)?),
+        _ => return Ok(None),
+    }))
+}
+
+/// A consumer setting read from the Java consumer's keys.
+enum ConsumerSetting {
+    Isolation(IsolationLevel),
+    FetchMaxBytes(usize),
+    PartitionMaxBytes(usize),
+    MaxWait(Duration),
+    MinBytes(i32),
+}
+
+/// The consumer setting of `key` (`None` for a key that is not a consumer's).
+fn consumer_setting(key: &str, value: &str) -> Result<Option<ConsumerSetting>, Error> {
+    use ConsumerSetting as C;
+    let v = value.trim();
+    Ok(Some(match key {
+        "isolation.level" => C::Isolation(match v {
+            "read_uncommitted" => IsolationLevel::ReadUncommitted,
+            "read_committed" => IsolationLevel::ReadCommitted,
+            _ => {
+                return Err(invalid(format!(
+                    "isolation.level={v}: expected read_uncommitted or read_committed"
+                )))
+            }
+        }),
+        "fetch.max.bytes" => C::FetchMaxBytes(count(key, v)?),
+        "max.partition.fetch.bytes" => C::PartitionMaxBytes(count(key, v)?),
+        "fetch.max.wait.ms" => C::MaxWait(millis(key, v)?),
+        "fetch.min.bytes" => {
+            C::MinBytes(i32::try_from(count(key, v)?).map_err(|_| invalid(format!("{key}={v}: too large")))?)
+        }
+        _ => return Ok(None),
+    }))
+}
+
+impl ProducerBuilder {
+    /// Applies the Java producer's settings in `props` (see [`parse_properties`]); keys of the
+    /// client or the consumer are left to them: `acks` (0, 1, all, -1), `compression.type`,
+    /// `linger.ms`, `batch.size`, `enable.idempotence`, `delivery.timeout.ms`,
+    /// `max.request.size`, `buffer.memory`, `max.in.flight.requests.per.connection` and
+    /// `max.block.ms`. A bad value is an error.
+    pub fn properties(mut self, props: &[(String, String)]) -> Result<Self, Error> {
+        use ProducerSetting as P;
+        for (key, value) in props {
+            self = match producer_setting(key, value)? {
+                Some(P::Acks(a)) => self.acks(a),
+                Some(P::Compression(c)) => self.compression(c),
+                Some(P::Linger(d)) => self.linger(d),
+                Some(P::BatchSize(n)) => self.batch_size(n),
+                Some(P::Idempotence(on)) => self.idempotence(on),
+                Some(P::DeliveryTimeout(d)) => self.delivery_timeout(d),
+                Some(P::MaxRequestSize(n)) => self.max_request_size(n),
+                Some(P::BufferMemory(n)) => self.buffer_memory(n),
+                Some(P::MaxInFlight(n)) => self.max_in_flight(n),
+                Some(P::MaxBlock(d)) => self.max_block(d),
+                None => self,
+            };
+        }
+        Ok(self)
+    }
+}
+
+impl ConsumerBuilder {
+    /// Applies the Java consumer's settings in `props` (see [`parse_properties`]); keys of the
+    /// client or the producer are left to them: `isolation.level` (read_uncommitted,
+    /// read_committed), `fetch.max.bytes` (the buffer's bytes), `max.partition.fetch.bytes`,
+    /// `fetch.max.wait.ms` and `fetch.min.bytes`. A bad value is an error.
+    pub fn properties(mut self, props: &[(String, String)]) -> Result<Self, Error> {
+        use ConsumerSetting as C;
+        for (key, value) in props {
+            self = match consumer_setting(key, value)? {
+                Some(C::Isolation(i)) => self.isolation(i),
+                Some(C::FetchMaxBytes(n)) => {
+                    let limits = self.limits;
+                    self.buffer(BufferLimits {
+                        max_bytes: n,
+                        ..limits
+                    })
+                }
+                Some(C::PartitionMaxBytes(n)) => self.partition_max_bytes(n),
+                Some(C::MaxWait(d)) => self.max_wait(d),
+                Some(C::MinBytes(n)) => self.min_bytes(n),
+                None => self,
+            };
+        }
+        Ok(self)
+    }
+}
 
 impl ClientBuilder {
     /// Applies the Java client's settings in `props` (see [`parse_properties`]): returns the
@@ -94,13 +217,11 @@ impl ClientBuilder {
     pub fn properties(mut self, props: &[(String, String)]) -> Result<(Self, Vec<String>), Error> {
         let get = |key: &str| props.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
         let mut warnings = Vec::new();
-        for (key, _) in props {
-            if !is_known(key) {
-                warnings.push(if PRODUCER_CONSUMER_KEYS.contains(&key.as_str()) {
-                    format!("{key} is a producer or consumer setting the client does not read")
-                } else {
-                    format!("unknown setting {key} (ignored)")
-                });
+        for (key, value) in props {
+            // Producer and consumer keys are checked here too, so a bad value fails early.
+            let theirs = producer_setting(key, value)?.is_some() || consumer_setting(key, value)?.is_some();
+            if !theirs && !is_known(key) && !JVM_ONLY_KEYS.contains(&key.as_str()) {
+                warnings.push(format!("unknown setting {key} (ignored)"));
             }
         }
         if let Some(servers) = get("bootstrap.servers") {
@@ -352,6 +473,21 @@ fn millis(key: &str, value: &str) -> Result<Duration, Error> {
         .map_err(|_| invalid(format!("{key}={value}: expected milliseconds")))
 }
 
+fn count(key: &str, value: &str) -> Result<usize, Error> {
+    value
+        .trim()
+        .parse::<usize>()
+        .map_err(|_| invalid(format!("{key}={value}: expected a number")))
+}
+
+fn boolean(key: &str, value: &str) -> Result<bool, Error> {
+    match value.trim() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(invalid(format!("{key}={value}: expected true or false"))),
+    }
+}
+
 fn invalid(why: String) -> Error {
     Error::Client(ClientError::InvalidArgument(why))
 }
@@ -420,17 +556,46 @@ mod tests {
              session.timeout.ms=45000\nacks=all\nrequest.timeout.ms=20000\n",
         );
         let (builder, warnings) = ClientBuilder::default().properties(&p).unwrap();
-        assert_eq!(warnings.len(), 2, "{warnings:?}");
-        assert!(warnings
-            .iter()
-            .any(|w| w.contains("unknown setting session.timeout.ms")));
-        assert!(warnings
-            .iter()
-            .any(|w| w.contains("acks is a producer or consumer setting")));
+        assert_eq!(
+            warnings,
+            vec!["unknown setting session.timeout.ms (ignored)".to_owned()]
+        );
         let debug = format!("{builder:?}");
         assert!(!debug.contains("SECRET"), "{debug}");
         assert!(debug.contains("pkc-1.example:9092"));
         assert!(debug.contains("20s"));
+    }
+
+    #[test]
+    fn producer_and_consumer_keys_are_read_and_bad_values_are_errors() {
+        let p = props(
+            "acks=1\ncompression.type=zstd\nlinger.ms=20\nbatch.size=65536\nenable.idempotence=false\n\
+             isolation.level=read_committed\nfetch.max.bytes=1048576\nmax.partition.fetch.bytes=65536\n\
+             fetch.max.wait.ms=100\nfetch.min.bytes=1\nkey.serializer=org.apache.kafka.common.serialization.StringSerializer\n",
+        );
+        let (_, warnings) = ClientBuilder::default().properties(&p).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert!(matches!(
+            producer_setting("acks", "1"),
+            Ok(Some(ProducerSetting::Acks(Acks::Leader)))
+        ));
+        assert!(matches!(
+            consumer_setting("isolation.level", "read_committed"),
+            Ok(Some(ConsumerSetting::Isolation(IsolationLevel::ReadCommitted)))
+        ));
+        for (text, why) in [
+            ("acks=2\n", "acks=2"),
+            ("compression.type=brotli\n", "compression.type=brotli"),
+            ("enable.idempotence=yes\n", "expected true or false"),
+            ("batch.size=-1\n", "expected a number"),
+            ("isolation.level=serializable\n", "read_committed"),
+        ] {
+            let err = ClientBuilder::default()
+                .properties(&props(text))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(why), "{text}: {err}");
+        }
     }
 
     #[test]

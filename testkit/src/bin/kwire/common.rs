@@ -85,12 +85,17 @@ pub(crate) async fn connect(bootstrap: &str) -> anyhow::Result<Client> {
         .retry_timeout(Duration::from_secs(30));
     // Checked when they were loaded: the warnings were printed then.
     let (builder, _) = builder
-        .properties(SETTINGS.get().map_or(&[][..], Vec::as_slice))
+        .properties(settings())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     builder
         .build()
         .await
         .map_err(|e| anyhow::anyhow!("{}", describe(&e)))
+}
+
+/// The settings of --config and -X (without bootstrap.servers), for producers and consumers.
+pub(crate) fn settings() -> &'static [(String, String)] {
+    SETTINGS.get().map_or(&[][..], Vec::as_slice)
 }
 
 /// The settings from --config and -X, without bootstrap.servers (the bootstrap is passed on its

@@ -25,12 +25,12 @@ pub(crate) struct Args {
     /// Writes every record to this partition (default: by key hash, round-robin without keys).
     #[arg(long, value_parser = clap::value_parser!(i32).range(0..))]
     partition: Option<i32>,
-    /// Who must have a record before it counts as written.
-    #[arg(long, value_enum, default_value_t = AcksArg::All)]
-    acks: AcksArg,
-    /// How record batches are compressed.
-    #[arg(long, value_enum, default_value_t = CompressionArg::None)]
-    compression: CompressionArg,
+    /// Who must have a record before it counts as written [default: all, or `acks` of --config].
+    #[arg(long, value_enum)]
+    acks: Option<AcksArg>,
+    /// How record batches are compressed [default: none, or `compression.type` of --config].
+    #[arg(long, value_enum)]
+    compression: Option<CompressionArg>,
 }
 
 /// `--acks`.
@@ -133,11 +133,19 @@ pub(crate) async fn run(args: Args, bootstrap: &str) -> anyhow::Result<ExitCode>
             );
         }
     }
-    let producer = client
+    // The producer settings of --config and -X, then the flags, which win.
+    let mut builder = client
         .producer()
-        .acks(args.acks.into())
-        .compression(args.compression.into())
         .delivery_timeout(Duration::from_secs(30))
+        .properties(crate::common::settings())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(acks) = args.acks {
+        builder = builder.acks(acks.into());
+    }
+    if let Some(compression) = args.compression {
+        builder = builder.compression(compression.into());
+    }
+    let producer = builder
         .build()
         .await
         .map_err(|e| anyhow::anyhow!("cannot start the producer: {}", describe(&e)))?;
