@@ -50,7 +50,7 @@ pub struct ConnectionConfig {
     pub client_id: String,
     /// How long a request may wait for its response.
     pub request_timeout: Duration,
-    /// How long setting up a connection may take: the socket, TLS and ApiVersions together.
+    /// How long setting up a connection may take: the socket, TLS, ApiVersions and SASL together.
     pub connect_timeout: Duration,
     /// The largest response frame accepted.
     pub max_frame_size: usize,
@@ -80,7 +80,7 @@ impl ConnectionConfig {
         self
     }
 
-    /// How long setting up a connection may take: the socket, TLS and ApiVersions together.
+    /// How long setting up a connection may take: the socket, TLS, ApiVersions and SASL together.
     #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
@@ -328,7 +328,7 @@ impl Connection {
             .await
             .map_err(|_| {
                 Error::Connection(ConnectionError::Timeout {
-                    what: format!("connection setup with {addr} (socket, TLS, ApiVersions)"),
+                    what: format!("connection setup with {addr} (socket, TLS, ApiVersions, SASL)"),
                     after: limit,
                 })
             })?

@@ -108,7 +108,7 @@ impl ClientBuilder {
         self
     }
 
-    /// How long setting up a connection may take: the socket, TLS and ApiVersions together
+    /// How long setting up a connection may take: the socket, TLS, ApiVersions and SASL together
     /// (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connection.connect_timeout = timeout;
