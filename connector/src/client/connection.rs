@@ -439,7 +439,14 @@ impl Connection {
         version: i16,
     ) -> Result<ApiVersionsResponse, Error> {
         let (rx, guard) = self.submit(req, version, true)?;
-        let body = Self::body::<ApiVersionsRequest>(rx, guard, &self.addr, &self.config).await?;
+        let body = Self::body::<ApiVersionsRequest>(
+            rx,
+            guard,
+            &self.addr,
+            self.config.request_timeout,
+            &self.config.stats,
+        )
+        .await?;
         let unsupported = body.get(..2) == Some(&ErrorCode::UNSUPPORTED_VERSION.0.to_be_bytes()[..]);
         let layout = if unsupported { 0 } else { version };
         ApiVersionsResponse::decode_bytes(body, layout).map_err(|source| {
@@ -585,10 +592,12 @@ impl Connection {
     ) -> Result<impl std::future::Future<Output = Result<R::Response, Error>> + Send + 'static, Error> {
         let (rx, guard) = self.submit(req, version, true)?;
         let addr = self.addr.clone();
-        let config = self.config.clone();
+        // What the wait needs of the config: not a copy of all of it for every request.
+        let (timeout, max_throttle) = (self.config.request_timeout, self.config.max_throttle);
+        let stats = Arc::clone(&self.config.stats);
         let shared = Arc::clone(&self.shared);
         Ok(async move {
-            let body = Self::body::<R>(rx, guard, &addr, &config).await?;
+            let body = Self::body::<R>(rx, guard, &addr, timeout, &stats).await?;
             let mut d = Decoder::new(body);
             let resp = <R::Response as Message>::decode_from(&mut d, version)
                 .map_err(|source| Error::Protocol(ProtocolError::Decode { api: R::NAME, source }))?;
@@ -596,9 +605,9 @@ impl Connection {
             if throttle > 0 {
                 // KIP-219: the broker answered at once and asks for quiet on this connection
                 // for that long; the writer holds later requests until then.
-                let wait = shared.mute(throttle, config.max_throttle);
-                config.stats.throttled.fetch_add(1, Ordering::Relaxed);
-                config.stats.throttle_ms.fetch_add(
+                let wait = shared.mute(throttle, max_throttle);
+                stats.throttled.fetch_add(1, Ordering::Relaxed);
+                stats.throttle_ms.fetch_add(
                     u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                     Ordering::Relaxed,
                 );
@@ -616,7 +625,8 @@ impl Connection {
         rx: Option<oneshot::Receiver<Result<Bytes, Error>>>,
         guard: Option<PendingGuard>,
         addr: &str,
-        config: &ConnectionConfig,
+        request_timeout: Duration,
+        stats: &ConnectionStats,
     ) -> Result<Bytes, Error> {
         let (Some(rx), Some(guard)) = (rx, guard) else {
             return Err(Error::Connection(ConnectionError::Closed {
@@ -624,12 +634,12 @@ impl Connection {
                 reason: "no response was registered".into(),
             }));
         };
-        let timeout = config.request_timeout + guard.shared.muted_for();
+        let timeout = request_timeout + guard.shared.muted_for();
         let body = match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(res)) => res?,
             Ok(Err(_)) => return Err(guard.shared.closed_error(addr)),
             Err(_) => {
-                config.stats.timeouts.fetch_add(1, Ordering::Relaxed);
+                stats.timeouts.fetch_add(1, Ordering::Relaxed);
                 let what = format!("{} to {addr}", R::NAME);
                 guard
                     .shared
