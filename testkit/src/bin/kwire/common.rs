@@ -4,7 +4,7 @@ use kwire_connector::client::{BrokerError, ClientError};
 use std::io::Write;
 use std::time::Duration;
 
-use kwire_connector::client::{Client, Error};
+use kwire_connector::client::{Client, ClientBuilder, Error};
 use kwire_protocol::ErrorCode;
 use kwire_testkit::broker::BrokerKind;
 use kwire_testkit::LocalBroker;
@@ -79,15 +79,8 @@ pub(crate) fn install_panic_hook() {
 
 /// Connects to `bootstrap` and loads the cluster's metadata.
 pub(crate) async fn connect(bootstrap: &str) -> anyhow::Result<Client> {
-    let builder = Client::builder()
+    client_template()
         .bootstrap(bootstrap)
-        .client_id("kwire-cli")
-        .retry_timeout(Duration::from_secs(30));
-    // Checked when they were loaded: the warnings were printed then.
-    let (builder, _) = builder
-        .properties(settings())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    builder
         .build()
         .await
         .map_err(|e| anyhow::anyhow!("{}", describe(&e)))
@@ -95,12 +88,30 @@ pub(crate) async fn connect(bootstrap: &str) -> anyhow::Result<Client> {
 
 /// The settings of --config and -X (without bootstrap.servers), for producers and consumers.
 pub(crate) fn settings() -> &'static [(String, String)] {
-    SETTINGS.get().map_or(&[][..], Vec::as_slice)
+    SETTINGS.get().map_or(&[][..], |s| s.props.as_slice())
 }
 
-/// The settings from --config and -X, without bootstrap.servers (the bootstrap is passed on its
-/// own), for every client the command makes.
-static SETTINGS: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+/// What --config and -X set, read once for the whole command.
+struct Settings {
+    /// The settings, without bootstrap.servers (the bootstrap is passed on its own).
+    props: Vec<(String, String)>,
+    /// The CLI's client settings with them applied, for every client the command makes.
+    client: ClientBuilder,
+}
+
+static SETTINGS: std::sync::OnceLock<Settings> = std::sync::OnceLock::new();
+
+/// The CLI's own client settings, before --config and -X.
+fn cli_client() -> ClientBuilder {
+    Client::builder()
+        .client_id("kwire-cli")
+        .retry_timeout(Duration::from_secs(30))
+}
+
+/// The client settings every connection of the command starts from.
+fn client_template() -> ClientBuilder {
+    SETTINGS.get().map_or_else(cli_client, |s| s.client.clone())
+}
 
 /// Reads --config and the -X settings, checks them (a bad value is an error; an unknown key a
 /// warning on stderr), keeps them for [`connect`], and returns their bootstrap.servers.
@@ -124,18 +135,18 @@ pub(crate) fn load_settings(
         props.retain(|(k, _)| k != key.trim());
         props.push((key.trim().to_owned(), value.trim().to_owned()));
     }
-    let (_, warnings) = Client::builder()
-        .properties(&props)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    for w in warnings {
-        eprintln!("kwire: warning: {w}");
-    }
     let bootstrap = props
         .iter()
         .find(|(k, _)| k == "bootstrap.servers")
         .map(|(_, v)| v.clone());
     props.retain(|(k, _)| k != "bootstrap.servers");
-    let _ = SETTINGS.set(props);
+    let (client, warnings) = cli_client()
+        .properties(&props)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for w in warnings {
+        eprintln!("kwire: warning: {w}");
+    }
+    let _ = SETTINGS.set(Settings { props, client });
     Ok(bootstrap)
 }
 
