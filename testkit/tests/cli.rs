@@ -623,8 +623,9 @@ fn txn_recover_dry_run_lists_what_it_would_commit_and_fence() {
     );
 }
 
-/// A fake cluster with `topic` of one partition holding `record-0` to `record-9`, and its bootstrap.
-fn fake_with_ten_records(topic: &str) -> (FakeCluster, String) {
+/// A fake cluster with `topic` of one partition holding `record-0` to `record-9`, and the
+/// `kwire consume` command line that reads those ten from the earliest.
+fn fake_with_ten_records(topic: &str) -> (FakeCluster, Vec<String>) {
     let cluster = FakeCluster::start(1).unwrap();
     let bootstrap = cluster.bootstrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -641,18 +642,9 @@ fn fake_with_ten_records(topic: &str) -> (FakeCluster, String) {
         producer.flush().await.unwrap();
         producer.close().await.unwrap();
     });
-    (cluster, bootstrap)
-}
-
-/// A corrupt batch (bad CRC, negative length, cut in the middle) ends `kwire consume` with one
-/// error line and a non-zero exit, every one of 100 times each: the reader's error once lost a
-/// race with its channel closing, and the console consumer exited 0 with nothing printed.
-#[test]
-fn consume_never_exits_0_on_a_corrupt_batch() {
-    let (cluster, bootstrap) = fake_with_ten_records("corrupt");
     let args = [
         "consume",
-        "corrupt",
+        topic,
         "--from",
         "earliest",
         "--max-records",
@@ -660,6 +652,16 @@ fn consume_never_exits_0_on_a_corrupt_batch() {
         "--bootstrap",
         &bootstrap,
     ];
+    (cluster, args.map(str::to_owned).to_vec())
+}
+
+/// A corrupt batch (bad CRC, negative length, cut in the middle) ends `kwire consume` with one
+/// error line and a non-zero exit, every one of 100 times each: the reader's error once lost a
+/// race with its channel closing, and the console consumer exited 0 with nothing printed.
+#[test]
+fn consume_never_exits_0_on_a_corrupt_batch() {
+    let (cluster, args) = fake_with_ten_records("corrupt");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let clean = kwire(&args);
     assert!(clean.ok(), "{clean:?}");
     assert_eq!(clean.stdout.lines().count(), 10, "{clean:?}");
@@ -687,17 +689,8 @@ fn consume_never_exits_0_on_a_corrupt_batch() {
 /// and what is wrong, and its peak memory stays within a few times the limit.
 #[test]
 fn consume_fails_clearly_on_a_decompression_bomb_or_a_cut_stream_of_every_codec() {
-    let (cluster, bootstrap) = fake_with_ten_records("bombs");
-    let args = [
-        "consume",
-        "bombs",
-        "--from",
-        "earliest",
-        "--max-records",
-        "10",
-        "--bootstrap",
-        &bootstrap,
-    ];
+    let (cluster, args) = fake_with_ten_records("bombs");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut runs = 0;
     for codec in [
         Compression::Gzip,
