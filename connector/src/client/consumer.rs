@@ -200,8 +200,9 @@ impl ConsumerBuilder {
         self
     }
 
-    /// The bounds of the buffer (default 100,000 records, 16 MiB): the consumer fetches only when
-    /// the buffer has room, and asks for no more than the room.
+    /// The bounds of the buffer (default 100,000 records, 50 MiB, the Java consumer's
+    /// fetch.max.bytes): the consumer fetches only when the buffer has room, and asks for no more
+    /// than the room.
     pub fn buffer(mut self, limits: BufferLimits) -> Self {
         self.limits = limits;
         self
@@ -305,6 +306,9 @@ impl std::fmt::Debug for Consumer {
     }
 }
 
+/// The Java consumer's fetch.max.bytes (50 MiB): the default room of a consumer's buffer.
+const FETCH_MAX_BYTES: usize = 52_428_800;
+
 impl Consumer {
     /// A builder with the Java consumer's defaults.
     pub fn builder(client: Client) -> ConsumerBuilder {
@@ -316,6 +320,7 @@ impl Consumer {
             isolation: IsolationLevel::ReadUncommitted,
             limits: BufferLimits {
                 max_records: 100_000,
+                max_bytes: FETCH_MAX_BYTES,
                 ..BufferLimits::default()
             },
             out_of_range: OutOfRangePolicy::default(),

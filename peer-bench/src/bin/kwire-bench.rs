@@ -4,7 +4,7 @@
 //!
 //! `--settings defaults`: `client.producer().build()` and `Consumer::builder(client).build()`,
 //! which are acks=all, idempotence on, linger 5 ms, batch 1,000,000 B, no compression; fetch max wait
-//! 500 ms, 1 MiB per partition, a buffer of 16 MiB and 10,000 records that fetches ahead while
+//! 500 ms, 1 MiB per partition, a buffer of 50 MiB and 100,000 records that fetches ahead while
 //! there is room (connector/src/client/producer.rs and consumer.rs).
 
 use std::collections::VecDeque;
