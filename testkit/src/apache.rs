@@ -193,6 +193,12 @@ impl ApacheKafka {
         Self::start_retrying(0, None, &[], users)
     }
 
+    /// Like [`ApacheKafka::start_sasl`], with extra `server.properties` lines (`key=value`), such
+    /// as `connections.max.reauth.ms` for re-authentication (KIP-368).
+    pub fn start_sasl_with(users: &[(&str, &str)], extra: &[&str]) -> Result<Self, BrokerError> {
+        Self::start_retrying(0, None, extra, users)
+    }
+
     fn start_retrying(
         port: u16,
         advertised: Option<u16>,

@@ -218,3 +218,138 @@ async fn oauthbearer_asks_its_provider_on_every_connection_and_an_expired_token_
 async fn client_of(bootstrap: &str, sasl: SaslConfig) -> String {
     client(bootstrap, sasl).await.expect_err("refused").to_string()
 }
+
+/// A broker whose SASL sessions last 3 s (`connections.max.reauth.ms`), so that a client must
+/// re-authenticate its open connections (KIP-368) every second or so; one that does not has them
+/// closed by the broker at its next request after the session ended.
+fn broker_with_short_sessions() -> ApacheKafka {
+    match ApacheKafka::start_sasl_with(&[("alice", "alice-secret")], &["connections.max.reauth.ms=3000"]) {
+        Ok(b) => b,
+        Err(e) => panic!("Apache Kafka with SASL must start for these tests: {e}"),
+    }
+}
+
+/// Produces `n` records (the values "0" to "n-1") to a new one-partition topic, paced over about
+/// `over`, while a consumer on the same client reads them; returns the values read, in order,
+/// and the connections the client made during the run (after the first record was acknowledged
+/// and the consumer placed).
+async fn produce_while_reading(client: &Client, topic: &str, n: usize, over: Duration) -> (Vec<String>, u64) {
+    client.create_topic(topic, 1, 1).await.unwrap();
+    let producer = client.producer().build().await.unwrap();
+    producer
+        .send_and_wait(ProducerRecord::new(topic, "0").partition(0))
+        .await
+        .unwrap();
+    let mut consumer = Consumer::builder(client.clone()).build();
+    consumer.assign_topic(topic, StartOffset::Earliest).await.unwrap();
+    consumer.stop_at(topic, 0, i64::try_from(n).unwrap());
+    let connections = client.metrics().connections;
+    let per_tick = 50;
+    let tick = over / u32::try_from(n / per_tick).unwrap();
+    let writer = {
+        let (producer, topic) = (producer.clone(), topic.to_owned());
+        tokio::spawn(async move {
+            let mut acks = Vec::with_capacity(n);
+            for i in 1..n {
+                acks.push(
+                    producer
+                        .send(ProducerRecord::new(&topic, i.to_string()).partition(0))
+                        .await?,
+                );
+                if i % per_tick == 0 {
+                    tokio::time::sleep(tick).await;
+                }
+            }
+            producer.flush().await?;
+            for ack in acks {
+                ack.await.expect("every record is answered")?;
+            }
+            Ok::<_, Error>(())
+        })
+    };
+    let mut values = Vec::with_capacity(n);
+    while let Some(batch) = tokio::time::timeout(Duration::from_secs(30), consumer.next_batch())
+        .await
+        .expect("the consumer keeps reading")
+    {
+        for r in batch.unwrap().records {
+            values.push(String::from_utf8(r.value.unwrap().to_vec()).unwrap());
+        }
+    }
+    writer.await.unwrap().unwrap();
+    producer.close().await.unwrap();
+    (values, client.metrics().connections - connections)
+}
+
+fn numbers(n: usize) -> Vec<String> {
+    (0..n).map(|i| i.to_string()).collect()
+}
+
+/// Under a steady produce and consume load, each open connection re-authenticates before its
+/// session ends, over SASL_PLAINTEXT and SASL_SSL: no request is lost, nothing is reordered, and
+/// no connection is replaced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_reauthenticate_under_load_without_losing_a_request() {
+    let kafka = broker_with_short_sessions();
+    let plaintext = kafka.sasl_bootstrap().expect("a SASL_PLAINTEXT listener");
+    let ssl = kafka.sasl_ssl_bootstrap().expect("a SASL_SSL listener");
+    let runs = [
+        (
+            "plaintext",
+            &plaintext,
+            SaslConfig::scram_sha256("alice", "alice-secret"),
+        ),
+        ("tls", &ssl, SaslConfig::scram_sha512("alice", "alice-secret")),
+        ("plain", &plaintext, SaslConfig::plain("alice", "alice-secret")),
+    ];
+    for (name, bootstrap, sasl) in runs {
+        let mut b = builder(bootstrap, sasl);
+        if name == "tls" {
+            b = b.tls(TlsConfig::from_ca_pem(TEST_CA_PEM).unwrap());
+        }
+        let client = b
+            .build()
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}\n{}", kafka.log_tail(20)));
+        let n = 4_000;
+        let (values, reconnects) =
+            produce_while_reading(&client, &format!("reauth-{name}"), n, Duration::from_secs(4)).await;
+        assert_eq!(values, numbers(n), "{name}");
+        let m = client.metrics();
+        assert_eq!(reconnects, 0, "{name}: no connection replaced: {m:?}");
+        assert!(
+            m.reauthentications >= 2,
+            "{name}: sessions of 3 s over a 4 s run are renewed: {m:?}"
+        );
+    }
+}
+
+/// OAUTHBEARER tokens that live 3 s (the session ends with the token): each re-authentication
+/// asks the provider for a fresh one, so a consumer reads on past the expiry of the token it
+/// connected with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oauthbearer_token_is_refreshed_while_a_consumer_reads() {
+    let kafka = broker_with_short_sessions();
+    let bootstrap = kafka.sasl_bootstrap().expect("a SASL listener");
+    let asked = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&asked);
+    let provider: kwire_connector::client::TokenProvider = Arc::new(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Ok(unsecured_token("alice", 3))
+    });
+    let client = client(&bootstrap, SaslConfig::oauthbearer(provider))
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", kafka.log_tail(20)));
+    let n = 5_000;
+    let (values, reconnects) =
+        produce_while_reading(&client, "reauth-oauthbearer", n, Duration::from_secs(5)).await;
+    assert_eq!(values, numbers(n));
+    let m = client.metrics();
+    assert_eq!(reconnects, 0, "no connection replaced: {m:?}");
+    assert!(m.reauthentications >= 3, "{m:?}");
+    assert_eq!(
+        asked.load(Ordering::SeqCst),
+        m.connections + m.reauthentications,
+        "a fresh token for every authentication: {m:?}"
+    );
+}

@@ -9,8 +9,14 @@
 //! A connection-fatal error (IO, a malformed frame) fails every waiter and marks the connection
 //! closed; the client builds a new one.
 //!
+//! SASL runs in the writer task too: it authenticates once the versions are known, and again
+//! before the session lifetime the broker granted runs out (KIP-368), at a random point between
+//! 85% and 95% of it as the Java client does (and at least 2 s before its end). A re-authentication happens between two runs of
+//! frames: requests already written go on being answered, and those submitted meanwhile wait in
+//! order behind it, so none is lost or reordered.
+//!
 //! References: the Kafka protocol guide, "Network" and "Versioning and Compatibility"; KIP-35
-//! (ApiVersions), KIP-511 (client software name/version).
+//! (ApiVersions), KIP-511 (client software name/version), KIP-368 (re-authentication).
 
 use crate::client::{ConnectionError, ProtocolError};
 use std::collections::HashMap;
@@ -144,6 +150,8 @@ pub(crate) struct ConnectionStats {
     pub(crate) timeouts: AtomicU64,
     /// Connections made.
     pub(crate) connections: AtomicU64,
+    /// Re-authentications done on open connections (KIP-368).
+    pub(crate) reauthentications: AtomicU64,
 }
 
 type Waiter = oneshot::Sender<Result<Bytes, Error>>;
@@ -173,6 +181,28 @@ struct Shared {
     muted_until: Mutex<Option<Instant>>,
     /// Wakes the writer when it waits out a mute and the connection ends.
     closing: tokio::sync::Notify,
+    next_correlation_id: AtomicI32,
+}
+
+/// What the writer task is given, in order.
+enum Out {
+    /// A whole request frame.
+    Frame(Bytes),
+    /// Authenticate now, and again before each session the broker grants runs out.
+    Authenticate(Box<Authenticate>),
+}
+
+struct Authenticate {
+    sasl: super::SaslConfig,
+    versions: SaslVersions,
+    done: oneshot::Sender<Result<(), Error>>,
+}
+
+/// The versions of the SASL requests both sides speak.
+#[derive(Debug, Clone, Copy)]
+struct SaslVersions {
+    handshake: i16,
+    authenticate: i16,
 }
 
 /// The newest version of an API the client fills and reads correctly, for the APIs where that is
@@ -204,6 +234,35 @@ pub(crate) fn client_max(api: ApiKey) -> Option<i16> {
 const ABANDONED_MEMORY: usize = 4096;
 
 impl Shared {
+    fn next_correlation_id(&self) -> i32 {
+        self.next_correlation_id.fetch_add(1, Ordering::Relaxed) & i32::MAX
+    }
+
+    /// Registers the wait for the answer to `correlation_id`: under the lock the reader drains,
+    /// and only while the connection is open (the reader marks it closed before it drains the
+    /// map under the same lock, so a request registered after that drain would wait out its
+    /// whole timeout for nothing). `None` when the connection has ended.
+    fn register(
+        self: &Arc<Self>,
+        correlation_id: i32,
+        api_key: ApiKey,
+        version: i16,
+    ) -> Option<(oneshot::Receiver<Result<Bytes, Error>>, PendingGuard)> {
+        let (tx, rx) = oneshot::channel();
+        let pending = Pending { api_key, version, tx };
+        match self.pending.lock() {
+            Ok(mut map) if !self.closed.load(Ordering::SeqCst) => {
+                map.insert(correlation_id, pending);
+            }
+            _ => return None,
+        }
+        let guard = PendingGuard {
+            shared: Arc::clone(self),
+            correlation_id,
+        };
+        Some((rx, guard))
+    }
+
     /// Remembers a request whose answer nobody waits for; its late response is dropped quietly.
     fn remember_abandoned(&self, correlation_id: i32) {
         if let Ok(mut ids) = self.abandoned.lock() {
@@ -295,9 +354,8 @@ pub struct Connection {
     addr: String,
     config: ConnectionConfig,
     /// Frames for the writer task, in order.
-    frames: mpsc::UnboundedSender<Bytes>,
+    frames: mpsc::UnboundedSender<Out>,
     shared: Arc<Shared>,
-    next_correlation_id: AtomicI32,
     versions: HashMap<i16, VersionRange>,
     reader: tokio::task::JoinHandle<()>,
     writer: tokio::task::JoinHandle<()>,
@@ -352,21 +410,29 @@ impl Connection {
             FrameDecoder::new(config.max_frame_size),
         ));
         let (frames, queued) = mpsc::unbounded_channel();
-        let writer = tokio::spawn(write_loop(write, queued, Arc::clone(&shared), addr.to_owned()));
+        let writer = Writer {
+            write,
+            shared: Arc::clone(&shared),
+            addr: addr.to_owned(),
+            client_id: config.client_id.clone(),
+            request_timeout: config.request_timeout,
+            stats: Arc::clone(&config.stats),
+            session: None,
+        };
+        let writer = tokio::spawn(writer.run(queued));
         config.stats.connections.fetch_add(1, Ordering::Relaxed);
         let mut conn = Self {
             addr: addr.to_owned(),
             config,
             frames,
             shared,
-            next_correlation_id: AtomicI32::new(0),
             versions: HashMap::new(),
             reader,
             writer,
         };
         conn.versions = conn.negotiate().await?;
         if let Some(sasl) = conn.config.sasl.clone() {
-            conn.authenticate(&sasl).await?;
+            conn.authenticate(sasl).await?;
         }
         debug!(broker = %conn.addr, apis = conn.versions.len(), "connected");
         Ok(conn)
@@ -457,74 +523,19 @@ impl Connection {
         })
     }
 
-    /// SaslHandshake, then the mechanism's SaslAuthenticate rounds (see [`super::sasl`]). Any
-    /// failure is one `ConnectionError::Sasl` naming the broker and the mechanism.
-    async fn authenticate(&self, sasl: &super::SaslConfig) -> Result<(), Error> {
-        let mechanism = sasl.mechanism().name();
-        let fail = |reason: String| -> Error {
-            ConnectionError::Sasl {
-                broker: self.addr.clone(),
-                mechanism,
-                reason,
-            }
-            .into()
+    /// Has the writer task authenticate (see [`Writer::authenticate`]) before anything else is
+    /// sent, and keep the session alive.
+    async fn authenticate(&self, sasl: super::SaslConfig) -> Result<(), Error> {
+        let versions = SaslVersions {
+            handshake: self.version_for::<SaslHandshakeRequest>()?,
+            authenticate: self.version_for::<SaslAuthenticateRequest>()?,
         };
-        let hs = self
-            .send(&SaslHandshakeRequest {
-                mechanism: mechanism.to_owned(),
-                ..SaslHandshakeRequest::default()
-            })
-            .await?;
-        let code = ErrorCode(hs.error_code);
-        if !code.is_ok() {
-            return Err(fail(format!(
-                "SaslHandshake answered {code}; the listener enables [{}]",
-                hs.mechanisms.join(", ")
-            )));
+        let (done, answer) = oneshot::channel();
+        let asked = Out::Authenticate(Box::new(Authenticate { sasl, versions, done }));
+        if self.frames.send(asked).is_err() {
+            return Err(self.shared.closed_error(&self.addr));
         }
-        let round = |bytes: Vec<u8>| async move {
-            let resp = self
-                .send(&SaslAuthenticateRequest {
-                    auth_bytes: Bytes::from(bytes),
-                    ..SaslAuthenticateRequest::default()
-                })
-                .await?;
-            let code = ErrorCode(resp.error_code);
-            if code.is_ok() {
-                Ok(resp.auth_bytes)
-            } else {
-                Err(fail(match resp.error_message.filter(|m| !m.is_empty()) {
-                    Some(m) => format!("{code}: {m}"),
-                    None => code.to_string(),
-                }))
-            }
-        };
-        match sasl.exchange().map_err(fail)? {
-            super::sasl::Exchange::Plain { message } => {
-                round(message).await?;
-            }
-            super::sasl::Exchange::OAuthBearer { message } => {
-                let answer = round(message).await?;
-                if !answer.is_empty() {
-                    // The server's error (RFC 7628, 3.2.2): acknowledge it, and report it
-                    // whatever the second answer says.
-                    let why = String::from_utf8_lossy(&answer)
-                        .chars()
-                        .take(300)
-                        .collect::<String>();
-                    let _ = round(b"\x01".to_vec()).await;
-                    return Err(fail(format!("the broker refused the token: {why}")));
-                }
-            }
-            super::sasl::Exchange::Scram(mut scram) => {
-                let server_first = round(scram.client_first()).await?;
-                let last = scram.client_final(&server_first).map_err(fail)?;
-                let server_final = round(last).await?;
-                scram.check_server_final(&server_final).map_err(fail)?;
-            }
-        }
-        debug!(broker = %self.addr, mechanism, user = sasl.username(), "authenticated");
-        Ok(())
+        answer.await.map_err(|_| self.shared.closed_error(&self.addr))?
     }
 
     /// The broker's address.
@@ -677,34 +688,14 @@ impl Connection {
         if self.is_closed() {
             return Err(self.shared.closed_error(&self.addr));
         }
-        let correlation_id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed) & i32::MAX;
+        let correlation_id = self.shared.next_correlation_id();
         let frame = encode_request(correlation_id, Some(&self.config.client_id), version, req)
             .map_err(|source| Error::Protocol(ProtocolError::Encode { api: R::NAME, source }))?;
         let (rx, guard) = if expect_response {
-            let (tx, rx) = oneshot::channel();
-            let pending = Pending {
-                api_key: ApiKey(R::API_KEY),
-                version,
-                tx,
-            };
-            // Registered under the lock, and only while the connection is open: the reader
-            // marks it closed before it drains the map under the same lock, so a request
-            // registered after that drain would wait out its whole timeout for nothing.
-            let registered = match self.shared.pending.lock() {
-                Ok(mut map) if !self.shared.closed.load(Ordering::SeqCst) => {
-                    map.insert(correlation_id, pending);
-                    true
-                }
-                _ => false,
-            };
-            if !registered {
-                return Err(self.shared.closed_error(&self.addr));
+            match self.shared.register(correlation_id, ApiKey(R::API_KEY), version) {
+                Some((rx, guard)) => (Some(rx), Some(guard)),
+                None => return Err(self.shared.closed_error(&self.addr)),
             }
-            let guard = PendingGuard {
-                shared: Arc::clone(&self.shared),
-                correlation_id,
-            };
-            (Some(rx), Some(guard))
         } else {
             // Kafka sends nothing back for a request that expects no response (Produce with
             // acks=0), but some brokers answer anyway (tansu, docs/interop.md): an answer to this
@@ -719,7 +710,7 @@ impl Connection {
             bytes = frame.len(),
             "send"
         );
-        if self.frames.send(frame).is_err() {
+        if self.frames.send(Out::Frame(frame)).is_err() {
             // The writer task ended (a write failed): the guard unregisters the request.
             return Err(Error::Connection(ConnectionError::Closed {
                 broker: self.addr.clone(),
@@ -733,36 +724,251 @@ impl Connection {
 /// The most bytes of frames written before a flush.
 const WRITE_RUN: usize = 1 << 20;
 
-/// Writes the frames in order, flushing after each run of those already queued; a failed write
-/// fails every waiter and ends the connection.
-async fn write_loop(
-    mut write: WriteHalf,
-    mut frames: mpsc::UnboundedReceiver<Bytes>,
+/// The writer task: owns the write half, writes the frames in order and keeps the SASL session.
+struct Writer {
+    write: WriteHalf,
     shared: Arc<Shared>,
     addr: String,
-) {
-    while let Some(first) = frames.recv().await {
-        // A throttled connection stays quiet until the broker's throttle time has passed.
-        let muted = shared.muted_for();
-        if !muted.is_zero() {
-            tokio::select! {
-                () = tokio::time::sleep(muted) => {}
-                () = shared.closing.notified() => return,
+    client_id: String,
+    request_timeout: Duration,
+    stats: Arc<ConnectionStats>,
+    session: Option<Session>,
+}
+
+/// An authenticated SASL session, and when to authenticate again.
+struct Session {
+    sasl: super::SaslConfig,
+    versions: SaslVersions,
+    /// `None`: the broker set no lifetime.
+    reauthenticate_at: Option<Instant>,
+}
+
+impl Writer {
+    /// Writes the frames in order, flushing after each run of those already queued. A failed
+    /// write or (re-)authentication fails every waiter and ends the connection.
+    async fn run(mut self, mut queue: mpsc::UnboundedReceiver<Out>) {
+        let mut next = None;
+        loop {
+            let out = match next.take() {
+                Some(out) => out,
+                None => match queue.recv().await {
+                    Some(out) => out,
+                    None => break,
+                },
+            };
+            // A throttled connection stays quiet until the broker's throttle time has passed.
+            let muted = self.shared.muted_for();
+            if !muted.is_zero() {
+                tokio::select! {
+                    () = tokio::time::sleep(muted) => {}
+                    () = self.shared.closing.notified() => return,
+                }
+            }
+            let first = match out {
+                Out::Frame(frame) => frame,
+                Out::Authenticate(asked) => {
+                    let Authenticate { sasl, versions, done } = *asked;
+                    let res = self.authenticate(sasl, versions).await;
+                    let failed = res.as_ref().err().map(ToString::to_string);
+                    let _ = done.send(res);
+                    if let Some(why) = failed {
+                        self.shared.fail_all(&self.addr, &why);
+                        return;
+                    }
+                    continue;
+                }
+            };
+            if let Some(session) = self
+                .session
+                .take_if(|s| s.reauthenticate_at.is_some_and(|t| Instant::now() >= t))
+            {
+                if let Err(e) = self.authenticate(session.sasl, session.versions).await {
+                    self.shared
+                        .fail_all(&self.addr, &format!("re-authentication failed: {e}"));
+                    return;
+                }
+                self.stats.reauthentications.fetch_add(1, Ordering::Relaxed);
+            }
+            let mut run = first.len();
+            let mut res = self.write.write_all(&first).await;
+            while res.is_ok() && run < WRITE_RUN {
+                match queue.try_recv() {
+                    Ok(Out::Frame(frame)) => {
+                        run += frame.len();
+                        res = self.write.write_all(&frame).await;
+                    }
+                    Ok(other) => {
+                        next = Some(other);
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            if let Err(e) = res.and(self.write.flush().await) {
+                self.shared.fail_all(&self.addr, &format!("a write failed: {e}"));
+                return;
             }
         }
-        let mut run = first.len();
-        let mut res = write.write_all(&first).await;
-        while res.is_ok() && run < WRITE_RUN {
-            let Ok(next) = frames.try_recv() else { break };
-            run += next.len();
-            res = write.write_all(&next).await;
-        }
-        if let Err(e) = res.and(write.flush().await) {
-            shared.fail_all(&addr, &format!("a write failed: {e}"));
-            return;
-        }
+        let _ = self.write.shutdown().await;
     }
-    let _ = write.shutdown().await;
+
+    /// SaslHandshake, then the mechanism's SaslAuthenticate rounds (see [`super::sasl`]); on
+    /// success the session is kept, to be renewed before the lifetime the broker granted ends.
+    /// Any failure is one `ConnectionError::Sasl` naming the broker and the mechanism.
+    async fn authenticate(&mut self, sasl: super::SaslConfig, versions: SaslVersions) -> Result<(), Error> {
+        let mechanism = sasl.mechanism().name();
+        let fail = |addr: &str, reason: String| -> Error {
+            ConnectionError::Sasl {
+                broker: addr.to_owned(),
+                mechanism,
+                reason,
+            }
+            .into()
+        };
+        let mut handshake = SaslHandshakeRequest {
+            mechanism: mechanism.to_owned(),
+            ..SaslHandshakeRequest::default()
+        };
+        handshake.normalize_to(versions.handshake);
+        let hs = self.round_trip(&handshake, versions.handshake).await?;
+        let code = ErrorCode(hs.error_code);
+        if !code.is_ok() {
+            return Err(fail(
+                &self.addr,
+                format!(
+                    "SaslHandshake answered {code}; the listener enables [{}]",
+                    hs.mechanisms.join(", ")
+                ),
+            ));
+        }
+        let exchange = sasl.exchange().map_err(|e| fail(&self.addr, e))?;
+        let lifetime_ms = match exchange {
+            super::sasl::Exchange::Plain { message } => {
+                self.sasl_round(mechanism, versions, message).await?.1
+            }
+            super::sasl::Exchange::OAuthBearer { message } => {
+                let (answer, lifetime_ms) = self.sasl_round(mechanism, versions, message).await?;
+                if !answer.is_empty() {
+                    // The server's error (RFC 7628, 3.2.2): acknowledge it, and report it
+                    // whatever the second answer says.
+                    let why = String::from_utf8_lossy(&answer)
+                        .chars()
+                        .take(300)
+                        .collect::<String>();
+                    let _ = self.sasl_round(mechanism, versions, b"\x01".to_vec()).await;
+                    return Err(fail(&self.addr, format!("the broker refused the token: {why}")));
+                }
+                lifetime_ms
+            }
+            super::sasl::Exchange::Scram(mut scram) => {
+                let (server_first, _) = self.sasl_round(mechanism, versions, scram.client_first()).await?;
+                let last = scram
+                    .client_final(&server_first)
+                    .map_err(|e| fail(&self.addr, e))?;
+                let (server_final, lifetime_ms) = self.sasl_round(mechanism, versions, last).await?;
+                scram
+                    .check_server_final(&server_final)
+                    .map_err(|e| fail(&self.addr, e))?;
+                lifetime_ms
+            }
+        };
+        let reauthenticate_at = u64::try_from(lifetime_ms)
+            .ok()
+            .filter(|ms| *ms > 0)
+            .map(|ms| Instant::now() + reauthentication_delay(Duration::from_millis(ms)));
+        debug!(broker = %self.addr, mechanism, user = sasl.username(), session_lifetime_ms = lifetime_ms, "authenticated");
+        self.session = Some(Session {
+            sasl,
+            versions,
+            reauthenticate_at,
+        });
+        Ok(())
+    }
+
+    /// One SaslAuthenticate round: the server's bytes and the session lifetime it announced
+    /// (0 before version 1, or when it sets none).
+    async fn sasl_round(
+        &mut self,
+        mechanism: &'static str,
+        versions: SaslVersions,
+        bytes: Vec<u8>,
+    ) -> Result<(Bytes, i64), Error> {
+        let mut req = SaslAuthenticateRequest {
+            auth_bytes: Bytes::from(bytes),
+            ..SaslAuthenticateRequest::default()
+        };
+        req.normalize_to(versions.authenticate);
+        let resp = self.round_trip(&req, versions.authenticate).await?;
+        let code = ErrorCode(resp.error_code);
+        if code.is_ok() {
+            return Ok((resp.auth_bytes, resp.session_lifetime_ms));
+        }
+        Err(ConnectionError::Sasl {
+            broker: self.addr.clone(),
+            mechanism,
+            reason: match resp.error_message.filter(|m| !m.is_empty()) {
+                Some(m) => format!("{code}: {m}"),
+                None => code.to_string(),
+            },
+        }
+        .into())
+    }
+
+    /// Writes one request ahead of everything queued and waits for its answer (the reader task
+    /// delivers it as any other), within the request timeout.
+    async fn round_trip<R: Request>(&mut self, req: &R, version: i16) -> Result<R::Response, Error> {
+        let correlation_id = self.shared.next_correlation_id();
+        let frame = encode_request(correlation_id, Some(&self.client_id), version, req)
+            .map_err(|source| Error::Protocol(ProtocolError::Encode { api: R::NAME, source }))?;
+        let Some((rx, guard)) = self.shared.register(correlation_id, ApiKey(R::API_KEY), version) else {
+            return Err(self.shared.closed_error(&self.addr));
+        };
+        trace!(api = R::NAME, version, correlation_id, "send");
+        let written = match self.write.write_all(&frame).await {
+            Ok(()) => self.write.flush().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = written {
+            return Err(Error::Connection(ConnectionError::Io {
+                broker: self.addr.clone(),
+                source: Arc::new(e),
+            }));
+        }
+        let body = Connection::body::<R>(
+            Some(rx),
+            Some(guard),
+            &self.addr,
+            self.request_timeout,
+            &self.stats,
+        )
+        .await?;
+        <R::Response as Message>::decode_from(&mut Decoder::new(body), version)
+            .map_err(|source| Error::Protocol(ProtocolError::Decode { api: R::NAME, source }))
+    }
+}
+
+/// How long a request written just before a re-authentication may wait on the broker behind
+/// those ahead of it (a long-polling Fetch): the broker closes the connection when it takes up a
+/// request after the session ended, so the session is renewed at least this long before its end.
+const REAUTHENTICATION_MARGIN: Duration = Duration::from_secs(2);
+
+/// The broker refuses a re-authentication less than a second after the last one began.
+const MIN_REAUTHENTICATION_INTERVAL: Duration = Duration::from_secs(1);
+
+/// When to re-authenticate after a session of `lifetime` began: at a random point between 85%
+/// and 95% of it (the Java client's window, so that a client's connections do not all renew at
+/// once), but [`REAUTHENTICATION_MARGIN`] before its end at the latest (this matters for
+/// lifetimes under 40 s), and not within the broker's minimum interval.
+fn reauthentication_delay(lifetime: Duration) -> Duration {
+    let mut raw = [0u8; 4];
+    let share = match getrandom::fill(&mut raw) {
+        Ok(()) => 0.85 + 0.10 * f64::from(u32::from_le_bytes(raw)) / f64::from(u32::MAX),
+        Err(_) => 0.85,
+    };
+    lifetime
+        .mul_f64(share)
+        .min(lifetime.saturating_sub(REAUTHENTICATION_MARGIN))
+        .max(MIN_REAUTHENTICATION_INTERVAL)
 }
 
 async fn read_loop(mut read: ReadHalf, shared: Arc<Shared>, addr: String, frames: FrameDecoder) {
@@ -831,6 +1037,34 @@ fn deliver(shared: &Shared, frame: Bytes) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_session_is_renewed_inside_its_lifetime_and_not_within_a_second() {
+        for _ in 0..100 {
+            let hour = reauthentication_delay(Duration::from_secs(3600));
+            assert!(
+                hour >= Duration::from_secs(3060) && hour <= Duration::from_secs(3420),
+                "{hour:?}"
+            );
+            assert_eq!(
+                reauthentication_delay(Duration::from_secs(3)),
+                Duration::from_secs(1)
+            );
+            assert_eq!(
+                reauthentication_delay(Duration::from_secs(10)),
+                Duration::from_secs(8)
+            );
+            let minute = reauthentication_delay(Duration::from_secs(60));
+            assert!(
+                minute >= Duration::from_secs(51) && minute <= Duration::from_secs(57),
+                "{minute:?}"
+            );
+            assert_eq!(
+                reauthentication_delay(Duration::from_millis(500)),
+                Duration::from_secs(1)
+            );
+        }
+    }
 
     #[test]
     fn every_cap_is_inside_what_the_codec_speaks() {

@@ -176,6 +176,9 @@ pub struct ClientMetrics {
     pub throttle_time: Duration,
     /// Requests that got no answer within the request timeout (each ended its connection).
     pub request_timeouts: u64,
+    /// SASL re-authentications on open connections, before the session lifetime the broker
+    /// granted ran out (KIP-368).
+    pub reauthentications: u64,
 }
 
 /// What the client knows of the cluster.
@@ -345,6 +348,7 @@ impl Client {
             throttled_responses: stats.throttled.load(Relaxed),
             throttle_time: Duration::from_millis(stats.throttle_ms.load(Relaxed)),
             request_timeouts: stats.timeouts.load(Relaxed),
+            reauthentications: stats.reauthentications.load(Relaxed),
         }
     }
 
