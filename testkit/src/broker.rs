@@ -128,6 +128,17 @@ impl LocalBroker {
         Ok(Self::with_apache(ApacheKafka::start(None)?))
     }
 
+    /// A new Apache Kafka (one node, KRaft) on a free port, with SASL listeners for `users`
+    /// (see [`ApacheKafka::start_sasl`]).
+    pub fn apache_sasl(users: &[(&str, &str)]) -> Result<Self, BrokerError> {
+        Ok(Self::with_apache(ApacheKafka::start_sasl(users)?))
+    }
+
+    /// The SASL_PLAINTEXT listener of an Apache Kafka started with SASL ([`Self::apache_sasl`]).
+    pub fn sasl_bootstrap(&self) -> Option<String> {
+        self.apache.as_ref().and_then(ApacheKafka::sasl_bootstrap)
+    }
+
     /// A new Apache Kafka listening on 127.0.0.1:`port` (0: a free port).
     pub fn apache_on(port: u16) -> Result<Self, BrokerError> {
         Ok(Self::with_apache(ApacheKafka::start_with(port, None, &[])?))

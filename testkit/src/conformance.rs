@@ -167,9 +167,69 @@ pub async fn run(bootstrap: &str, tansu: bool) -> Report {
 
 /// Runs the cases whose name contains `filter` (case-insensitive; empty: all), e.g. `"Fetch"`.
 pub async fn run_matching(bootstrap: &str, filter: &str, tansu: bool) -> Report {
-    let filter = filter.to_lowercase();
+    let options = RunOptions {
+        filter: filter.to_owned(),
+        tansu,
+        sasl: None,
+    };
+    run_with(bootstrap, &options).await
+}
+
+/// A SASL_PLAINTEXT listener of the broker under test, with a user that PLAIN authenticates:
+/// given it, the SASL cases run there for real (a mechanism accepted and one refused, the right
+/// password and a wrong one); without it they check that a listener without SASL refuses them.
+#[derive(Debug, Clone)]
+pub struct SaslListener {
+    /// `host:port` of the listener.
+    pub bootstrap: String,
+    /// A user of the PLAIN mechanism.
+    pub username: String,
+    /// Its password.
+    pub password: String,
+}
+
+/// How [`run_with`] runs the suite.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct RunOptions {
+    /// Only the cases whose name contains this (case-insensitive; empty: all), e.g. `"Fetch"`.
+    pub filter: String,
+    /// The broker is tansu: its documented deviations apply.
+    pub tansu: bool,
+    /// A SASL listener for the SASL cases.
+    pub sasl: Option<SaslListener>,
+}
+
+impl RunOptions {
+    /// Every case, on a broker that is not tansu, with no SASL listener.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Only the cases whose name contains `filter`.
+    pub fn filter(mut self, filter: &str) -> Self {
+        filter.clone_into(&mut self.filter);
+        self
+    }
+
+    /// Whether the broker is tansu.
+    pub fn tansu(mut self, tansu: bool) -> Self {
+        self.tansu = tansu;
+        self
+    }
+
+    /// The SASL cases run on `listener`.
+    pub fn sasl(mut self, listener: SaslListener) -> Self {
+        self.sasl = Some(listener);
+        self
+    }
+}
+
+/// Runs the suite as `options` say.
+pub async fn run_with(bootstrap: &str, options: &RunOptions) -> Report {
+    let filter = options.filter.to_lowercase();
     let started = Instant::now();
-    let env = match Env::connect(bootstrap, tansu).await {
+    let env = match Env::connect(bootstrap, options.tansu, options.sasl.clone()).await {
         Ok(env) => Arc::new(env),
         Err(e) => {
             return Report {

@@ -1043,6 +1043,39 @@ pub fn sasl_handshake(resp: &SaslHandshakeResponse, asked: &str) -> Check<SaslSt
     }
 }
 
+/// SaslHandshake on a listener with SASL: `asked` is accepted when the listener `enables` it, and
+/// refused as unsupported when not.
+pub fn sasl_listener(state: &SaslState, asked: &str, enables: bool) -> Check {
+    match (state, enables) {
+        (SaslState::Accepted, true) | (SaslState::Unsupported(_), false) => Ok(()),
+        (state, true) => Err(format!(
+            "{asked} on a listener that enables it gave {state:?}; expected it accepted"
+        )),
+        (state, false) => Err(format!(
+            "{asked} on a listener that does not enable it gave {state:?}; expected UNSUPPORTED_SASL_MECHANISM"
+        )),
+    }
+}
+
+/// SaslAuthenticate with a user's right password: NONE, and from version 1 a session lifetime
+/// that is not negative (0: the session does not expire).
+pub fn sasl_authenticated(resp: &SaslAuthenticateResponse, version: i16) -> Check {
+    ensure!(
+        ErrorCode(resp.error_code).is_ok(),
+        "error_code is {} ({:?}) for the right password; expected NONE",
+        ErrorCode(resp.error_code),
+        resp.error_message
+    );
+    if version >= 1 {
+        ensure!(
+            resp.session_lifetime_ms >= 0,
+            "session_lifetime_ms is {}; expected 0 or more",
+            resp.session_lifetime_ms
+        );
+    }
+    Ok(())
+}
+
 /// SaslAuthenticate with the credentials of a user that does not exist, after a handshake that
 /// ended in `state`: SASL_AUTHENTICATION_FAILED after an accepted mechanism, ILLEGAL_SASL_STATE on a
 /// listener without SASL.

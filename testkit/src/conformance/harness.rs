@@ -43,6 +43,8 @@ pub(super) struct Env {
     created: Mutex<Vec<String>>,
     /// Whether the broker is known to be tansu: only then may a documented deviation apply.
     tansu: bool,
+    /// A SASL listener of the broker, for the SASL cases.
+    pub(super) sasl: Option<super::SaslListener>,
 }
 
 impl Env {
@@ -58,7 +60,11 @@ impl Env {
             .await
     }
 
-    pub(super) async fn connect(bootstrap: &str, tansu: bool) -> Result<Self, Error> {
+    pub(super) async fn connect(
+        bootstrap: &str,
+        tansu: bool,
+        sasl: Option<super::SaslListener>,
+    ) -> Result<Self, Error> {
         let client = Self::client(bootstrap).await?;
         let conn = client.raw().any_broker().await?;
         let md = client.raw().refresh_metadata(&[]).await?;
@@ -75,6 +81,7 @@ impl Env {
             cluster_id: md.cluster_id,
             created: Mutex::new(Vec::new()),
             tansu,
+            sasl,
         })
     }
 

@@ -1,11 +1,17 @@
 //! `kwire conformance`: the protocol conformance suite ([`kwire_testkit::conformance`]) against
 //! `--bootstrap`, or a broker it starts (`--broker`, the embedded one when neither is given).
+//! Apache Kafka is started with a SASL listener too, where the SASL cases run for real.
 
 use std::process::ExitCode;
 
-use kwire_testkit::broker::BrokerKind;
+use kwire_testkit::broker::{BrokerKind, LocalBroker};
+use kwire_testkit::conformance::{RunOptions, SaslListener};
 
 use crate::common::{connect, ctrl_c, start_local, stop_embedded, write_stdout, BrokerArg};
+
+/// The PLAIN user of the SASL listener of an Apache Kafka the suite starts.
+const SASL_USER: &str = "kwire-conformance";
+const SASL_PASSWORD: &str = "kwire-conformance-secret";
 
 /// Options of `kwire conformance`.
 #[derive(Debug, clap::Args)]
@@ -35,7 +41,15 @@ pub(crate) async fn run(args: &Args, bootstrap: Option<&str>) -> anyhow::Result<
         }
         (kind, None) => {
             let kind = kind.map_or(BrokerKind::Embedded, BrokerArg::kind);
-            let broker = start_local(kind).await?;
+            let broker = if kind == BrokerKind::Apache {
+                // With a SASL listener, so that the SASL cases run for real.
+                let users = [(SASL_USER, SASL_PASSWORD)];
+                tokio::task::spawn_blocking(move || LocalBroker::apache_sasl(&users))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot start Apache Kafka: {e}"))??
+            } else {
+                start_local(kind).await?
+            };
             let b = broker.bootstrap().to_owned();
             if kind == BrokerKind::Apache {
                 eprintln!(
@@ -46,8 +60,16 @@ pub(crate) async fn run(args: &Args, bootstrap: Option<&str>) -> anyhow::Result<
             (Some(broker), b, kind == BrokerKind::Embedded)
         }
     };
+    let mut options = RunOptions::new().tansu(tansu);
+    if let Some(sasl) = broker.as_ref().and_then(LocalBroker::sasl_bootstrap) {
+        options = options.sasl(SaslListener {
+            bootstrap: sasl,
+            username: SASL_USER.to_owned(),
+            password: SASL_PASSWORD.to_owned(),
+        });
+    }
     let report = tokio::select! {
-        r = kwire_testkit::conformance::run(&bootstrap, tansu) => Some(r),
+        r = kwire_testkit::conformance::run_with(&bootstrap, &options) => Some(r),
         () = ctrl_c() => None,
     };
     if let Some(broker) = broker {

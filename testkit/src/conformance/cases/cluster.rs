@@ -9,13 +9,14 @@ use kwire_protocol::messages::create_topics_request::CreatableTopic;
 use kwire_protocol::messages::delete_topics_request::DeleteTopicState;
 use kwire_protocol::messages::{
     ApiKey, ApiVersionsRequest, CreateTopicsRequest, DeleteTopicsRequest, DescribeClusterRequest,
-    SaslAuthenticateRequest, SaslHandshakeRequest,
+    MetadataRequest, SaslAuthenticateRequest, SaslHandshakeRequest,
 };
 use kwire_protocol::{ErrorCode, Uuid};
 
 use crate::conformance::checks::{self, SaslState};
 use crate::conformance::deviations;
 use crate::conformance::harness::{find_coordinator_request, metadata_request, Cx, Res};
+use crate::conformance::SaslListener;
 
 pub(super) async fn api_versions(cx: &Cx, v: i16) -> Res {
     let req = ApiVersionsRequest {
@@ -240,7 +241,77 @@ fn bogus_credentials(mechanism: &str) -> Bytes {
     }
 }
 
+/// A connection of the case's own to the SASL listener (not authenticated: the case does that).
+async fn sasl_connection(cx: &Cx, listener: &SaslListener) -> Res<Connection> {
+    Connection::connect(&listener.bootstrap, ConnectionConfig::default())
+        .await
+        .map_err(|e| cx.setup("connecting to the SASL listener", e))
+}
+
+fn handshake(mechanism: &str) -> SaslHandshakeRequest {
+    SaslHandshakeRequest {
+        mechanism: mechanism.to_owned(),
+        ..Default::default()
+    }
+}
+
+/// PLAIN's message (RFC 4616): no authorization id, the user, the password.
+fn plain_message(username: &str, password: &str) -> Bytes {
+    Bytes::from(format!("\0{username}\0{password}"))
+}
+
+/// On a SASL listener: PLAIN, which it enables, is accepted and listed; GSSAPI, which it does not,
+/// is refused as unsupported.
+async fn sasl_handshake_on_listener(cx: &Cx, v: i16, listener: &SaslListener) -> Res {
+    for (mechanism, enables) in [("PLAIN", true), ("GSSAPI", false)] {
+        let conn = sasl_connection(cx, listener).await?;
+        let resp = cx.send(&conn, handshake(mechanism), v).await?;
+        let state = cx.check(checks::sasl_handshake(&resp, mechanism))?;
+        cx.check(checks::sasl_listener(&state, mechanism, enables))?;
+    }
+    Ok(())
+}
+
+/// On a SASL listener: PLAIN with the right password authenticates (and the connection then
+/// answers Metadata); with a wrong one it is SASL_AUTHENTICATION_FAILED.
+async fn sasl_authenticate_on_listener(cx: &Cx, v: i16, listener: &SaslListener) -> Res {
+    let conn = sasl_connection(cx, listener).await?;
+    let resp = cx.send(&conn, handshake("PLAIN"), 1).await?;
+    let state = cx.check(checks::sasl_handshake(&resp, "PLAIN"))?;
+    cx.check(checks::sasl_listener(&state, "PLAIN", true))?;
+    let right = SaslAuthenticateRequest {
+        auth_bytes: plain_message(&listener.username, &listener.password),
+        ..Default::default()
+    };
+    let resp = cx.send(&conn, right, v).await?;
+    cx.check(checks::sasl_authenticated(&resp, v))?;
+    let metadata_version = conn
+        .version_for::<MetadataRequest>()
+        .map_err(|e| cx.fail(format!("after authenticating: {e}")))?;
+    let md = cx
+        .send(&conn, metadata_request(Some(&[])), metadata_version)
+        .await?;
+    cx.check(if md.brokers.is_empty() {
+        Err("an authenticated connection's Metadata lists no broker".to_owned())
+    } else {
+        Ok(())
+    })?;
+
+    let conn = sasl_connection(cx, listener).await?;
+    let resp = cx.send(&conn, handshake("PLAIN"), 1).await?;
+    let state = cx.check(checks::sasl_handshake(&resp, "PLAIN"))?;
+    let wrong = SaslAuthenticateRequest {
+        auth_bytes: plain_message(&listener.username, "not-the-password"),
+        ..Default::default()
+    };
+    let resp = cx.send(&conn, wrong, v).await?;
+    cx.check(checks::sasl_authenticate(&resp, &state))
+}
+
 pub(super) async fn sasl_handshake(cx: &Cx, v: i16) -> Res {
+    if let Some(listener) = &cx.env.sasl {
+        return sasl_handshake_on_listener(cx, v, listener).await;
+    }
     let conn = fresh_connection(cx).await?;
     let req = SaslHandshakeRequest {
         mechanism: "PLAIN".to_owned(),
@@ -259,6 +330,9 @@ pub(super) async fn sasl_authenticate(cx: &Cx, v: i16) -> Res {
         return Err(
             cx.not_offered("SaslAuthenticate follows SaslHandshake v1, which the broker does not offer")
         );
+    }
+    if let Some(listener) = &cx.env.sasl {
+        return sasl_authenticate_on_listener(cx, v, listener).await;
     }
     let mut mechanism = "PLAIN";
     let mut conn = fresh_connection(cx).await?;
