@@ -821,3 +821,69 @@ fn a_client_properties_file_with_sasl_drives_the_cli() {
     let _ = std::fs::remove_file(&file);
     let _ = std::fs::remove_file(&ca);
 }
+
+/// `kwire consume` reads the consumer settings of --config and -X (here `isolation.level`), and
+/// its own flags win over them.
+#[test]
+fn consume_takes_the_consumer_settings_of_the_config_and_its_flags_win() {
+    let topic = unique("isolation");
+    let cluster = FakeCluster::start(1).unwrap();
+    let bootstrap = cluster.bootstrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = Client::builder().bootstrap(&bootstrap).build().await.unwrap();
+        client.create_topic(&topic, 1, 1).await.unwrap();
+        let plain = client.producer().build().await.unwrap();
+        let txn = client
+            .producer()
+            .transactional_id("cli-isolation")
+            .build()
+            .await
+            .unwrap();
+        plain
+            .send_and_wait(ProducerRecord::new(&topic, "a").partition(0))
+            .await
+            .unwrap();
+        txn.init_transactions().await.unwrap();
+        txn.begin_transaction().await.unwrap();
+        txn.send(ProducerRecord::new(&topic, "aborted").partition(0))
+            .await
+            .unwrap();
+        txn.flush().await.unwrap();
+        txn.abort_transaction().await.unwrap();
+        plain
+            .send_and_wait(ProducerRecord::new(&topic, "b").partition(0))
+            .await
+            .unwrap();
+        plain.close().await.unwrap();
+        txn.close().await.unwrap();
+    });
+    let consume = |extra: &[&'static str], max: &'static str| -> Vec<String> {
+        let mut args: Vec<&str> = extra.to_vec();
+        args.extend([
+            "consume",
+            &topic,
+            "--from",
+            "earliest",
+            "--max-records",
+            max,
+            "--bootstrap",
+            &bootstrap,
+        ]);
+        args.into_iter().map(str::to_owned).collect()
+    };
+    let kwire = |args: &[String]| kwire(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let uncommitted = kwire(&consume(&[], "3"));
+    assert!(uncommitted.ok(), "{uncommitted:?}");
+    assert_eq!(uncommitted.stdout, "a\naborted\nb\n");
+    let committed = kwire(&consume(&["-X", "isolation.level=read_committed"], "2"));
+    assert!(committed.ok(), "{committed:?}");
+    assert_eq!(committed.stdout, "a\nb\n");
+    let mut flag_wins = consume(&["-X", "isolation.level=read_committed"], "3");
+    flag_wins.extend(["--isolation".to_owned(), "uncommitted".to_owned()]);
+    let flag_wins = kwire(&flag_wins);
+    assert!(flag_wins.ok(), "{flag_wins:?}");
+    assert_eq!(flag_wins.stdout, "a\naborted\nb\n");
+    let bad = kwire(&consume(&["-X", "isolation.level=sometimes"], "2"));
+    assert!(bad.assert_one_error_line().contains("isolation.level"), "{bad:?}");
+}

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use kwire_connector::client::{
-    Client, Consumer, Error, IsolationLevel, OffsetReset, OutOfRangePolicy, StartOffset,
+    Client, Consumer, ConsumerBuilder, Error, IsolationLevel, OffsetReset, OutOfRangePolicy, StartOffset,
 };
 use kwire_connector::core::assign::owner;
 use kwire_protocol::records::ConsumerRecord;
@@ -44,9 +44,10 @@ pub(crate) struct Args {
     /// at exit; starts from them when --from is not given.
     #[arg(long, value_name = "GROUP")]
     group: Option<String>,
-    /// Whether records of open or aborted transactions are printed.
-    #[arg(long, value_enum, default_value_t = Isolation::Uncommitted)]
-    isolation: Isolation,
+    /// Whether records of open or aborted transactions are printed [default: uncommitted, or
+    /// `isolation.level` of --config].
+    #[arg(long, value_enum)]
+    isolation: Option<Isolation>,
 }
 
 /// `--from`.
@@ -203,8 +204,15 @@ pub(crate) async fn run(args: Args, bootstrap: &str) -> anyhow::Result<ExitCode>
         .await
         .map_err(|e| topic_error(&args.topic, &e))?;
     let partitions: Vec<i32> = topic.partitions.iter().map(|p| p.id).collect();
-    let isolation = IsolationLevel::from(args.isolation);
-    let starts = start_offsets(&client, &args, &partitions, isolation).await?;
+    // The consumer settings of --config and -X, then the flags, which win.
+    let mut consumer = Consumer::builder(client.clone())
+        .max_wait(MAX_WAIT)
+        .properties(crate::common::settings())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(isolation) = args.isolation {
+        consumer = consumer.isolation(isolation.into());
+    }
+    let starts = start_offsets(&client, &args, &partitions, &consumer).await?;
     let template = args.format.clone().unwrap_or_else(|| Template(vec![Part::Value]));
 
     let (tx, mut rx) = mpsc::channel::<(i32, Vec<ConsumerRecord>)>(64);
@@ -227,10 +235,9 @@ pub(crate) async fn run(args: Args, bootstrap: &str) -> anyhow::Result<ExitCode>
             continue; // More instances than partitions: this one idles, as in Flink.
         }
         let reader = Reader {
-            client: client.clone(),
+            consumer: consumer.clone(),
             topic: args.topic.clone(),
             positions,
-            isolation,
             tx: tx.clone(),
         };
         readers.spawn(reader.read());
@@ -323,7 +330,7 @@ async fn start_offsets(
     client: &Client,
     args: &Args,
     partitions: &[i32],
-    isolation: IsolationLevel,
+    consumer: &ConsumerBuilder,
 ) -> anyhow::Result<BTreeMap<i32, i64>> {
     let topic = args.topic.as_str();
     let fail = |e: Error| topic_error(topic, &e);
@@ -335,7 +342,7 @@ async fn start_offsets(
             .map_err(|e| anyhow::anyhow!("cannot read the offsets of group `{group}`: {}", describe(&e)))?;
         committed.extend(offsets.into_iter().filter(|(_, o)| *o >= 0));
     }
-    let resolver = Consumer::builder(client.clone()).isolation(isolation).build();
+    let resolver = consumer.clone().build();
     let start = match args.from.unwrap_or(StartAt::Latest) {
         StartAt::Earliest => StartOffset::Earliest,
         StartAt::Latest => StartOffset::Latest,
@@ -390,10 +397,10 @@ struct Position {
 
 /// One source instance: a consumer of its partitions.
 struct Reader {
-    client: Client,
+    /// The command's consumer settings.
+    consumer: ConsumerBuilder,
     topic: String,
     positions: Vec<Position>,
-    isolation: IsolationLevel,
     tx: mpsc::Sender<(i32, Vec<ConsumerRecord>)>,
 }
 
@@ -402,9 +409,8 @@ impl Reader {
     /// position the log no longer has (deleted by retention, or a stale committed offset)
     /// restarts from the log start, as `auto.offset.reset=earliest` would.
     async fn read(self) -> anyhow::Result<()> {
-        let mut consumer = Consumer::builder(self.client)
-            .max_wait(MAX_WAIT)
-            .isolation(self.isolation)
+        let mut consumer = self
+            .consumer
             .out_of_range(OutOfRangePolicy::always(OffsetReset::Earliest))
             .build();
         let mut not_before = BTreeMap::new();
