@@ -280,3 +280,28 @@ fn compare_entry(batch: Batch, view: BatchView) {
         owned
     );
 }
+
+/// SASL SCRAM's client against a hostile server: the first byte picks SHA-256 or SHA-512, the rest
+/// is the server's first message and, after a NUL, its final one. Every answer is a `ScramError`
+/// or a valid step; a refused first message leaves no proof, so the final one is then refused too.
+pub fn check_scram(data: &[u8]) {
+    use kwire_protocol::sasl::{ScramClient, ScramHash};
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    let hash = if pick & 1 == 0 {
+        ScramHash::Sha256
+    } else {
+        ScramHash::Sha512
+    };
+    let (first, last) = match rest.iter().position(|&b| b == 0) {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => (rest, &[][..]),
+    };
+    let mut scram = ScramClient::new(hash, "user", "pencil", "rOprNGfwEbeRWgbNEkqO");
+    let proof = scram.client_final(first);
+    let checked = scram.check_server_final(last);
+    if proof.is_err() {
+        assert!(checked.is_err(), "a final message passed without a proof");
+    }
+}

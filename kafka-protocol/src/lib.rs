@@ -26,6 +26,8 @@ pub mod macros;
 pub mod messages;
 pub mod primitives;
 pub mod records;
+#[cfg(feature = "sasl")]
+pub mod sasl;
 
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};
 pub use error_code::ErrorCode;

@@ -864,11 +864,11 @@ impl Writer {
                 let (server_first, _) = self.sasl_round(mechanism, versions, scram.client_first()).await?;
                 let last = scram
                     .client_final(&server_first)
-                    .map_err(|e| fail(&self.addr, e))?;
+                    .map_err(|e| fail(&self.addr, e.to_string()))?;
                 let (server_final, lifetime_ms) = self.sasl_round(mechanism, versions, last).await?;
                 scram
                     .check_server_final(&server_final)
-                    .map_err(|e| fail(&self.addr, e))?;
+                    .map_err(|e| fail(&self.addr, e.to_string()))?;
                 lifetime_ms
             }
         };
