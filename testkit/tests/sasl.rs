@@ -1,8 +1,9 @@
-//! SASL against Apache Kafka (the testkit starts one with a SASL_PLAINTEXT listener, whatever
-//! `KWIRE_BROKER` says: tansu and the fake cluster have no SASL): PLAIN, SCRAM-SHA-256,
-//! SCRAM-SHA-512 and OAUTHBEARER with the right credentials produce and consume; a wrong
-//! password, an unknown user, an expired token and a listener without SASL are each one clear
-//! error naming the broker and the mechanism.
+//! SASL against Apache Kafka (the testkit starts one with SASL_PLAINTEXT and SASL_SSL listeners,
+//! whatever `KWIRE_BROKER` says: tansu and the fake cluster have no SASL): PLAIN, SCRAM-SHA-256,
+//! SCRAM-SHA-512 and OAUTHBEARER with the right credentials produce and consume over both; a
+//! wrong password, an unknown user, an expired token, a mechanism the listener does not enable,
+//! TLS to a plaintext port and a listener without SASL are each one clear error naming the
+//! broker; sessions are renewed (KIP-368) under load and with expiring tokens.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -62,8 +63,14 @@ async fn every_mechanism_authenticates_produces_and_consumes_over_plaintext_and_
     let ssl = kafka.sasl_ssl_bootstrap().expect("a SASL_SSL listener");
     let mut runs = 0;
     for (transport, bootstrap) in [("plaintext", &plaintext), ("tls", &ssl)] {
-        for mechanism in MECHANISMS {
-            let mut b = builder(bootstrap, SaslConfig::new(mechanism, "alice", "alice-secret"));
+        let mut configs: Vec<SaslConfig> = MECHANISMS
+            .iter()
+            .map(|m| SaslConfig::new(*m, "alice", "alice-secret"))
+            .collect();
+        configs.push(SaslConfig::oauthbearer_token(&unsecured_token("alice", 3600)));
+        for sasl in configs {
+            let mechanism = sasl.mechanism();
+            let mut b = builder(bootstrap, sasl);
             if transport == "tls" {
                 b = b.tls(TlsConfig::from_ca_pem(TEST_CA_PEM).unwrap());
             }
@@ -105,7 +112,7 @@ async fn every_mechanism_authenticates_produces_and_consumes_over_plaintext_and_
             );
         }
     }
-    assert_eq!(runs, 6);
+    assert_eq!(runs, 8);
     // TLS to the SASL_SSL listener without trusting its CA fails in the TLS layer, before SASL.
     let untrusted = builder(&ssl, SaslConfig::plain("alice", "alice-secret"))
         .tls(TlsConfig::from_ca_pem(include_bytes!("fixtures/tls/other-ca.pem")).unwrap())
@@ -352,4 +359,46 @@ async fn an_oauthbearer_token_is_refreshed_while_a_consumer_reads() {
         m.connections + m.reauthentications,
         "a fresh token for every authentication: {m:?}"
     );
+}
+
+/// A listener that enables SCRAM-SHA-512 only: PLAIN there is refused by name, with the
+/// mechanisms the listener enables; and TLS to the SASL_PLAINTEXT port fails in the TLS layer.
+/// Each is one line naming the broker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mechanism_the_listener_does_not_enable_and_tls_to_a_plaintext_port_are_clear_errors() {
+    let kafka = ApacheKafka::start_sasl_with(
+        &[("alice", "alice-secret")],
+        &["listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512"],
+    )
+    .unwrap_or_else(|e| panic!("Apache Kafka with SASL must start for this test: {e}"));
+    let ssl = kafka.sasl_ssl_bootstrap().expect("a SASL_SSL listener");
+    let tls = || TlsConfig::from_ca_pem(TEST_CA_PEM).unwrap();
+    let err = builder(&ssl, SaslConfig::plain("alice", "alice-secret"))
+        .tls(tls())
+        .build()
+        .await
+        .expect_err("PLAIN is not enabled there")
+        .to_string();
+    assert!(
+        err.contains(&ssl)
+            && err.contains("PLAIN")
+            && err.contains("UNSUPPORTED_SASL_MECHANISM")
+            && err.contains("[SCRAM-SHA-512]"),
+        "{err}"
+    );
+    builder(&ssl, SaslConfig::scram_sha512("alice", "alice-secret"))
+        .tls(tls())
+        .build()
+        .await
+        .unwrap_or_else(|e| panic!("SCRAM-SHA-512 is enabled: {e}"));
+    let plaintext = kafka.sasl_bootstrap().expect("a SASL_PLAINTEXT listener");
+    let err = builder(&plaintext, SaslConfig::plain("alice", "alice-secret"))
+        .tls(tls())
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .await
+        .expect_err("no TLS on that port")
+        .to_string();
+    assert!(err.contains(&plaintext) && err.contains("TLS"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
 }
