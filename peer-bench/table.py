@@ -12,6 +12,7 @@ from collections import defaultdict
 def main(paths):
     runs = defaultdict(dict)  # ((settings, size), client, phase) -> {rep: rec_s}
     mbs = defaultdict(dict)
+    cpu = defaultdict(dict)  # CPU microseconds per record, where the client reports it
     counts = {}
     order = []
     loads = defaultdict(list)
@@ -25,6 +26,8 @@ def main(paths):
                 key = (size, kv["client"], kv["phase"])
                 runs[key][kv.get("rep", "1")] = float(kv["rec_s"])
                 mbs[key][kv.get("rep", "1")] = float(kv["mb_s"])
+                if "cpu_us_per_rec" in kv:
+                    cpu[key][kv.get("rep", "1")] = float(kv["cpu_us_per_rec"])
                 counts[size] = int(kv["records"])
                 if "load1" in kv:
                     loads[size].append(float(kv["load1"]))
@@ -35,9 +38,12 @@ def main(paths):
         v = table.get(key)
         return statistics.median(v.values()) if v else None
 
-    def ratio(size, client, phase):
-        k, p = runs.get((size, "kwire", phase), {}), runs.get((size, client, phase), {})
-        r = [k[rep] / p[rep] for rep in k if rep in p and p[rep] > 0]
+    def ratio(size, client, phase, table=runs, inverse=False):
+        k, p = table.get((size, "kwire", phase), {}), table.get((size, client, phase), {})
+        if inverse:  # peer / kwire: above 1, kwire uses less
+            r = [p[rep] / k[rep] for rep in k if rep in p and k[rep] > 0]
+        else:
+            r = [k[rep] / p[rep] for rep in k if rep in p and p[rep] > 0]
         if client == "kwire" or not r:
             return ""
         if len(r) == 1:
@@ -60,6 +66,18 @@ def main(paths):
             p, q = (size, c, "produce"), (size, c, "consume")
             print(f"| {c} | {fmt(med(runs, p))} | {fmt(med(mbs, p), 1)} | {fmt(med(runs, q))} "
                   f"| {fmt(med(mbs, q), 1)} | {ratio(size, c, 'produce')} | {ratio(size, c, 'consume')} |")
+        if any(k[0] == size for k in cpu):
+            print("\nCPU time of the client's process per record, all its threads (lower is better; the "
+                  "ratio is peer / kwire: above 1, kwire uses less)\n")
+            print("| client | produce CPU µs/rec | consume CPU µs/rec | peer / kwire, produce CPU "
+                  "| peer / kwire, consume CPU |")
+            print("|---|---:|---:|---:|---:|")
+            for c in order:
+                p, q = (size, c, "produce"), (size, c, "consume")
+                if p not in cpu and q not in cpu:
+                    continue
+                print(f"| {c} | {fmt(med(cpu, p), 3)} | {fmt(med(cpu, q), 3)} "
+                      f"| {ratio(size, c, 'produce', cpu, True)} | {ratio(size, c, 'consume', cpu, True)} |")
 
 
 if __name__ == "__main__":

@@ -147,7 +147,31 @@ pub fn payload(size: usize) -> Vec<u8> {
 
 /// Prints the `RESULT` line of one phase. `bytes` is the payload bytes seen (consume) or sent
 /// (produce); it must equal `records * size`, or the run is reported as wrong.
-pub fn report(client: &str, phase: &str, args: &Args, records: u64, bytes: u64, elapsed: Duration) {
+/// The CPU time this process has used so far, all its threads (a client library's own threads
+/// included): user and system time from `/proc/self/stat`, in clock ticks of 10 ms. Zero where
+/// that file cannot be read.
+pub fn cpu_time() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // The command name may hold spaces: the fields start after its closing parenthesis. utime and
+    // stime are the 14th and 15th fields, the 12th and 13th after it.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return Duration::ZERO;
+    };
+    let ticks: u64 = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+/// Prints a phase's RESULT line: records and bytes per second over `elapsed`, and the CPU time
+/// the process used in the phase (`cpu`), also per record. Exits with an error if the phase did
+/// not move exactly the records and bytes asked for.
+pub fn report(client: &str, phase: &str, args: &Args, records: u64, bytes: u64, elapsed: Duration, cpu: Duration) {
     let secs = elapsed.as_secs_f64();
     let expected = args.records * args.size as u64;
     if records != args.records || bytes != expected {
@@ -158,9 +182,11 @@ pub fn report(client: &str, phase: &str, args: &Args, records: u64, bytes: u64, 
         std::process::exit(1);
     }
     println!(
-        "RESULT client={client} phase={phase} size={} records={records} secs={secs:.3} rec_s={:.0} mb_s={:.1}",
+        "RESULT client={client} phase={phase} size={} records={records} secs={secs:.3} rec_s={:.0} mb_s={:.1} cpu_s={:.2} cpu_us_per_rec={:.3}",
         args.size,
         records as f64 / secs,
         bytes as f64 / secs / 1e6,
+        cpu.as_secs_f64(),
+        cpu.as_secs_f64() * 1e6 / records as f64,
     );
 }

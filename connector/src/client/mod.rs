@@ -473,6 +473,15 @@ impl Client {
         Ok((resp, conn.addr().to_owned()))
     }
 
+    /// How many partitions `topic` has: from the cache without copying its metadata (the
+    /// producer asks for every record without a partition), else as [`Self::topic`].
+    pub(crate) async fn partition_count(&self, topic: &str) -> Result<usize, Error> {
+        if let Some(n) = self.read_meta(|m| m.topics.get(topic).map(|t| t.partitions.len())) {
+            return Ok(n);
+        }
+        Ok(self.topic(topic).await?.partitions.len())
+    }
+
     /// The metadata of `topic`, asked for if not cached; an error if the topic does not exist.
     pub async fn topic(&self, topic: &str) -> Result<TopicMetadata, Error> {
         if let Some(t) = self.read_meta(|m| m.topics.get(topic).cloned()) {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use kwire_connector::client::{Acks, Client, Consumer, ProducerRecord};
 use kwire_connector::core::fetch_plan::BufferLimits;
-use peer_bench::{payload, report, Args};
+use peer_bench::{cpu_time, payload, report, Args};
 
 #[tokio::main]
 async fn main() {
@@ -30,6 +30,7 @@ async fn main() {
         .await
         .expect("connect");
     if args.produce() {
+        let cpu = cpu_time();
         let elapsed = produce(&client, &args).await;
         report(
             "kwire",
@@ -38,11 +39,13 @@ async fn main() {
             args.records,
             args.records * args.size as u64,
             elapsed,
+            cpu_time() - cpu,
         );
     }
     if args.consume() {
+        let cpu = cpu_time();
         let (records, bytes, elapsed) = consume(&client, &args).await;
-        report("kwire", "consume", &args, records, bytes, elapsed);
+        report("kwire", "consume", &args, records, bytes, elapsed, cpu_time() - cpu);
     }
 }
 

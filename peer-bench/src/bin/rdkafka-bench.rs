@@ -11,7 +11,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use peer_bench::{payload, report, Args};
+use peer_bench::{cpu_time, payload, report, Args};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -42,6 +42,7 @@ impl ProducerContext for Counts {
 fn main() {
     let args = Args::parse();
     if args.produce() {
+        let cpu = cpu_time();
         let elapsed = produce(&args);
         report(
             "rdkafka",
@@ -50,11 +51,13 @@ fn main() {
             args.records,
             args.records * args.size as u64,
             elapsed,
+            cpu_time() - cpu,
         );
     }
     if args.consume() {
+        let cpu = cpu_time();
         let (records, bytes, elapsed) = consume(&args);
-        report("rdkafka", "consume", &args, records, bytes, elapsed);
+        report("rdkafka", "consume", &args, records, bytes, elapsed, cpu_time() - cpu);
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use peer_bench::{payload, report, Args};
+use peer_bench::{cpu_time, payload, report, Args};
 use rskafka::client::partition::{PartitionClient, UnknownTopicHandling};
 use rskafka::client::producer::aggregator::RecordAggregator;
 use rskafka::client::producer::BatchProducerBuilder;
@@ -33,6 +33,7 @@ async fn main() {
             .expect("partition client"),
     );
     if args.produce() {
+        let cpu = cpu_time();
         let elapsed = produce(&partition, &args).await;
         report(
             "rskafka",
@@ -41,11 +42,13 @@ async fn main() {
             args.records,
             args.records * args.size as u64,
             elapsed,
+            cpu_time() - cpu,
         );
     }
     if args.consume() {
+        let cpu = cpu_time();
         let (records, bytes, elapsed) = consume(&partition, &args).await;
-        report("rskafka", "consume", &args, records, bytes, elapsed);
+        report("rskafka", "consume", &args, records, bytes, elapsed, cpu_time() - cpu);
     }
 }
 

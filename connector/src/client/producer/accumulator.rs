@@ -101,9 +101,10 @@ pub(super) struct Queue {
 
 impl Queue {
     /// Adds a record of `size` bytes to the open batch; whether the sender should be woken: a
-    /// batch is now full, or a new batch was opened (its linger deadline is one the sender does
+    /// batch became full with this record, or a new batch was opened (its linger deadline is one the sender does
     /// not know yet).
     pub(super) fn append(&mut self, pending: Pending, size: usize, batch_size: usize) -> bool {
+        let full_before = self.full.len();
         // A batch never grows past the batch size while an earlier one is in flight: a record
         // that would not fit starts a new batch (a record larger than the batch size goes
         // alone), so requests stay within the broker's message.max.bytes.
@@ -125,7 +126,10 @@ impl Queue {
         if open.size >= batch_size {
             self.full.extend(self.open.take());
         }
-        opened || !self.full.is_empty()
+        // The sender is told of a new batch (its linger starts) and of a batch that became full;
+        // full batches waiting for room in flight go when an answer wakes it, so the records
+        // appended meanwhile do not wake it again, one by one.
+        opened || self.full.len() > full_before
     }
 
     /// Whether the partition has nothing queued and nothing in flight.
@@ -381,5 +385,41 @@ pub(super) fn fail_queued(st: &mut State, err: &Error) {
             fail_all(sealed.waiters, err);
         }
         q.retry_at = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tokio::sync::{oneshot, Semaphore};
+
+    use super::*;
+
+    fn pending(memory: &Arc<Semaphore>) -> Pending {
+        Pending {
+            timestamp: 0,
+            key: None,
+            value: Some(Bytes::from_static(b"0123456789")),
+            headers: Vec::new(),
+            waiter: oneshot::channel().0,
+            memory: Arc::clone(memory).try_acquire_owned().unwrap(),
+        }
+    }
+
+    /// The sender is woken when a batch opens or becomes full, not for every record appended while
+    /// full batches wait for room in flight (each wake-up of a parked thread is a system call).
+    #[test]
+    fn an_append_wakes_the_sender_only_when_a_batch_opens_or_fills() {
+        let memory = Arc::new(Semaphore::new(1_000));
+        let mut q = Queue::default();
+        let woke: Vec<bool> = (0..10).map(|_| q.append(pending(&memory), 10, 30)).collect();
+        // Batches of three records of 10 B in 30 B: the first opens one, the third fills it, and
+        // the next opens the next one; the full batches are never taken here.
+        assert_eq!(
+            woke,
+            [true, false, true, true, false, true, true, false, true, true]
+        );
+        assert_eq!(q.full.len(), 3);
     }
 }

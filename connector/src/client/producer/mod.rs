@@ -316,8 +316,7 @@ impl Producer {
         let partition = match record.partition {
             Some(p) => p,
             None => {
-                let n =
-                    i32::try_from(self.core.client.topic(&record.topic).await?.partitions.len()).unwrap_or(0);
+                let n = i32::try_from(self.core.client.partition_count(&record.topic).await?).unwrap_or(0);
                 if n == 0 {
                     return Err(Error::Client(ClientError::NoLeader {
                         topic: record.topic.clone(),
@@ -328,7 +327,11 @@ impl Producer {
                     Some(k) => partition_for_key(k, n),
                     None => {
                         let mut st = self.core.state();
-                        let c = st.round_robin.entry(record.topic.clone()).or_insert(0);
+                        // The topic is copied once, for its first record.
+                        let c = match st.round_robin.get_mut(record.topic.as_str()) {
+                            Some(c) => c,
+                            None => st.round_robin.entry(record.topic.clone()).or_insert(0),
+                        };
                         *c = c.wrapping_add(1);
                         (*c & i32::MAX) % n
                     }
