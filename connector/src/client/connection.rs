@@ -11,9 +11,10 @@
 //!
 //! SASL runs in the writer task too: it authenticates once the versions are known, and again
 //! before the session lifetime the broker granted runs out (KIP-368), at a random point between
-//! 85% and 95% of it as the Java client does (and at least 2 s before its end). A re-authentication happens between two runs of
-//! frames: requests already written go on being answered, and those submitted meanwhile wait in
-//! order behind it, so none is lost or reordered.
+//! 85% and 95% of it as the Java client does (and at least 2 s before its end). A
+//! re-authentication happens between two runs of frames: requests already written go on being
+//! answered, and those submitted meanwhile wait in order behind it, so none is lost or
+//! reordered.
 //!
 //! References: the Kafka protocol guide, "Network" and "Versioning and Compatibility"; KIP-35
 //! (ApiVersions), KIP-511 (client software name/version), KIP-368 (re-authentication).
