@@ -511,3 +511,36 @@ async fn calls_in_the_wrong_state_and_aborted_records_get_typed_errors() {
         other => panic!("a send after close: {other:?}"),
     }
 }
+
+/// A transaction begun before `init_transactions`, or on a producer without a transactional id,
+/// is refused at once by name (as by the Java client), not later by the broker with
+/// INVALID_PRODUCER_ID_MAPPING.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn begin_transaction_before_init_transactions_is_a_state_error() {
+    let cluster = FakeCluster::start(1).unwrap();
+    let client = Client::builder()
+        .bootstrap(&cluster.bootstrap())
+        .build()
+        .await
+        .unwrap();
+    let early = client.producer().transactional_id("early").build().await.unwrap();
+    let err = early.begin_transaction().await.expect_err("not initialized");
+    assert!(
+        matches!(
+            err,
+            Error::Transaction(TransactionError::State {
+                call: "begin_transaction",
+                ..
+            })
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("init_transactions"), "{err}");
+    early.init_transactions().await.unwrap();
+    early.begin_transaction().await.unwrap();
+    early.abort_transaction().await.unwrap();
+
+    let plain = client.producer().build().await.unwrap();
+    let err = plain.begin_transaction().await.expect_err("no transactional id");
+    assert!(err.to_string().contains("no transactional id"), "{err}");
+}

@@ -500,6 +500,8 @@ struct State {
     producer_epoch: i16,
     flushing: usize,
     closed: bool,
+    /// `init_transactions` succeeded: transactions may begin.
+    transactions_initialized: bool,
     in_transaction: bool,
     txn_partitions: HashSet<(String, i32)>,
     /// An outcome of a transactional request is unknown: fence before the next transaction.

@@ -35,7 +35,9 @@ impl Producer {
                 why: "the producer has no transactional id",
             }));
         }
-        self.core.init_producer_id(None).await
+        self.core.init_producer_id(None).await?;
+        self.core.state().transactions_initialized = true;
+        Ok(())
     }
 
     /// Starts a transaction.
@@ -44,6 +46,20 @@ impl Producer {
             let st = self.core.state();
             if let Some(e) = &st.fatal {
                 return Err(e.clone());
+            }
+            if self.core.cfg.transactional_id.is_none() {
+                return Err(Error::Transaction(TransactionError::State {
+                    call: "begin_transaction",
+                    why: "the producer has no transactional id",
+                }));
+            }
+            if !st.transactions_initialized {
+                // What the Java client refuses too; the broker would refuse the first
+                // AddPartitionsToTxn later, with INVALID_PRODUCER_ID_MAPPING.
+                return Err(Error::Transaction(TransactionError::State {
+                    call: "begin_transaction",
+                    why: "init_transactions was not called, or did not succeed",
+                }));
             }
             if let (true, Some(e)) = (st.in_transaction, &st.txn_error) {
                 // The open transaction failed: it must be aborted first (the error says so).
