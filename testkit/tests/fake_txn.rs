@@ -98,15 +98,21 @@ async fn kwire_read(client: &Client, topic: &str, isolation: IsolationLevel) -> 
     values
 }
 
-/// A one-broker fake cluster with topic `topic` of `partitions` partitions, a client, and a
-/// transactional producer `id` with its transactions initialized.
-async fn transactional(topic: &str, partitions: i32, id: &str) -> (FakeCluster, Client, Producer) {
+/// A one-broker fake cluster and a client of it.
+async fn fake_client() -> (FakeCluster, Client) {
     let cluster = FakeCluster::start(1).unwrap();
     let client = Client::builder()
         .bootstrap(&cluster.bootstrap())
         .build()
         .await
         .unwrap();
+    (cluster, client)
+}
+
+/// A one-broker fake cluster with topic `topic` of `partitions` partitions, a client, and a
+/// transactional producer `id` with its transactions initialized.
+async fn transactional(topic: &str, partitions: i32, id: &str) -> (FakeCluster, Client, Producer) {
+    let (cluster, client) = fake_client().await;
     client.create_topic(topic, partitions, 1).await.unwrap();
     let producer = client.producer().transactional_id(id).build().await.unwrap();
     producer.init_transactions().await.unwrap();
@@ -517,12 +523,7 @@ async fn calls_in_the_wrong_state_and_aborted_records_get_typed_errors() {
 /// INVALID_PRODUCER_ID_MAPPING.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn begin_transaction_before_init_transactions_is_a_state_error() {
-    let cluster = FakeCluster::start(1).unwrap();
-    let client = Client::builder()
-        .bootstrap(&cluster.bootstrap())
-        .build()
-        .await
-        .unwrap();
+    let (_cluster, client) = fake_client().await;
     let early = client.producer().transactional_id("early").build().await.unwrap();
     let err = early.begin_transaction().await.expect_err("not initialized");
     assert!(

@@ -336,10 +336,6 @@ pub(super) async fn sasl_authenticate(cx: &Cx, v: i16) -> Res {
     }
     let mut mechanism = "PLAIN";
     let mut conn = fresh_connection(cx).await?;
-    let handshake = |m: &str| SaslHandshakeRequest {
-        mechanism: m.to_owned(),
-        ..Default::default()
-    };
     let resp = cx.send(&conn, handshake(mechanism), 1).await?;
     let mut state = match checks::sasl_handshake(&resp, mechanism) {
         Ok(state) => state,
