@@ -32,6 +32,8 @@
 //! [`kwire_protocol`], re-exported as [`protocol`].
 
 pub mod client;
+#[cfg(feature = "timely")]
+pub mod cluster;
 pub mod core;
 pub mod runtime;
 pub mod sink;

@@ -220,7 +220,7 @@ pub struct KafkaSource {
     client: Client,
     topics: Vec<String>,
     filter: Option<TopicFilter>,
-    parallelism: usize,
+    pub(crate) parallelism: usize,
     starting: StartingOffsets,
     stopping: Option<StoppingOffsets>,
     isolation: IsolationLevel,
