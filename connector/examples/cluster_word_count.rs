@@ -1,5 +1,5 @@
 //! Word count on a timely-dataflow cluster: reads topic `test` (every word of every value),
-//! counts each word, and writes `word -> running count` to topic `counts` exactly once, with a
+//! counts each word, and writes `word count` (the running count, keyed by the word) to topic `counts` exactly once, with a
 //! checkpoint every second in a directory every process reaches.
 //!
 //! Three processes with two workers each, on one machine (one terminal each, or `&`):
@@ -154,7 +154,7 @@ fn main() {
         }
         let source = source.build();
         let sink = KafkaSink::new(client, &a.output, |topic, (word, n): (String, u64)| {
-            ProducerRecord::new(topic, n.to_string()).key(word)
+            ProducerRecord::new(topic, format!("{word} {n}")).key(word)
         })
         .partitioner(Partitioner::KeyHash)
         .delivery(DeliveryGuarantee::ExactlyOnce)

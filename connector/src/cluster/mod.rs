@@ -406,6 +406,44 @@ impl Context {
     }
 }
 
+/// A complete checkpoint of a cluster job, as [`last_checkpoint`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CheckpointInfo {
+    /// Its epoch ([`FINAL_EPOCH`] for the end of a bounded job).
+    pub epoch: u64,
+    /// The next offset of every partition the job's sources read, merged over the workers.
+    pub offsets: crate::core::checkpoint::Offsets,
+}
+
+/// The newest complete checkpoint in `store` of a job on `peers` workers, for monitoring and
+/// tests: where a restart would resume. `None` when no checkpoint has completed.
+pub fn last_checkpoint(store: impl SharedStore, peers: usize) -> Result<Option<CheckpointInfo>, StoreError> {
+    let epochs = Epochs::new(Arc::new(store), peers);
+    let Some(epoch) = epochs.latest_complete()? else {
+        return Ok(None);
+    };
+    let mut states = Vec::new();
+    for w in 0..peers {
+        let part = Context::part("source", w);
+        let bytes = match epochs.get(epoch, &part)? {
+            Some(b) => Some(b),
+            None if epoch != FINAL_EPOCH => epochs.get(FINAL_EPOCH, &part)?,
+            None => None,
+        };
+        let Some(bytes) = bytes else { continue };
+        let state = SourceState::from_bytes(&bytes).map_err(|e| StoreError::Damaged {
+            key: format!("{}/{part}", store::epoch_dir(epoch)),
+            why: e.to_string(),
+        })?;
+        states.push(state);
+    }
+    Ok(Some(CheckpointInfo {
+        epoch,
+        offsets: SourceState::merge(&states).offsets,
+    }))
+}
+
 /// The Kafka source on this worker: the partitions Flink's assignment gives instance
 /// `ctx.index()` of `ctx.peers()` (the source's own parallelism is replaced by the worker count),
 /// resumed from the restored checkpoint. Each record's timestamp is its checkpoint epoch.
