@@ -760,9 +760,17 @@ where
     commit_point(ended, ctx);
 }
 
-/// Where epochs complete: when the frontier here passes `e`, every worker has written its parts
-/// of `e`, so `e` is recorded complete and this worker's sinks commit and sources report it.
-fn commit_point(stream: Stream<'_, u64, Vec<()>>, ctx: &Context) {
+/// The commit point: where epochs complete. When the frontier here passes `e`, every worker has
+/// written its parts of `e` (sources, [`checkpointed`] operators, sinks), so `e` is recorded
+/// complete, and this worker's sinks commit and its sources commit their offsets.
+///
+/// Every dataflow with a [`kafka_source`] needs exactly one, downstream of all its stateful
+/// operators and sinks (concatenate their streams if there are several ends): [`kafka_sink`]
+/// ends in its own; a job that ends otherwise (its own sink, an `inspect`) calls this on the
+/// stream its end produces. Without one, checkpoints never complete and the sources stop after
+/// [`MAX_EPOCHS_IN_FLIGHT`] epochs; with a second one upstream of a sink, an epoch could be
+/// recorded complete before that sink wrote its part.
+pub fn commit_point<D: Clone + 'static>(stream: Stream<'_, u64, Vec<D>>, ctx: &Context) {
     let ctx = ctx.clone();
     let mut completed = ctx.0.restored.unwrap_or(0);
     stream
