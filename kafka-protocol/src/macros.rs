@@ -220,6 +220,32 @@ macro_rules! kafka_struct {
             }
         }
 
+        /// A nullable struct field is preceded by a marker byte: -1 for null, 1 for a value.
+        impl $crate::primitives::Nullable for $name {
+            fn encode_null(
+                e: &mut $crate::primitives::Encoder,
+                _flexible: bool,
+            ) -> Result<(), $crate::error::EncodeError> {
+                e.i8(-1);
+                Ok(())
+            }
+            fn peek_null(
+                d: &$crate::primitives::Decoder,
+                _flexible: bool,
+            ) -> Result<bool, $crate::error::DecodeError> {
+                Ok(d.clone().i8()? < 0)
+            }
+            fn skip_null(d: &mut $crate::primitives::Decoder, _flexible: bool) -> Result<(), $crate::error::DecodeError> {
+                d.i8().map(drop)
+            }
+            fn encode_present(e: &mut $crate::primitives::Encoder) {
+                e.i8(1);
+            }
+            fn decode_present(d: &mut $crate::primitives::Decoder) -> Result<(), $crate::error::DecodeError> {
+                d.i8().map(drop)
+            }
+        }
+
         #[cfg(feature = "arbitrary")]
         impl $crate::arb::Arb for $name {
             fn arb(u: &mut ::arbitrary::Unstructured<'_>) -> ::arbitrary::Result<Self> {

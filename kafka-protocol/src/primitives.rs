@@ -519,7 +519,10 @@ impl<T: Wire> Wire for Vec<T> {
 impl<T: Wire + Default + Nullable> Wire for Option<T> {
     fn encode(&self, e: &mut Encoder, ctx: Ctx) -> Result<(), EncodeError> {
         match self {
-            Some(v) => v.encode(e, ctx),
+            Some(v) => {
+                T::encode_present(e);
+                v.encode(e, ctx)
+            }
             None if ctx.nullable => T::encode_null(e, ctx.flexible),
             None => Err(EncodeError::NullNotAllowed {
                 field: "",
@@ -535,6 +538,7 @@ impl<T: Wire + Default + Nullable> Wire for Option<T> {
             T::skip_null(d, ctx.flexible)?;
             return Ok(None);
         }
+        T::decode_present(d)?;
         T::decode(d, ctx).map(Some)
     }
     fn normalize(&mut self, ctx: Ctx) {
@@ -549,7 +553,8 @@ impl<T: Wire + Default + Nullable> Wire for Option<T> {
     }
 }
 
-/// Types whose null is a length of -1 (or compact 0).
+/// Types that may be null: strings, byte strings and arrays, whose null is a length of -1 (or
+/// compact 0), and structs, whose null is a marker byte of -1 (a value has 1 before it).
 pub trait Nullable {
     /// Whether the length prefix is short (int16, strings) rather than int32.
     const SHORT_LEN: bool = false;
@@ -581,6 +586,17 @@ pub trait Nullable {
         } else {
             d.bytes_len(flexible).map(drop)
         }
+    }
+
+    /// Writes what precedes a value that is not null (nothing, but for structs).
+    fn encode_present(e: &mut Encoder) {
+        let _ = e;
+    }
+
+    /// Consumes what precedes a value that is not null.
+    fn decode_present(d: &mut Decoder) -> Result<(), DecodeError> {
+        let _ = d;
+        Ok(())
     }
 }
 

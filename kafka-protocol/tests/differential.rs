@@ -46,6 +46,8 @@ const NOT_IN_KAFKA_PROTOCOL: &[(&str, i16)] = &[
     ("InitProducerIdRequest", 6),
     ("TxnOffsetCommitRequest", 6),
     ("TxnOffsetCommitResponse", 6),
+    ("DeleteGroupsRequest", 3),
+    ("DeleteGroupsResponse", 3),
 ];
 
 /// Arbitrary bytes for `Unstructured`: random runs mixed with runs of `0x00` and `0xff`.

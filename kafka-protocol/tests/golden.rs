@@ -74,11 +74,11 @@ fn every_golden_frame_decodes_and_reencodes_to_the_same_bytes() {
     let mut checked = 0;
     for g in goldens() {
         let Some(key) = api_key(&g.api) else {
-            // Not an API this codec speaks (JoinGroup): a typed error, not a panic.
+            // Not an API this codec speaks: a typed error, not a panic.
             if g.kind == "request" {
                 let err = decode_request(g.bytes.clone()).unwrap_err();
                 assert!(
-                    matches!(err.kind(), DecodeErrorKind::UnknownApiKey(11)),
+                    matches!(err.kind(), DecodeErrorKind::UnknownApiKey(_)),
                     "{}: {err}",
                     g.name
                 );

@@ -22,6 +22,11 @@ APIS = [
     ("DescribeConfigs", 32, 1, 4), ("SaslAuthenticate", 36, 0, 2), ("CreatePartitions", 37, 0, 3),
     ("DescribeCluster", 60, 0, 2), ("DescribeProducers", 61, 0, 0), ("DescribeTransactions", 65, 0, 0),
     ("ListTransactions", 66, 0, 2),
+    # Consumer groups: the classic protocol (JoinGroup .. ListGroups, DescribeGroups), KIP-848's
+    # (ConsumerGroupHeartbeat, ConsumerGroupDescribe), and DeleteGroups for the offset checker.
+    ("JoinGroup", 11, 0, 9), ("Heartbeat", 12, 0, 4), ("LeaveGroup", 13, 0, 5), ("SyncGroup", 14, 0, 5),
+    ("DescribeGroups", 15, 0, 6), ("ListGroups", 16, 0, 5), ("DeleteGroups", 42, 0, 3),
+    ("ConsumerGroupHeartbeat", 68, 0, 1), ("ConsumerGroupDescribe", 69, 0, 1),
 ]
 MAXV = 32767
 KEYWORDS = {"type", "match", "ref", "move", "self", "struct", "mod", "fn", "loop", "where", "use"}
@@ -93,8 +98,6 @@ def rust_type(f, nullable):
         ty = PRIM[t]
     else:
         ty = t
-        if nullable:
-            raise SystemExit(f"nullable struct field {f['name']} is not supported")
     return f"Option<{ty}>" if nullable else ty
 
 

@@ -30,6 +30,15 @@ macro_rules! for_each_api {
             (DescribeProducers, 61, describe_producers_request, DescribeProducersRequest, describe_producers_response, DescribeProducersResponse),
             (DescribeTransactions, 65, describe_transactions_request, DescribeTransactionsRequest, describe_transactions_response, DescribeTransactionsResponse),
             (ListTransactions, 66, list_transactions_request, ListTransactionsRequest, list_transactions_response, ListTransactionsResponse),
+            (JoinGroup, 11, join_group_request, JoinGroupRequest, join_group_response, JoinGroupResponse),
+            (Heartbeat, 12, heartbeat_request, HeartbeatRequest, heartbeat_response, HeartbeatResponse),
+            (LeaveGroup, 13, leave_group_request, LeaveGroupRequest, leave_group_response, LeaveGroupResponse),
+            (SyncGroup, 14, sync_group_request, SyncGroupRequest, sync_group_response, SyncGroupResponse),
+            (DescribeGroups, 15, describe_groups_request, DescribeGroupsRequest, describe_groups_response, DescribeGroupsResponse),
+            (ListGroups, 16, list_groups_request, ListGroupsRequest, list_groups_response, ListGroupsResponse),
+            (DeleteGroups, 42, delete_groups_request, DeleteGroupsRequest, delete_groups_response, DeleteGroupsResponse),
+            (ConsumerGroupHeartbeat, 68, consumer_group_heartbeat_request, ConsumerGroupHeartbeatRequest, consumer_group_heartbeat_response, ConsumerGroupHeartbeatResponse),
+            (ConsumerGroupDescribe, 69, consumer_group_describe_request, ConsumerGroupDescribeRequest, consumer_group_describe_response, ConsumerGroupDescribeResponse),
         }
     };
 }
