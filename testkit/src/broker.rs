@@ -139,6 +139,12 @@ impl LocalBroker {
         self.apache.as_ref().and_then(ApacheKafka::sasl_bootstrap)
     }
 
+    /// A new Apache Kafka (one node, KRaft) on a free port, with extra `server.properties` lines
+    /// (`key=value`).
+    pub fn apache_with(extra: &[&str]) -> Result<Self, BrokerError> {
+        Ok(Self::with_apache(ApacheKafka::start_with(0, None, extra)?))
+    }
+
     /// A new Apache Kafka listening on 127.0.0.1:`port` (0: a free port).
     pub fn apache_on(port: u16) -> Result<Self, BrokerError> {
         Ok(Self::with_apache(ApacheKafka::start_with(port, None, &[])?))

@@ -450,6 +450,18 @@ impl Client {
         offsets: &[(String, i32, i64)],
         metadata: &str,
     ) -> Result<(), Error> {
+        self.commit_offsets_as(group, None, offsets, metadata).await
+    }
+
+    /// [`Self::commit_offsets`] as a member of the group (`member`: its id, its epoch or
+    /// generation, and its instance id if static), which a group with members requires.
+    pub(crate) async fn commit_offsets_as(
+        &self,
+        group: &str,
+        member: Option<(&str, i32, Option<&str>)>,
+        offsets: &[(String, i32, i64)],
+        metadata: &str,
+    ) -> Result<(), Error> {
         self.retry(None, || async {
             let conn = self.group_coordinator(group).await?;
             // v10+ names topics by id, older versions by name; normalisation drops the other.
@@ -479,7 +491,9 @@ impl Client {
             let resp = conn
                 .send_built(|_| OffsetCommitRequest {
                     group_id: group.to_owned(),
-                    generation_id_or_member_epoch: -1,
+                    generation_id_or_member_epoch: member.map_or(-1, |m| m.1),
+                    member_id: member.map(|m| m.0.to_owned()).unwrap_or_default(),
+                    group_instance_id: member.and_then(|m| m.2.map(str::to_owned)),
                     retention_time_ms: -1,
                     topics,
                     ..Default::default()

@@ -173,6 +173,10 @@ pub struct ConsumerBuilder {
 }
 
 impl ConsumerBuilder {
+    pub(crate) fn client_ref(&self) -> &Client {
+        &self.client
+    }
+
     /// How long the broker may hold a fetch waiting for data (default 500 ms).
     pub fn max_wait(mut self, wait: Duration) -> Self {
         self.max_wait = wait;
@@ -242,6 +246,8 @@ struct Partition {
     /// A bounded read ends here.
     stop: Option<i64>,
     paused: bool,
+    /// False once unassigned (the slot stays, so indexes held by a fetch in flight stay valid).
+    assigned: bool,
     /// Bumped by every seek: a fetch sent before it is stale.
     epoch: u64,
     high_watermark: i64,
@@ -249,11 +255,11 @@ struct Partition {
 
 impl Partition {
     fn fetchable(&self) -> bool {
-        !self.paused && self.stop.is_none_or(|s| self.fetch_at < s)
+        self.assigned && !self.paused && self.stop.is_none_or(|s| self.fetch_at < s)
     }
 
     fn finished(&self) -> bool {
-        self.stop.is_some_and(|s| self.position >= s)
+        !self.assigned || self.stop.is_some_and(|s| self.position >= s)
     }
 }
 
@@ -399,12 +405,27 @@ impl Consumer {
                     fetch_at: offset,
                     stop: None,
                     paused: false,
+                    assigned: true,
                     epoch: 0,
                     high_watermark: -1,
                 });
                 self.wake();
             }
         }
+    }
+
+    /// Stops reading `topic`-`partition`: what is buffered for it is dropped, a fetch in flight
+    /// for it is ignored when it returns, and it has no position until assigned again.
+    pub fn unassign(&mut self, topic: &str, partition: i32) {
+        let Some(i) = self.index_of(topic, partition) else {
+            return;
+        };
+        self.drop_buffered(i);
+        let p = &mut self.parts[i];
+        p.assigned = false;
+        p.paused = false;
+        p.stop = None;
+        p.epoch += 1;
     }
 
     /// Ends the read of `topic`-`partition` at `offset` (exclusive): records at or after it are
@@ -425,6 +446,7 @@ impl Consumer {
         let p = &mut self.parts[i];
         p.position = offset;
         p.fetch_at = offset;
+        p.assigned = true;
         p.epoch += 1;
         self.wake();
     }
@@ -446,13 +468,16 @@ impl Consumer {
 
     /// The next offset [`Consumer::next_batch`] hands out for `topic`-`partition`.
     pub fn position(&self, topic: &str, partition: i32) -> Option<i64> {
-        self.index_of(topic, partition).map(|i| self.parts[i].position)
+        self.index_of(topic, partition)
+            .filter(|i| self.parts[*i].assigned)
+            .map(|i| self.parts[i].position)
     }
 
     /// Every partition's position, in the order they were assigned.
     pub fn positions(&self) -> Vec<(Arc<str>, i32, i64)> {
         self.parts
             .iter()
+            .filter(|p| p.assigned)
             .map(|p| (Arc::clone(&p.topic), p.partition, p.position))
             .collect()
     }
@@ -465,7 +490,9 @@ impl Consumer {
 
     /// Whether every partition has a stop and reached it (never, without stops).
     pub fn is_finished(&self) -> bool {
-        self.buffer.is_empty() && !self.parts.is_empty() && self.parts.iter().all(Partition::finished)
+        self.buffer.is_empty()
+            && self.parts.iter().any(|p| p.assigned)
+            && self.parts.iter().all(Partition::finished)
     }
 
     /// Records and bytes buffered now.

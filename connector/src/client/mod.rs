@@ -16,6 +16,7 @@ mod connection;
 mod consumer;
 mod error;
 mod fetch;
+mod group;
 pub mod partitioner;
 mod producer;
 mod properties;
@@ -43,6 +44,7 @@ pub use consumer::{
 };
 pub use error::{BrokerError, ClientError, ConnectionError, Error, ProtocolError, TransactionError};
 pub use fetch::{IsolationLevel, OffsetReset};
+pub use group::{GroupConsumer, GroupConsumerBuilder, GroupEvent, TopicPartition};
 pub use producer::{Acks, DeliveryFuture, Producer, ProducerBuilder, ProducerRecord, RecordMetadata};
 pub use properties::parse_properties;
 pub use sasl::{SaslConfig, SaslMechanism, TokenProvider};

@@ -4,3 +4,4 @@
 pub mod assign;
 pub mod checkpoint;
 pub mod fetch_plan;
+pub mod membership;

@@ -1,0 +1,669 @@
+//! A consumer in a consumer group: the group coordinator spreads the subscribed topics'
+//! partitions over the members, and moves them as members come and go (KIP-848's consumer group
+//! protocol, Apache Kafka 4's default; the membership itself is [`crate::core::membership`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), kwire_connector::client::Error> {
+//! use kwire_connector::client::{Client, Consumer, GroupEvent};
+//!
+//! let client = Client::builder().bootstrap("127.0.0.1:9092").build().await?;
+//! let mut consumer = Consumer::builder(client).group("billing").subscribe(&["orders"]).await?;
+//! while let Some(event) = consumer.next().await {
+//!     match event? {
+//!         GroupEvent::Records(batch) => {
+//!             for record in batch.records {
+//!                 println!("{}/{} {}: {:?}", batch.topic, batch.partition, record.offset, record.value);
+//!             }
+//!         }
+//!         // Taken away: commit what was processed before they go (automatic commits do it too).
+//!         GroupEvent::Revoked(partitions) => consumer.commit().await?,
+//!         GroupEvent::Assigned(_) | GroupEvent::Lost(_) => {}
+//!         _ => {}
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The rebalance listener is the event stream: [`GroupEvent::Revoked`] comes before the partitions
+//! go, and they go (and the coordinator hears so) at the next call to [`GroupConsumer::next`], so a
+//! commit made in between is the last word on them; [`GroupEvent::Lost`] means they were already
+//! taken (the member was fenced or timed out), and nothing may be committed for them.
+//!
+//! Commits: automatic every 5 s (the Java client's `auto.commit.interval.ms`), when partitions are
+//! revoked and at [`GroupConsumer::close`], of the positions handed out (at-least-once); or manual
+//! with [`GroupConsumer::commit`] after `auto_commit(None)`. A partition without a committed
+//! offset starts where `start_without_commit` says (latest by default, as the Java client's
+//! `auto.offset.reset`).
+//!
+//! References: KIP-848, KIP-345 (static membership), KIP-1082 (member ids from the member).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kwire_protocol::messages::ConsumerGroupHeartbeatRequest;
+use kwire_protocol::primitives::Uuid;
+use kwire_protocol::ErrorCode;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, info, warn};
+
+use super::connection::Connection;
+use super::consumer::{ConsumedBatch, Consumer, ConsumerBuilder, StartOffset};
+use super::{BrokerError, Client, ClientError, Error};
+use crate::core::membership::{IdPartition, MemberState, Membership, MembershipEvent};
+
+/// A topic and partition.
+pub type TopicPartition = (String, i32);
+
+/// What [`GroupConsumer::next`] hands out.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum GroupEvent {
+    /// Records of an owned partition.
+    Records(ConsumedBatch),
+    /// Partitions this member owns from now on (reading from their committed offsets).
+    Assigned(Vec<TopicPartition>),
+    /// Partitions taken away: no more records of them are handed out; commit what was processed
+    /// now, as they go at the next call.
+    Revoked(Vec<TopicPartition>),
+    /// Partitions already taken (the member was fenced or left for not polling): gone, with
+    /// nothing committed; the member joins again.
+    Lost(Vec<TopicPartition>),
+}
+
+/// Settings of a [`GroupConsumer`].
+#[derive(Debug, Clone)]
+pub struct GroupConsumerBuilder {
+    consumer: ConsumerBuilder,
+    group: String,
+    instance_id: Option<String>,
+    auto_commit: Option<Duration>,
+    start: StartOffset,
+    max_poll_interval: Duration,
+}
+
+impl ConsumerBuilder {
+    /// A consumer in group `group`: [`GroupConsumerBuilder::subscribe`] joins it.
+    pub fn group(self, group: &str) -> GroupConsumerBuilder {
+        GroupConsumerBuilder {
+            consumer: self,
+            group: group.to_owned(),
+            instance_id: None,
+            auto_commit: Some(Duration::from_secs(5)),
+            start: StartOffset::Latest,
+            max_poll_interval: Duration::from_secs(300),
+        }
+    }
+}
+
+impl GroupConsumerBuilder {
+    /// Static membership (KIP-345, the Java client's `group.instance.id`): a member that leaves
+    /// with this id keeps its partitions until the session times out, for a quick restart.
+    pub fn instance_id(mut self, id: &str) -> Self {
+        self.instance_id = Some(id.to_owned());
+        self
+    }
+
+    /// Commits positions automatically at this interval (default 5 s), at each revocation and at
+    /// close; `None`: only [`GroupConsumer::commit`] commits.
+    pub fn auto_commit(mut self, every: Option<Duration>) -> Self {
+        self.auto_commit = every;
+        self
+    }
+
+    /// Where a partition without a committed offset starts (default [`StartOffset::Latest`]).
+    pub fn start_without_commit(mut self, start: StartOffset) -> Self {
+        self.start = start;
+        self
+    }
+
+    /// The longest time between two calls to [`GroupConsumer::next`] (default 5 minutes, the
+    /// Java client's `max.poll.interval.ms`); longer, and the member leaves the group so that its
+    /// partitions go to others; its next call reports them lost and joins again. It is also the
+    /// rebalance timeout the coordinator gives the member to let go of revoked partitions.
+    pub fn max_poll_interval(mut self, d: Duration) -> Self {
+        self.max_poll_interval = d;
+        self
+    }
+
+    /// Joins the group subscribed to `topics`; partitions come as [`GroupEvent::Assigned`].
+    pub async fn subscribe(self, topics: &[&str]) -> Result<GroupConsumer, Error> {
+        let client = self.consumer.client_ref().clone();
+        let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
+        if topics.is_empty() {
+            return Err(Error::Client(ClientError::InvalidArgument(
+                "subscribe to at least one topic".into(),
+            )));
+        }
+        // Checked at once: a broker without the protocol should fail here, not in the background.
+        let conn = client.group_coordinator(&self.group).await?;
+        conn.version_for::<ConsumerGroupHeartbeatRequest>()?;
+        let member_id = member_id()?;
+        let membership = Membership::new(
+            &self.group,
+            &member_id,
+            topics.clone(),
+            self.instance_id.clone(),
+            self.max_poll_interval,
+        );
+        let shared = Arc::new(Mutex::new(Shared {
+            member_id,
+            epoch: 0,
+            last_poll: Instant::now(),
+        }));
+        let (cmds, cmd_rx) = mpsc::unbounded_channel();
+        let (event_tx, events) = mpsc::unbounded_channel();
+        let task = tokio::spawn(heartbeat(Heartbeat {
+            client: client.clone(),
+            group: self.group.clone(),
+            membership,
+            coordinator: Some(conn),
+            cmds: cmd_rx,
+            events: event_tx,
+            shared: Arc::clone(&shared),
+            max_poll_interval: self.max_poll_interval,
+        }));
+        info!(group = %self.group, ?topics, "joining the group");
+        Ok(GroupConsumer {
+            consumer: self.consumer.build(),
+            client,
+            group: self.group,
+            instance_id: self.instance_id,
+            topics,
+            ids: HashMap::new(),
+            owned: BTreeSet::new(),
+            revoking: None,
+            pending: VecDeque::new(),
+            auto_commit: self.auto_commit,
+            last_commit: Instant::now(),
+            start: self.start,
+            cmds,
+            events,
+            shared,
+            task: Some(task),
+            failed: false,
+        })
+    }
+}
+
+/// A member id: 16 random bytes, URL-safe base64 without padding (like the Java client's).
+fn member_id() -> Result<String, Error> {
+    use base64::Engine as _;
+    let mut raw = [0u8; 16];
+    getrandom::fill(&mut raw)
+        .map_err(|e| Error::Client(ClientError::TaskFailed(format!("randomness: {e}"))))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
+}
+
+/// What the heartbeat task and the consumer share.
+#[derive(Debug)]
+struct Shared {
+    member_id: String,
+    epoch: i32,
+    last_poll: Instant,
+}
+
+enum Command {
+    /// What the consumer owns now.
+    Owned(BTreeSet<IdPartition>),
+    /// Join again after leaving for not polling.
+    Rejoin,
+    /// Leave, and say when done.
+    Leave(oneshot::Sender<()>),
+}
+
+enum Event {
+    Assignment(BTreeSet<IdPartition>),
+    Lost,
+    Failed(Error),
+}
+
+struct Heartbeat {
+    client: Client,
+    group: String,
+    membership: Membership,
+    coordinator: Option<Arc<Connection>>,
+    cmds: mpsc::UnboundedReceiver<Command>,
+    events: mpsc::UnboundedSender<Event>,
+    shared: Arc<Mutex<Shared>>,
+    max_poll_interval: Duration,
+}
+
+/// The heartbeat loop of one member: sends what [`Membership`] asks for when it asks, and passes
+/// the answers on. Ends once the member has left (or on a fatal error).
+async fn heartbeat(mut h: Heartbeat) {
+    let mut leave_done: Option<oneshot::Sender<()>> = None;
+    let mut left_for_poll = false;
+    let mut rejoin_asked = false;
+    loop {
+        let now = Instant::now();
+        if let Some(req) = h.membership.poll_request(now) {
+            let outcome = h.send(req).await;
+            let now = Instant::now();
+            match outcome {
+                Ok(resp) => {
+                    let event = h.membership.handle_response(&resp, now);
+                    {
+                        let mut s = h.shared.lock().unwrap_or_else(|e| e.into_inner());
+                        s.member_id = h.membership.member_id().to_owned();
+                        s.epoch = h.membership.epoch();
+                    }
+                    match event {
+                        Some(MembershipEvent::Assignment(a)) => {
+                            let _ = h.events.send(Event::Assignment(a));
+                        }
+                        Some(MembershipEvent::Lost) => {
+                            warn!(group = %h.group, code = %ErrorCode(resp.error_code), "fenced: partitions lost; joining again");
+                            let _ = h.events.send(Event::Lost);
+                        }
+                        Some(MembershipEvent::FindCoordinator) => h.coordinator = None,
+                        Some(MembershipEvent::Failed(code, message)) => {
+                            let _ = h.events.send(Event::Failed(Error::Broker(BrokerError {
+                                api: "ConsumerGroupHeartbeat",
+                                topic: None,
+                                partition: None,
+                                code,
+                                message,
+                            })));
+                            return;
+                        }
+                        _ => {}
+                    }
+                }
+                Err(e) if e.is_retriable() || matches!(e, Error::Connection(_)) => {
+                    debug!(group = %h.group, error = %e, "heartbeat failed; retrying");
+                    h.coordinator = None;
+                    h.membership.handle_failure(now);
+                }
+                Err(e) => {
+                    let _ = h.events.send(Event::Failed(e));
+                    return;
+                }
+            }
+            if h.membership.state() == MemberState::Left {
+                if let Some(done) = leave_done.take() {
+                    let _ = done.send(());
+                    return;
+                }
+                if left_for_poll {
+                    // Wait to be asked back (the consumer asks when it hands out the loss).
+                    let mut rejoin = rejoin_asked;
+                    rejoin_asked = false;
+                    while !rejoin {
+                        match h.cmds.recv().await {
+                            Some(Command::Rejoin) => rejoin = true,
+                            Some(Command::Owned(_)) => {}
+                            Some(Command::Leave(done)) => {
+                                let _ = done.send(());
+                                return;
+                            }
+                            None => return,
+                        }
+                    }
+                    h.membership.rejoin();
+                    left_for_poll = false;
+                }
+            }
+            continue;
+        }
+        // Not polled for too long: leave, so that the partitions go to members that read.
+        let idle = h
+            .shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .last_poll
+            .elapsed();
+        if !left_for_poll && idle > h.max_poll_interval && h.membership.state() == MemberState::Stable {
+            warn!(group = %h.group, ?idle, "not polled within the max poll interval; leaving the group");
+            left_for_poll = true;
+            h.membership.leave();
+            let _ = h.events.send(Event::Lost);
+            continue;
+        }
+        let wake = h
+            .membership
+            .poll_timeout(now)
+            .unwrap_or(now + Duration::from_secs(1))
+            .min(now + Duration::from_secs(1));
+        tokio::select! {
+            cmd = h.cmds.recv() => match cmd {
+                Some(Command::Owned(owned)) => h.membership.set_owned(owned),
+                Some(Command::Rejoin) => rejoin_asked = left_for_poll,
+                Some(Command::Leave(done)) => {
+                    leave_done = Some(done);
+                    h.membership.leave();
+                    if h.membership.state() == MemberState::Left {
+                        if let Some(done) = leave_done.take() {
+                            let _ = done.send(());
+                        }
+                        return;
+                    }
+                }
+                // The consumer was dropped without close: leave all the same.
+                None => {
+                    h.membership.leave();
+                    if h.membership.state() == MemberState::Left {
+                        return;
+                    }
+                    let (tx, _rx) = oneshot::channel();
+                    leave_done = Some(tx);
+                }
+            },
+            _ = tokio::time::sleep_until(wake.into()) => {}
+        }
+    }
+}
+
+impl Heartbeat {
+    async fn send(
+        &mut self,
+        req: ConsumerGroupHeartbeatRequest,
+    ) -> Result<kwire_protocol::messages::ConsumerGroupHeartbeatResponse, Error> {
+        let conn = match &self.coordinator {
+            Some(c) => Arc::clone(c),
+            None => {
+                let c = self.client.group_coordinator(&self.group).await?;
+                self.coordinator = Some(Arc::clone(&c));
+                c
+            }
+        };
+        conn.send_built(|version| {
+            let mut req = req;
+            // Before KIP-1082 (v0) the coordinator names a joining member.
+            if version == 0 && req.member_epoch == 0 {
+                req.member_id = String::new();
+            }
+            req
+        })
+        .await
+    }
+}
+
+/// A member of a consumer group: a [`Consumer`] of the partitions the group coordinator gives
+/// it, and the events of their coming and going.
+pub struct GroupConsumer {
+    consumer: Consumer,
+    client: Client,
+    group: String,
+    instance_id: Option<String>,
+    topics: Vec<String>,
+    /// Topic id -> name, for the subscribed topics.
+    ids: HashMap<Uuid, String>,
+    owned: BTreeSet<TopicPartition>,
+    /// Revoked partitions handed out as an event: they go at the next call.
+    revoking: Option<Vec<TopicPartition>>,
+    pending: VecDeque<GroupEvent>,
+    auto_commit: Option<Duration>,
+    last_commit: Instant,
+    start: StartOffset,
+    cmds: mpsc::UnboundedSender<Command>,
+    events: mpsc::UnboundedReceiver<Event>,
+    shared: Arc<Mutex<Shared>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    failed: bool,
+}
+
+impl std::fmt::Debug for GroupConsumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupConsumer")
+            .field("group", &self.group)
+            .field("owned", &self.owned)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GroupConsumer {
+    /// The group.
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    /// This member's id.
+    pub fn member_id(&self) -> String {
+        self.shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .member_id
+            .clone()
+    }
+
+    /// This member's epoch (0 until the coordinator has answered the join).
+    pub fn member_epoch(&self) -> i32 {
+        self.shared.lock().unwrap_or_else(|e| e.into_inner()).epoch
+    }
+
+    /// The partitions this member owns now.
+    pub fn assignment(&self) -> Vec<TopicPartition> {
+        self.owned.iter().cloned().collect()
+    }
+
+    /// The next event: records of an owned partition, or a change of what is owned. `None` once
+    /// a fatal error was handed out.
+    pub async fn next(&mut self) -> Option<Result<GroupEvent, Error>> {
+        if self.failed {
+            return None;
+        }
+        self.shared.lock().unwrap_or_else(|e| e.into_inner()).last_poll = Instant::now();
+        if let Some(revoked) = self.revoking.take() {
+            for (t, p) in &revoked {
+                self.consumer.unassign(t, *p);
+                self.owned.remove(&(t.clone(), *p));
+            }
+            self.report_owned();
+        }
+        if let Some(e) = self.pending.pop_front() {
+            return Some(Ok(e));
+        }
+        if let Some(every) = self.auto_commit {
+            if self.last_commit.elapsed() >= every && !self.owned.is_empty() {
+                if let Err(e) = self.commit().await {
+                    // The next commit carries the same positions or later ones.
+                    warn!(group = %self.group, error = %e, "automatic commit failed");
+                }
+            }
+        }
+        loop {
+            tokio::select! {
+                biased;
+                event = self.events.recv() => {
+                    let outcome = match event {
+                        Some(event) => self.handle(event).await,
+                        None => Err(Error::Client(ClientError::TaskFailed(format!(
+                            "the heartbeat task of group {} ended", self.group
+                        )))),
+                    };
+                    match outcome {
+                        Ok(Some(e)) => return Some(Ok(e)),
+                        Ok(None) => continue,
+                        Err(e) => {
+                            self.failed = true;
+                            return Some(Err(e));
+                        }
+                    }
+                }
+                batch = self.consumer.next_batch(), if !self.owned.is_empty() => {
+                    return batch.map(|b| b.map(GroupEvent::Records));
+                }
+            }
+        }
+    }
+
+    /// The next batch of records, with partition changes handled as the defaults say (automatic
+    /// commits on revocation when enabled): for readers that need no more of the events.
+    pub async fn next_batch(&mut self) -> Option<Result<ConsumedBatch, Error>> {
+        loop {
+            match self.next().await? {
+                Ok(GroupEvent::Records(b)) => return Some(Ok(b)),
+                Ok(_) => continue,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+
+    /// Commits the position (the offset after the last record handed out) of every owned
+    /// partition, as this member.
+    pub async fn commit(&mut self) -> Result<(), Error> {
+        let offsets: Vec<(String, i32, i64)> = self
+            .owned
+            .iter()
+            .filter_map(|(t, p)| Some((t.clone(), *p, self.consumer.position(t, *p)?)))
+            .collect();
+        self.commit_offsets(&offsets).await
+    }
+
+    /// Commits `offsets` (topic, partition, next offset to read) as this member.
+    pub async fn commit_offsets(&mut self, offsets: &[(String, i32, i64)]) -> Result<(), Error> {
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let (member_id, epoch) = {
+            let s = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+            (s.member_id.clone(), s.epoch)
+        };
+        self.client
+            .commit_offsets_as(
+                &self.group,
+                Some((&member_id, epoch, self.instance_id.as_deref())),
+                offsets,
+                "",
+            )
+            .await?;
+        self.last_commit = Instant::now();
+        debug!(group = %self.group, partitions = offsets.len(), "offsets committed");
+        Ok(())
+    }
+
+    /// Commits (with automatic commits on) and leaves the group.
+    pub async fn close(mut self) -> Result<(), Error> {
+        let committed = if self.auto_commit.is_some() && !self.failed {
+            self.commit().await
+        } else {
+            Ok(())
+        };
+        let (tx, rx) = oneshot::channel();
+        if self.cmds.send(Command::Leave(tx)).is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), rx).await;
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        committed
+    }
+
+    fn report_owned(&mut self) {
+        let ids: HashMap<&str, Uuid> = self.ids.iter().map(|(id, n)| (n.as_str(), *id)).collect();
+        let owned = self
+            .owned
+            .iter()
+            .filter_map(|(t, p)| Some((*ids.get(t.as_str())?, *p)))
+            .collect();
+        let _ = self.cmds.send(Command::Owned(owned));
+    }
+
+    /// The names of `ids`, from the metadata of the subscribed topics (asked again for an id not
+    /// known yet).
+    async fn names(&mut self, ids: &BTreeSet<IdPartition>) -> Result<(), Error> {
+        if ids.iter().all(|(id, _)| self.ids.contains_key(id)) {
+            return Ok(());
+        }
+        for topic in &self.topics {
+            self.client.invalidate(topic);
+            match self.client.topic(topic).await {
+                Ok(meta) => {
+                    self.ids.insert(meta.id, topic.clone());
+                }
+                Err(e) if e.code() == Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle(&mut self, event: Event) -> Result<Option<GroupEvent>, Error> {
+        match event {
+            Event::Failed(e) => Err(e),
+            Event::Lost => {
+                let lost: Vec<TopicPartition> = std::mem::take(&mut self.owned).into_iter().collect();
+                for (t, p) in &lost {
+                    self.consumer.unassign(t, *p);
+                }
+                self.revoking = None;
+                self.pending.clear();
+                let _ = self.cmds.send(Command::Rejoin);
+                Ok((!lost.is_empty()).then_some(GroupEvent::Lost(lost)))
+            }
+            Event::Assignment(target) => {
+                self.names(&target).await?;
+                let target: BTreeSet<TopicPartition> = target
+                    .iter()
+                    .filter_map(|(id, p)| Some((self.ids.get(id)?.clone(), *p)))
+                    .collect();
+                let revoked: Vec<TopicPartition> = self.owned.difference(&target).cloned().collect();
+                let added: Vec<TopicPartition> = target.difference(&self.owned).cloned().collect();
+                if !added.is_empty() {
+                    let starts = self.start_offsets(&added).await?;
+                    for ((t, p), offset) in added.iter().zip(starts) {
+                        self.consumer.assign_at(t, *p, offset);
+                        self.owned.insert((t.clone(), *p));
+                    }
+                    self.report_owned();
+                    self.pending.push_back(GroupEvent::Assigned(added));
+                }
+                if !revoked.is_empty() {
+                    // No more records of them from now; they go at the next call, after the
+                    // caller's commit (and ours, with automatic commits on).
+                    for (t, p) in &revoked {
+                        if let Some(pos) = self.consumer.position(t, *p) {
+                            self.consumer.pause(t, *p);
+                            self.consumer.seek(t, *p, pos);
+                        }
+                    }
+                    if self.auto_commit.is_some() {
+                        let offsets: Vec<(String, i32, i64)> = revoked
+                            .iter()
+                            .filter_map(|(t, p)| Some((t.clone(), *p, self.consumer.position(t, *p)?)))
+                            .collect();
+                        if let Err(e) = self.commit_offsets(&offsets).await {
+                            warn!(group = %self.group, error = %e, "commit of revoked partitions failed");
+                        }
+                    }
+                    self.revoking = Some(revoked.clone());
+                    self.pending.push_front(GroupEvent::Revoked(revoked));
+                }
+                Ok(self.pending.pop_front())
+            }
+        }
+    }
+
+    /// The committed offset of each partition, or where `start` says for one without.
+    async fn start_offsets(&self, partitions: &[TopicPartition]) -> Result<Vec<i64>, Error> {
+        let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+        for (t, p) in partitions {
+            by_topic.entry(t.as_str()).or_default().push(*p);
+        }
+        let mut committed: HashMap<TopicPartition, i64> = HashMap::new();
+        for (topic, ps) in by_topic {
+            for (p, offset) in self.client.committed_offsets(&self.group, topic, &ps).await? {
+                committed.insert((topic.to_owned(), p), offset);
+            }
+        }
+        let mut out = Vec::with_capacity(partitions.len());
+        for (t, p) in partitions {
+            let offset = match committed.get(&(t.clone(), *p)) {
+                Some(o) if *o >= 0 => *o,
+                _ => self.consumer.resolve(t, *p, &self.start).await?,
+            };
+            out.push(offset);
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for GroupConsumer {
+    fn drop(&mut self) {
+        // The heartbeat task sees the channel close and leaves the group on its own.
+        if let Some(task) = self.task.take() {
+            drop(task);
+        }
+    }
+}

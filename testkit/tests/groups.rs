@@ -1,0 +1,247 @@
+//! Consumer groups on Apache Kafka (the consumer group protocol of KIP-848): members of one group
+//! split a topic's partitions, every partition owned by exactly one member; partitions move as
+//! members leave and join, and with commits made on revocation no record is read twice within
+//! the group and none is lost; a second group reads every record again.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kwire_connector::client::{Client, Consumer, GroupEvent, ProducerRecord, StartOffset};
+use kwire_testkit::data::client;
+use kwire_testkit::LocalBroker;
+use tokio::sync::watch;
+
+const PARTITIONS: i32 = 6;
+const TOPIC: &str = "groups-in";
+
+/// A broker that runs the consumer group protocol at a quick pace: heartbeats every 500 ms.
+fn broker() -> LocalBroker {
+    LocalBroker::apache_with(&[
+        "group.consumer.heartbeat.interval.ms=500",
+        "group.consumer.min.heartbeat.interval.ms=500",
+    ])
+    .unwrap_or_else(|e| panic!("Apache Kafka is needed for this test: {e}"))
+}
+
+/// What the members of a test saw: per member, its partitions now and the records it read.
+#[derive(Default)]
+struct Seen {
+    owned: BTreeMap<String, BTreeSet<i32>>,
+    read: Vec<(String, i32, i64)>,
+    revocations: u32,
+}
+
+type Shared = Arc<Mutex<Seen>>;
+
+/// A member: reads until told to stop, commits on every revocation, closes (commit, leave).
+async fn member(
+    client: Client,
+    group: &'static str,
+    name: String,
+    seen: Shared,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut consumer = Consumer::builder(client)
+        .max_wait(Duration::from_millis(100))
+        .group(group)
+        .start_without_commit(StartOffset::Earliest)
+        .subscribe(&[TOPIC])
+        .await
+        .unwrap_or_else(|e| panic!("{name} cannot join {group}: {e}"));
+    loop {
+        let event = tokio::select! {
+            biased;
+            _ = stop.changed() => break,
+            event = consumer.next() => event,
+        };
+        let event = event
+            .unwrap_or_else(|| panic!("{name}: the consumer ended"))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        match event {
+            GroupEvent::Records(batch) => {
+                let mut s = seen.lock().unwrap();
+                for r in &batch.records {
+                    s.read.push((name.clone(), batch.partition, r.offset));
+                }
+            }
+            GroupEvent::Assigned(ps) => {
+                let mut s = seen.lock().unwrap();
+                s.owned
+                    .entry(name.clone())
+                    .or_default()
+                    .extend(ps.iter().map(|(_, p)| *p));
+            }
+            GroupEvent::Revoked(ps) => {
+                consumer
+                    .commit()
+                    .await
+                    .unwrap_or_else(|e| panic!("{name}: commit on revoke: {e}"));
+                let mut s = seen.lock().unwrap();
+                s.revocations += 1;
+                let owned = s.owned.entry(name.clone()).or_default();
+                for (_, p) in ps {
+                    owned.remove(&p);
+                }
+            }
+            GroupEvent::Lost(ps) => panic!("{name} lost {ps:?}: no member here is fenced"),
+            other => panic!("{name}: unexpected {other:?}"),
+        }
+    }
+    consumer
+        .close()
+        .await
+        .unwrap_or_else(|e| panic!("{name}: close: {e}"));
+    seen.lock().unwrap().owned.remove(&name);
+}
+
+/// Waits until `members` own every partition between them, each at least one, none shared.
+async fn wait_split(seen: &Shared, members: &[&str], within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        {
+            let s = seen.lock().unwrap();
+            let owners: Vec<&BTreeSet<i32>> = members.iter().filter_map(|m| s.owned.get(*m)).collect();
+            let all: Vec<i32> = owners.iter().flat_map(|o| o.iter().copied()).collect();
+            let distinct: BTreeSet<i32> = all.iter().copied().collect();
+            let others_own = s
+                .owned
+                .iter()
+                .any(|(m, ps)| !members.contains(&m.as_str()) && !ps.is_empty());
+            if owners.len() == members.len()
+                && owners.iter().all(|o| !o.is_empty())
+                && all.len() == PARTITIONS as usize
+                && distinct.len() == PARTITIONS as usize
+                && !others_own
+            {
+                println!("split: {:?}", s.owned);
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no split over {members:?} within {within:?}: {:?}",
+                s.owned
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_split_partitions_hand_them_over_and_read_each_record_once() {
+    let broker = broker();
+    let client = client(&broker).await.unwrap();
+    client.create_topic(TOPIC, PARTITIONS, 1).await.unwrap();
+
+    // A steady stream of records over every partition while members come and go.
+    let (stop_producing, mut producing) = watch::channel(false);
+    let producer_client = client.clone();
+    let producer = tokio::spawn(async move {
+        let producer = producer_client.producer().build().await.unwrap();
+        let mut i: i64 = 0;
+        while !*producing.borrow_and_update() {
+            for _ in 0..20 {
+                let p = (i % i64::from(PARTITIONS)) as i32;
+                producer
+                    .send(ProducerRecord::new(TOPIC, i.to_string()).partition(p))
+                    .await
+                    .unwrap();
+                i += 1;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        producer.flush().await.unwrap();
+        producer.close().await.unwrap();
+        i
+    });
+
+    let seen: Shared = Arc::default();
+    let mut stops = BTreeMap::new();
+    let mut tasks = BTreeMap::new();
+    let start = |name: &str| {
+        let (tx, rx) = watch::channel(false);
+        let task = tokio::spawn(member(
+            client.clone(),
+            "g1",
+            name.to_owned(),
+            Arc::clone(&seen),
+            rx,
+        ));
+        (tx, task)
+    };
+    for name in ["a", "b", "c"] {
+        let (tx, task) = start(name);
+        stops.insert(name.to_owned(), tx);
+        tasks.insert(name.to_owned(), task);
+        // One at a time: each join takes partitions from the members reading them.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    wait_split(&seen, &["a", "b", "c"], Duration::from_secs(60)).await;
+
+    // a leaves, d joins: the partitions move.
+    stops["a"].send(true).unwrap();
+    tasks.remove("a").unwrap().await.unwrap();
+    let (tx, task) = start("d");
+    stops.insert("d".to_owned(), tx);
+    tasks.insert("d".to_owned(), task);
+    wait_split(&seen, &["b", "c", "d"], Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    stop_producing.send(true).unwrap();
+    let produced = producer.await.unwrap();
+    // Every record read by the group, each by one member only.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let n = seen.lock().unwrap().read.len() as i64;
+        if n >= produced {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the group read {n} of {produced} records"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for (name, stop) in &stops {
+        if let Some(task) = tasks.remove(name) {
+            stop.send(true).unwrap();
+            task.await.unwrap();
+        }
+    }
+    {
+        let s = seen.lock().unwrap();
+        let mut readers: BTreeMap<(i32, i64), Vec<&str>> = BTreeMap::new();
+        for (m, p, o) in &s.read {
+            readers.entry((*p, *o)).or_default().push(m);
+        }
+        let twice: Vec<_> = readers.iter().filter(|(_, ms)| ms.len() > 1).take(10).collect();
+        assert!(twice.is_empty(), "read twice within the group: {twice:?}");
+        assert_eq!(readers.len() as i64, produced, "every record read once");
+        assert!(
+            s.revocations >= 2,
+            "partitions were handed over ({} revocations)",
+            s.revocations
+        );
+        println!("{produced} records, {} revocations", s.revocations);
+    }
+
+    // Another group reads every record again.
+    let other: Shared = Arc::default();
+    let (tx, rx) = watch::channel(false);
+    let task = tokio::spawn(member(client.clone(), "g2", "e".into(), Arc::clone(&other), rx));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while (other.lock().unwrap().read.len() as i64) < produced {
+        assert!(Instant::now() < deadline, "group g2 did not read everything");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tx.send(true).unwrap();
+    task.await.unwrap();
+    let distinct: BTreeSet<(i32, i64)> = other
+        .lock()
+        .unwrap()
+        .read
+        .iter()
+        .map(|(_, p, o)| (*p, *o))
+        .collect();
+    assert_eq!(distinct.len() as i64, produced);
+}
