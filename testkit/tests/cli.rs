@@ -425,7 +425,7 @@ fn unknown_topic_and_bad_records_are_named() {
 }
 
 #[test]
-fn group_offsets_resume_where_the_last_run_stopped() {
+fn group_offsets_resume_where_the_last_run_stopped_without_joining() {
     let broker = LocalBroker::start_or_fail();
     let b = broker.bootstrap();
     let topic = unique("group");
@@ -447,6 +447,7 @@ fn group_offsets_resume_where_the_last_run_stopped() {
         "4",
         "--group",
         &group,
+        "--assign",
         "--bootstrap",
         b,
     ]);
@@ -459,6 +460,7 @@ fn group_offsets_resume_where_the_last_run_stopped() {
         "6",
         "--group",
         &group,
+        "--assign",
         "--bootstrap",
         b,
     ]);

@@ -245,3 +245,103 @@ async fn members_split_partitions_hand_them_over_and_read_each_record_once() {
         .collect();
     assert_eq!(distinct.len() as i64, produced);
 }
+
+/// Three `kwire consume --group` processes split a topic, as the README shows; Ctrl-C commits and
+/// leaves, exit code 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_console_consumers_in_one_group_split_a_topic() {
+    use std::process::{Command, Stdio};
+
+    let broker = broker();
+    let client = client(&broker).await.unwrap();
+    let topic = "groups-cli";
+    client.create_topic(topic, PARTITIONS, 1).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("kwire-groups-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut children = Vec::new();
+    for i in 0..3 {
+        let out = std::fs::File::create(dir.join(format!("out-{i}"))).unwrap();
+        let err = std::fs::File::create(dir.join(format!("err-{i}"))).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_kwire"))
+            .args(["consume", topic, "--group", "gc", "--from", "earliest"])
+            .args([
+                "--format",
+                "{partition} {offset}",
+                "--bootstrap",
+                broker.bootstrap(),
+            ])
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err))
+            .spawn()
+            .unwrap();
+        children.push(child);
+    }
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+    // Each member holds partitions; then give the coordinator time to finish moving them.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !(0..3).all(|i| read(&format!("err-{i}")).contains("assigned")) {
+        assert!(
+            Instant::now() < deadline,
+            "not every member got partitions: {:?}",
+            (0..3).map(|i| read(&format!("err-{i}"))).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let producer = client.producer().build().await.unwrap();
+    for i in 0..600i32 {
+        producer
+            .send(ProducerRecord::new(topic, i.to_string()).partition(i % PARTITIONS))
+            .await
+            .unwrap();
+    }
+    producer.flush().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let lines: usize = (0..3).map(|i| read(&format!("out-{i}")).lines().count()).sum();
+        if lines >= 600 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the members printed {lines} of 600 records"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for child in &mut children {
+        let status = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    for (i, child) in children.iter_mut().enumerate() {
+        let status = child.wait().unwrap();
+        assert!(
+            status.success(),
+            "member {i} exited with {status}: {}",
+            read(&format!("err-{i}"))
+        );
+    }
+    let mut seen: BTreeMap<(i32, i64), usize> = BTreeMap::new();
+    for i in 0..3 {
+        let out = read(&format!("out-{i}"));
+        assert!(
+            !out.is_empty(),
+            "member {i} printed nothing: {}",
+            read(&format!("err-{i}"))
+        );
+        for line in out.lines() {
+            let (p, o) = line.split_once(' ').unwrap();
+            *seen.entry((p.parse().unwrap(), o.parse().unwrap())).or_default() += 1;
+        }
+    }
+    assert_eq!(seen.len(), 600, "every record printed");
+    assert!(seen.values().all(|n| *n == 1), "a record printed twice");
+    // Ctrl-C committed what each member printed.
+    let partitions: Vec<i32> = (0..PARTITIONS).collect();
+    let committed = client.committed_offsets("gc", topic, &partitions).await.unwrap();
+    assert!(committed.iter().all(|(_, o)| *o == 100), "{committed:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,16 +2,21 @@
 //! instances with the connector's (Flink's) partition assignment.
 //!
 //! Each instance is a task that fetches its partitions from their leaders and hands the records to
-//! the printer in offset order; with `--group` the printer commits what it printed (offset of the
-//! last printed record + 1, without group membership, as Flink's source does) every few seconds and
-//! at exit.
+//! the printer in offset order.
+//!
+//! With `--group G` the command joins consumer group G (KIP-848's protocol): the group's members,
+//! several `kwire consume --group G` or any other Kafka consumer, split the partitions, which move
+//! as members come and go; what is printed is committed every 5 s, before a partition goes, and at
+//! exit. With `--group G --assign` it reads every partition without joining, as Flink's source
+//! does, and commits what it printed under G the same way.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use kwire_connector::client::{
-    Client, Consumer, ConsumerBuilder, Error, IsolationLevel, OffsetReset, OutOfRangePolicy, StartOffset,
+    Client, Consumer, ConsumerBuilder, Error, GroupEvent, IsolationLevel, OffsetReset, OutOfRangePolicy,
+    StartOffset,
 };
 use kwire_connector::core::assign::owner;
 use kwire_protocol::records::ConsumerRecord;
@@ -40,10 +45,16 @@ pub(crate) struct Args {
     /// (the same as Flink's, see `kwire assign`) gives it.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
     parallelism: u32,
-    /// Commits the offsets printed under this consumer group (without joining it) every 5 s and
-    /// at exit; starts from them when --from is not given.
+    /// Joins this consumer group: its members split the partitions. What is printed is committed
+    /// every 5 s, when a partition goes to another member, and at exit; a partition starts from
+    /// the group's committed offset, else as --from says.
     #[arg(long, value_name = "GROUP")]
     group: Option<String>,
+    /// With --group: read every partition (as --parallelism assigns them) without joining the
+    /// group, committing the printed offsets under it (starting from them when --from is not
+    /// given).
+    #[arg(long, requires = "group")]
+    assign: bool,
     /// Whether records of open or aborted transactions are printed [default: uncommitted, or
     /// `isolation.level` of --config].
     #[arg(long, value_enum)]
@@ -212,6 +223,12 @@ pub(crate) async fn run(args: Args, bootstrap: &str) -> anyhow::Result<ExitCode>
     if let Some(isolation) = args.isolation {
         consumer = consumer.isolation(isolation.into());
     }
+    if let (Some(group), false) = (&args.group, args.assign) {
+        if args.parallelism != 1 {
+            anyhow::bail!("--parallelism reads without a group: add --assign, or run several `kwire consume --group {group}`");
+        }
+        return run_in_group(&args, group, consumer).await;
+    }
     let starts = start_offsets(&client, &args, &partitions, &consumer).await?;
     let template = args.format.clone().unwrap_or_else(|| Template(vec![Part::Value]));
 
@@ -308,6 +325,91 @@ pub(crate) async fn run(args: Args, bootstrap: &str) -> anyhow::Result<ExitCode>
     }
     outcome?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--group` without `--assign`: a member of the group until `--max-records`, Ctrl-C or a failure;
+/// then commits and leaves.
+async fn run_in_group(args: &Args, group: &str, consumer: ConsumerBuilder) -> anyhow::Result<ExitCode> {
+    let start = match args.from.unwrap_or(StartAt::Latest) {
+        StartAt::Earliest => StartOffset::Earliest,
+        StartAt::Latest => StartOffset::Latest,
+        StartAt::Timestamp(ms) => StartOffset::Timestamp(ms),
+    };
+    let mut member = consumer
+        .out_of_range(OutOfRangePolicy::always(OffsetReset::Earliest))
+        .group(group)
+        .start_without_commit(start)
+        .subscribe(&[args.topic.as_str()])
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot join group `{group}`: {}", describe(&e)))?;
+    let template = args.format.clone().unwrap_or_else(|| Template(vec![Part::Value]));
+    let names = |ps: &[(String, i32)]| {
+        ps.iter()
+            .map(|(t, p)| format!("{t}/{p}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut count = 0u64;
+    let interrupted = ctrl_c();
+    tokio::pin!(interrupted);
+    let outcome: anyhow::Result<()> = loop {
+        let event = tokio::select! {
+            () = &mut interrupted => break Ok(()),
+            event = member.next() => event,
+        };
+        let event = match event {
+            Some(Ok(e)) => e,
+            Some(Err(e)) => break Err(anyhow::anyhow!("group `{group}`: {}", describe(&e))),
+            None => break Ok(()),
+        };
+        match event {
+            GroupEvent::Records(batch) => {
+                let mut out = Vec::new();
+                let mut done = false;
+                for record in &batch.records {
+                    if let Some(StartAt::Timestamp(ms)) = args.from {
+                        if record.timestamp < ms {
+                            continue;
+                        }
+                    }
+                    template.render(batch.partition, record, &mut out);
+                    count += 1;
+                    if args.max_records == Some(count) {
+                        done = true;
+                        break;
+                    }
+                }
+                match write_stdout(&out) {
+                    Ok(true) if !done => {}
+                    Ok(_) => break Ok(()),
+                    Err(e) => break Err(e),
+                }
+            }
+            GroupEvent::Assigned(ps) => note(&format!("group `{group}`: assigned {}", names(&ps))),
+            GroupEvent::Revoked(ps) => note(&format!("group `{group}`: revoked {}", names(&ps))),
+            GroupEvent::Lost(ps) => warn(&format!("group `{group}`: lost {}", names(&ps))),
+            _ => {}
+        }
+    };
+    // Commits what was handed out and leaves; bounded, so that Ctrl-C with an unreachable broker
+    // does not hang.
+    let closed = tokio::time::timeout(FINAL_COMMIT_LIMIT, member.close())
+        .await
+        .unwrap_or_else(|_| {
+            Err(Error::Client(kwire_connector::client::ClientError::Timeout {
+                what: "commit and leave".into(),
+                after: FINAL_COMMIT_LIMIT,
+            }))
+        });
+    outcome?;
+    closed.map_err(|e| anyhow::anyhow!("cannot commit offsets under group `{group}`: {}", describe(&e)))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A line on stderr about what the command does (not data).
+fn note(message: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "kwire: {message}");
 }
 
 /// Waits for the readers still in `readers`; the first failure among them, if any.
