@@ -50,6 +50,7 @@ pub fn kafka_version() -> String {
 
 /// The broker's pom (its version is passed as `-Dkafka.version`).
 const BROKER_POM: &str = include_str!("../apache/pom.xml");
+const TOOLS_POM: &str = include_str!("../apache/tools-pom.xml");
 
 /// How long a broker may take from the start of its process to answering Metadata.
 const START_TIMEOUT: Duration = Duration::from_secs(120);
@@ -144,6 +145,33 @@ pub fn maven_libs(name: &str, pom: &str, version: &str) -> Result<PathBuf, Broke
     std::fs::rename(&partial, &libs).map_err(|e| fail("cannot move the jars in place", &e))?;
     File::create(&done).map_err(|e| fail("cannot mark the jars resolved", &e))?;
     Ok(libs)
+}
+
+/// Runs one of Apache Kafka's command-line tools (`main_class` of module kafka-tools, e.g.
+/// `org.apache.kafka.tools.consumer.group.ConsumerGroupCommand`) with `args`, fetching the tools
+/// from Maven Central the first time; its stdout, or why it could not run or failed.
+pub fn kafka_tool(main_class: &str, args: &[&str]) -> Result<String, BrokerError> {
+    let libs = maven_libs("kafka-tools", TOOLS_POM, &kafka_version())?;
+    let java = java();
+    require_tool(&java, "Java is needed to run Apache Kafka's tools")?;
+    let out = Command::new(&java)
+        .arg("-cp")
+        .arg(classpath(&libs))
+        .arg(main_class)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| BrokerError::Start(format!("cannot run {main_class}: {e}")))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        return Err(BrokerError::Start(format!(
+            "{main_class} {args:?} failed ({}): {}{}",
+            out.status,
+            last_lines(&stdout, 10),
+            last_lines(&String::from_utf8_lossy(&out.stderr), 15)
+        )));
+    }
+    Ok(stdout)
 }
 
 /// The classpath of every jar in `libs`, for `java -cp`.

@@ -487,6 +487,10 @@ fn every_command_has_help() {
         &["bench", "load", "--help"],
         &["txn", "--help"],
         &["txn", "recover", "--help"],
+        &["group", "--help"],
+        &["group", "list", "--help"],
+        &["group", "describe", "--help"],
+        &["group", "reset-offsets", "--help"],
     ] {
         let run = kwire(args);
         assert!(run.ok(), "{args:?}: {run:?}");

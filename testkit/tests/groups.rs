@@ -345,3 +345,177 @@ async fn three_console_consumers_in_one_group_split_a_topic() {
     assert!(committed.iter().all(|(_, o)| *o == 100), "{committed:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Rows of a table printed with a header line starting with `first`: per (topic, partition), the
+/// named columns.
+fn table(text: &str, first: &str, columns: &[&str]) -> BTreeMap<(String, i32), Vec<String>> {
+    let mut lines = text.lines().skip_while(|l| !l.trim_start().starts_with(first));
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap_or_else(|| panic!("no header in {text}"))
+        .split_whitespace()
+        .collect();
+    let at = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("no {name} in {header:?}"))
+    };
+    let (topic, partition) = (at("TOPIC"), at("PARTITION"));
+    let wanted: Vec<usize> = columns.iter().map(|c| at(c)).collect();
+    let mut out = BTreeMap::new();
+    for line in lines {
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        if cells.len() < header.len() {
+            continue;
+        }
+        let Ok(p) = cells[partition].parse() else { continue };
+        out.insert(
+            (cells[topic].to_owned(), p),
+            wanted.iter().map(|i| cells[*i].to_owned()).collect(),
+        );
+    }
+    out
+}
+
+/// `kwire group describe` on the group the connector's source commits under: the checkpoint id of
+/// each commit, and the same committed offsets, log end offsets and lag as Apache Kafka's
+/// kafka-consumer-groups, except where only a transaction marker lies past the commit (there
+/// kwire says 0, the Java tool 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_describe_shows_checkpoints_and_agrees_with_kafka_consumer_groups() {
+    use kwire_connector::source::{KafkaSource, StartingOffsets, StoppingOffsets};
+    use kwire_testkit::apache::kafka_tool;
+
+    let broker = broker();
+    let client = client(&broker).await.unwrap();
+    let group = "connector-g";
+    client.create_topic("described", 3, 1).await.unwrap();
+    let producer = client.producer().build().await.unwrap();
+    for i in 0..30i32 {
+        producer
+            .send(ProducerRecord::new("described", i.to_string()).partition(i % 3))
+            .await
+            .unwrap();
+    }
+    producer.flush().await.unwrap();
+    // The source reads it all and commits checkpoint 7's offsets, as a job does.
+    let source = KafkaSource::builder(client.clone(), &["described"])
+        .starting_offsets(StartingOffsets::Earliest)
+        .stopping_offsets(StoppingOffsets::Latest)
+        .group_id(group)
+        .build();
+    let mut reader = source.reader(0, None).await.unwrap();
+    let mut read = Vec::new();
+    while !reader.is_finished() {
+        reader.next_batch(&mut read, 1000).await.unwrap();
+    }
+    assert_eq!(read.len(), 30);
+    reader.snapshot(7);
+    reader.notify_checkpoint_complete(7).await;
+    // A committed transaction of 5 records: offsets 0-4, its marker at 5; the group has read
+    // every record (committed 5), so nothing is left to read.
+    client.create_topic("described-txn", 1, 1).await.unwrap();
+    let txn = client
+        .producer()
+        .transactional_id("described-txn")
+        .build()
+        .await
+        .unwrap();
+    txn.init_transactions().await.unwrap();
+    txn.begin_transaction().await.unwrap();
+    for i in 0..5 {
+        txn.send(ProducerRecord::new("described-txn", i.to_string()).partition(0))
+            .await
+            .unwrap();
+    }
+    txn.commit_transaction().await.unwrap();
+    client
+        .commit_offsets(group, &[("described-txn".to_owned(), 0, 5)], "")
+        .await
+        .unwrap();
+
+    let ours = std::process::Command::new(env!("CARGO_BIN_EXE_kwire"))
+        .args(["group", "describe", group, "--bootstrap", broker.bootstrap()])
+        .output()
+        .unwrap();
+    let ours_text = String::from_utf8_lossy(&ours.stdout).into_owned();
+    assert!(
+        ours.status.success(),
+        "{ours_text}{}",
+        String::from_utf8_lossy(&ours.stderr)
+    );
+    println!("{ours_text}");
+    let ours = table(&ours_text, "TOPIC", &["COMMITTED", "END", "LAG", "CHECKPOINT"]);
+    let bootstrap = broker.bootstrap().to_owned();
+    let java_text = tokio::task::spawn_blocking(move || {
+        kafka_tool(
+            "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+            &["--bootstrap-server", &bootstrap, "--describe", "--group", group],
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap_or_else(|e| panic!("kafka-consumer-groups is needed for this test: {e}"));
+    println!("{java_text}");
+    let java = table(&java_text, "GROUP", &["CURRENT-OFFSET", "LOG-END-OFFSET", "LAG"]);
+    assert_eq!(ours.len(), 4, "{ours:?}");
+    assert_eq!(ours.keys().collect::<Vec<_>>(), java.keys().collect::<Vec<_>>());
+    for (tp, row) in &ours {
+        let j = &java[tp];
+        assert_eq!(
+            (&row[0], &row[1]),
+            (&j[0], &j[1]),
+            "{tp:?}: committed and end offsets"
+        );
+        if tp.0 == "described" {
+            assert_eq!((row[2].as_str(), j[2].as_str()), ("0", "0"), "{tp:?}: lag");
+            assert_eq!(row[3], "7", "{tp:?}: the checkpoint id");
+        } else {
+            assert_eq!(
+                (row[1].as_str(), row[2].as_str(), j[2].as_str()),
+                ("6", "0", "1"),
+                "{tp:?}: a marker is no lag"
+            );
+            assert_eq!(row[3], "-");
+        }
+    }
+
+    // The group is listed; its offsets reset: a dry run changes nothing, then a reset does.
+    let kwire = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kwire"))
+            .args(args)
+            .args(["--bootstrap", broker.bootstrap()])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{args:?}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    assert!(kwire(&["group", "list"])
+        .lines()
+        .any(|l| l.starts_with("connector-g ")));
+    let args = [
+        "group",
+        "reset-offsets",
+        group,
+        "--to",
+        "earliest",
+        "--topic",
+        "described",
+    ];
+    let plan = kwire(&[&args[..], &["--dry-run"]].concat());
+    assert!(
+        plan.contains("described 0 10 0") && plan.contains("dry run"),
+        "{plan}"
+    );
+    let committed =
+        |c: Client| async move { c.committed_offsets(group, "described", &[0, 1, 2]).await.unwrap() };
+    assert_eq!(committed(client.clone()).await, vec![(0, 10), (1, 10), (2, 10)]);
+    kwire(&args);
+    assert_eq!(committed(client.clone()).await, vec![(0, 0), (1, 0), (2, 0)]);
+}

@@ -17,6 +17,7 @@ mod consumer;
 mod error;
 mod fetch;
 mod group;
+mod group_admin;
 pub mod partitioner;
 mod producer;
 mod properties;
@@ -45,6 +46,7 @@ pub use consumer::{
 pub use error::{BrokerError, ClientError, ConnectionError, Error, ProtocolError, TransactionError};
 pub use fetch::{IsolationLevel, OffsetReset};
 pub use group::{GroupConsumer, GroupConsumerBuilder, GroupEvent, TopicPartition};
+pub use group_admin::{GroupDescription, GroupListing, GroupMember, GroupOffset};
 pub use producer::{Acks, DeliveryFuture, Producer, ProducerBuilder, ProducerRecord, RecordMetadata};
 pub use properties::parse_properties;
 pub use sasl::{SaslConfig, SaslMechanism, TokenProvider};

@@ -12,6 +12,7 @@ mod broker;
 mod common;
 mod conformance;
 mod consume;
+mod group;
 mod load;
 mod produce;
 mod topic;
@@ -73,6 +74,10 @@ enum Command {
     /// Recovers an exactly-once sink's transactions by hand (see `kwire txn recover --help`).
     #[command(subcommand)]
     Txn(txn::Command),
+    /// The offset checker: lists groups, describes one (members, committed offsets, lag,
+    /// checkpoint ids), resets a group's offsets.
+    #[command(subcommand)]
+    Group(group::Command),
 }
 
 fn main() -> ExitCode {
@@ -119,6 +124,7 @@ async fn dispatch(command: Command, bootstrap: Option<String>) -> anyhow::Result
         Command::Broker(args) => broker::run(&args).await,
         Command::Assign(args) => assign::run(&args),
         Command::Txn(cmd) => txn::run(cmd, &common::bootstrap_or_default(b)).await,
+        Command::Group(cmd) => group::run(cmd, &common::bootstrap_or_default(b)).await,
     }
 }
 
@@ -130,7 +136,7 @@ fn usage_error(e: &clap::Error) -> ExitCode {
             return ExitCode::SUCCESS;
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
-            common::report_line("a command is required: broker, topic, produce, consume, assign, conformance, bench or txn (see --help)");
+            common::report_line("a command is required: broker, topic, produce, consume, assign, conformance, bench, txn or group (see --help)");
             return ExitCode::from(2);
         }
         _ => {}
