@@ -83,7 +83,7 @@ public final class KwirePeer {
 
     private static int run(String[] argv) throws Exception {
         if (argv.length == 0) {
-            throw new UsageException("missing subcommand: produce, consume or partition");
+            throw new UsageException("missing subcommand: produce, consume, partition or group");
         }
         Options opts = Options.parse(argv);
         switch (argv[0]) {
@@ -93,6 +93,8 @@ public final class KwirePeer {
                 return consume(opts);
             case "partition":
                 return partition(opts);
+            case "group":
+                return group(opts);
             default:
                 throw new UsageException("unknown subcommand " + argv[0]);
         }
@@ -148,6 +150,80 @@ public final class KwirePeer {
         boolean has(String flag) {
             return flags.contains(flag);
         }
+    }
+
+    // ---- group ----
+
+    /**
+     * A member of consumer group --group (group.protocol --protocol, default consumer) reading
+     * --topic from the earliest offset until stdin closes; then it commits and leaves. Prints
+     * "ASSIGNED p p ...", "REVOKED ...", "LOST ..." as partitions come and go (committing before
+     * a revocation completes), and "R partition offset" per record.
+     */
+    private static int group(Options opts) throws Exception {
+        String topic = opts.required("--topic");
+        Properties props = new Properties();
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, opts.required("--bootstrap"));
+        props.put(ConsumerConfig.GROUP_ID_CONFIG, opts.required("--group"));
+        props.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, opts.optional("--protocol", "consumer"));
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        props.put(ConsumerConfig.CLIENT_ID_CONFIG, "kwire-java-peer");
+        props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props)) {
+            Thread watcher = new Thread(() -> {
+                try {
+                    while (System.in.read() >= 0) {
+                        // Runs until stdin closes.
+                    }
+                } catch (java.io.IOException e) {
+                    // Closed all the same.
+                }
+                stop.set(true);
+                consumer.wakeup();
+            });
+            watcher.setDaemon(true);
+            watcher.start();
+            consumer.subscribe(List.of(topic), new org.apache.kafka.clients.consumer.ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(java.util.Collection<TopicPartition> parts) {
+                    consumer.commitSync();
+                    System.out.println("REVOKED" + partitionList(parts));
+                }
+
+                @Override
+                public void onPartitionsAssigned(java.util.Collection<TopicPartition> parts) {
+                    System.out.println("ASSIGNED" + partitionList(parts));
+                }
+
+                @Override
+                public void onPartitionsLost(java.util.Collection<TopicPartition> parts) {
+                    System.out.println("LOST" + partitionList(parts));
+                }
+            });
+            while (!stop.get()) {
+                try {
+                    for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+                        System.out.println("R " + r.partition() + " " + r.offset());
+                    }
+                    System.out.flush();
+                } catch (org.apache.kafka.common.errors.WakeupException e) {
+                    break;
+                }
+            }
+            consumer.commitSync();
+        }
+        System.out.println("CLOSED");
+        return 0;
+    }
+
+    private static String partitionList(java.util.Collection<TopicPartition> parts) {
+        StringBuilder b = new StringBuilder();
+        for (TopicPartition tp : parts) {
+            b.append(' ').append(tp.partition());
+        }
+        return b.toString();
     }
 
     // ---- produce ----

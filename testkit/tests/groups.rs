@@ -519,3 +519,142 @@ async fn group_describe_shows_checkpoints_and_agrees_with_kafka_consumer_groups(
     kwire(&args);
     assert_eq!(committed(client.clone()).await, vec![(0, 0), (1, 0), (2, 0)]);
 }
+
+/// kwire members and a member of Apache Kafka's Java consumer (group.protocol=consumer) in one
+/// group: they split the partitions and read every record once between them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kwire_and_java_members_share_a_group() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+
+    let broker = broker();
+    let client = client(&broker).await.unwrap();
+    client.create_topic(TOPIC, PARTITIONS, 1).await.unwrap();
+    let peer =
+        kwire_testkit::java_peer::JavaPeer::get().unwrap_or_else(|e| panic!("the Java peer is needed: {e}"));
+    let mut java = peer
+        .command()
+        .args([
+            "group",
+            "--bootstrap",
+            broker.bootstrap(),
+            "--topic",
+            TOPIC,
+            "--group",
+            "mixed",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let java_lines: Arc<Mutex<Vec<String>>> = Arc::default();
+    let lines = Arc::clone(&java_lines);
+    let stdout = java.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            lines.lock().unwrap().push(line.unwrap());
+        }
+    });
+    // The Java member's partitions now, from its ASSIGNED / REVOKED lines.
+    let java_owned = |lines: &[String]| {
+        let mut owned = BTreeSet::new();
+        for l in lines {
+            let mut words = l.split_whitespace();
+            match words.next() {
+                Some("ASSIGNED") => owned.extend(words.map(|p| p.parse::<i32>().unwrap())),
+                Some("REVOKED" | "LOST") => {
+                    for p in words {
+                        owned.remove(&p.parse::<i32>().unwrap());
+                    }
+                }
+                _ => {}
+            }
+        }
+        owned
+    };
+    let seen: Shared = Arc::default();
+    let mut members = Vec::new();
+    for name in ["a", "b"] {
+        let (tx, rx) = watch::channel(false);
+        members.push((
+            tx,
+            tokio::spawn(member(
+                client.clone(),
+                "mixed",
+                name.into(),
+                Arc::clone(&seen),
+                rx,
+            )),
+        ));
+    }
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let j = java_owned(&java_lines.lock().unwrap());
+        let s = seen.lock().unwrap();
+        let kw: Vec<&BTreeSet<i32>> = ["a", "b"].iter().filter_map(|m| s.owned.get(*m)).collect();
+        let mut all: Vec<i32> = j.iter().copied().collect();
+        all.extend(kw.iter().flat_map(|o| o.iter().copied()));
+        let distinct: BTreeSet<i32> = all.iter().copied().collect();
+        if !j.is_empty()
+            && kw.len() == 2
+            && kw.iter().all(|o| !o.is_empty())
+            && all.len() == 6
+            && distinct.len() == 6
+        {
+            println!("split: java {j:?}, kwire {:?}", s.owned);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no split: java {j:?}, kwire {:?}",
+            s.owned
+        );
+        drop(s);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let producer = client.producer().build().await.unwrap();
+    for i in 0..600i32 {
+        producer
+            .send(ProducerRecord::new(TOPIC, i.to_string()).partition(i % PARTITIONS))
+            .await
+            .unwrap();
+    }
+    producer.flush().await.unwrap();
+    let java_records = |lines: &[String]| -> Vec<(i32, i64)> {
+        lines
+            .iter()
+            .filter_map(|l| {
+                let mut w = l.strip_prefix("R ")?.split(' ');
+                Some((w.next()?.parse().ok()?, w.next()?.parse().ok()?))
+            })
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let n = java_records(&java_lines.lock().unwrap()).len() + seen.lock().unwrap().read.len();
+        if n >= 600 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the group read {n} of 600");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(java.stdin.take());
+    assert!(java.wait().unwrap().success());
+    reader.join().unwrap();
+    for (tx, task) in members {
+        tx.send(true).unwrap();
+        task.await.unwrap();
+    }
+    let mut readers: BTreeMap<(i32, i64), usize> = BTreeMap::new();
+    let from_java = java_records(&java_lines.lock().unwrap());
+    assert!(!from_java.is_empty(), "the Java member read nothing");
+    for r in from_java {
+        *readers.entry(r).or_default() += 1;
+    }
+    for (_, p, o) in &seen.lock().unwrap().read {
+        *readers.entry((*p, *o)).or_default() += 1;
+    }
+    assert_eq!(readers.len(), 600, "every record read");
+    assert!(readers.values().all(|n| *n == 1), "a record read twice");
+}
