@@ -15,8 +15,11 @@
 # the topic and fills it with RECORDS records of SIZE bytes (`kwire bench produce`), then runs
 # each configuration REPEATS times, one at a time, each under /usr/bin/time -v: its "Maximum
 # resident set size" is the engine's peak memory (the broker's is in its own process). Writes
-# every RESULT line (with the repetition and the load average before it) and a MEMORY line per
-# run to OUT, then prints the medians (flink_table.py).
+# every RESULT line (with the repetition, the load average before it and how many compilers of
+# other work were running then) and a MEMORY line per run to OUT, then prints the medians
+# (flink_table.py). Before the first repetition `kwire bench consume` reads the topic once, so
+# that the broker's fetch path is warm (JIT-compiled, the log in the page cache) for every engine
+# alike; its rate is written down as a reference.
 #
 # Environment (defaults in brackets):
 #   RECORDS    [2000000]
@@ -26,6 +29,7 @@
 #   OUT        raw results [/tmp/flink-bench-results.txt]
 #   CONFIGS    engine:parallelism pairs, in the order run
 #              [flink:1 kwire-local:1 kwire-timely:1 flink:2 kwire-local:2 kwire-timely:2]
+#   KWIRE_REV  the kwire revision written in OUT [git rev-parse --short HEAD]
 #   CARGO_TARGET_DIR [/tmp/peer-target], CARGO_BUILD_JOBS [2]
 set -euo pipefail
 
@@ -45,6 +49,9 @@ topic=flink-bench-$$
 
 say() { echo "flink.sh: $*" >&2; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
+# Compilers running besides this benchmark: a run next to one is disturbed (the load average
+# alone cannot tell, as the engines themselves raise it).
+others() { pgrep -c -x 'rustc|clippy-driver|cc1|cc1plus|javac' || true; }
 
 if [[ ! -x $bin/kwire ]]; then
     say "building the kwire CLI (release)"
@@ -82,12 +89,15 @@ say "broker: $(grep 'listening on' "$broker_log") (pid $broker_pid)"
 
 {
     echo "# $(date -u +%FT%TZ) broker=apache-4.4.0 records=$RECORDS size=$SIZE partitions=2" \
-        "kwire=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown) nproc=$(nproc)" \
+        "kwire=${KWIRE_REV:-$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)} nproc=$(nproc)" \
         "cpu=\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)\" java=\"$(java -version 2>&1 | head -1)\""
 } >"$OUT"
 say "filling $topic: $RECORDS x $SIZE B in 2 partitions"
 "$bin/kwire" bench produce --bootstrap "$bootstrap" --topic "$topic" --partitions 2 \
     --records "$RECORDS" --size "$SIZE" | sed 's/^/# produce: /' | tee -a "$OUT" >&2
+say "warming the broker's fetch path: one read of the topic"
+"$bin/kwire" bench consume --bootstrap "$bootstrap" --topic "$topic" --records "$RECORDS" --size "$SIZE" |
+    sed 's/^/# warm-up: /' | tee -a "$OUT" >&2
 
 # The command line of one configuration, in the array `cmd`.
 command_for() { # engine parallelism
@@ -104,19 +114,19 @@ command_for() { # engine parallelism
 
 times=$(mktemp /tmp/flink-bench-time.XXXXXX)
 for rep in $(seq "$REPEATS"); do
-    say "repetition $rep/$REPEATS (load $(load1))"
-    echo "# repetition $rep load1=$(load1)" >>"$OUT"
+    say "repetition $rep/$REPEATS (load $(load1), other compilers $(others))"
+    echo "# repetition $rep load1=$(load1) others=$(others)" >>"$OUT"
     for config in $CONFIGS; do
         engine=${config%:*} p=${config#*:}
-        load=$(load1)
-        say "run $rep/$REPEATS: $engine, parallelism $p (load $load)"
+        load=$(load1) busy=$(others)
+        say "run $rep/$REPEATS: $engine, parallelism $p (load $load, other compilers $busy)"
         # A run that fails (a record missing, an error) is written down, not fatal.
         command_for "$engine" "$p"
         if ! res=$(/usr/bin/time -v -o "$times" "${cmd[@]}"); then
             say "$engine parallelism $p FAILED, run $rep"
             echo "# FAILED client=$engine parallelism=$p rep=$rep" >>"$OUT"
         fi
-        grep '^RESULT' <<<"$res" | sed "s/\$/ rep=$rep load1=$load/" | tee -a "$OUT" >&2 || true
+        grep '^RESULT' <<<"$res" | sed "s/\$/ rep=$rep load1=$load others=$busy/" | tee -a "$OUT" >&2 || true
         rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$times")
         user=$(awk -F': ' '/User time/ {print $2}' "$times")
         sys=$(awk -F': ' '/System time/ {print $2}' "$times")

@@ -23,6 +23,7 @@ def main(paths):
     cpu_s = defaultdict(dict)
     records = {}
     loads = []
+    disturbed = 0  # runs that started while compilers of other work were running
     order = []
     for path in paths:
         with open(path) as f:
@@ -43,6 +44,8 @@ def main(paths):
                     records[key] = int(kv["records"])
                     if "load1" in kv:
                         loads.append(float(kv["load1"]))
+                    if int(kv.get("others", "0")) > 0:
+                        disturbed += 1
                 elif kv.get("max_rss_kb"):
                     rss_mib[key][rep] = int(kv["max_rss_kb"]) / 1024
                     cpu_s[key][rep] = float(kv["user_s"]) + float(kv["sys_s"])
@@ -70,7 +73,8 @@ def main(paths):
     n = max(records.values()) if records else 0
     reps = max((len(v) for v in rec_s.values()), default=0)
     load = f", load average {min(loads):.1f}–{max(loads):.1f}" if loads else ""
-    print(f"\n{n:,} records, median of {reps} run(s){load}\n")
+    busy = f", {disturbed} run(s) next to another compiler" if disturbed else ""
+    print(f"\n{n:,} records, median of {reps} run(s){load}{busy}\n")
     print("| engine | parallelism | records/s | job s | peak RSS MiB | CPU s (user+sys) |")
     print("|---|---:|---:|---:|---:|---:|")
     for key in order:
