@@ -590,27 +590,25 @@ async fn kwire_and_java_members_share_a_group() {
     }
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
-        let j = java_owned(&java_lines.lock().unwrap());
-        let s = seen.lock().unwrap();
-        let kw: Vec<&BTreeSet<i32>> = ["a", "b"].iter().filter_map(|m| s.owned.get(*m)).collect();
-        let mut all: Vec<i32> = j.iter().copied().collect();
-        all.extend(kw.iter().flat_map(|o| o.iter().copied()));
-        let distinct: BTreeSet<i32> = all.iter().copied().collect();
-        if !j.is_empty()
-            && kw.len() == 2
-            && kw.iter().all(|o| !o.is_empty())
-            && all.len() == 6
-            && distinct.len() == 6
-        {
-            println!("split: java {j:?}, kwire {:?}", s.owned);
+        let (done, state) = {
+            let j = java_owned(&java_lines.lock().unwrap());
+            let s = seen.lock().unwrap();
+            let kw: Vec<&BTreeSet<i32>> = ["a", "b"].iter().filter_map(|m| s.owned.get(*m)).collect();
+            let mut all: Vec<i32> = j.iter().copied().collect();
+            all.extend(kw.iter().flat_map(|o| o.iter().copied()));
+            let distinct: BTreeSet<i32> = all.iter().copied().collect();
+            let done = !j.is_empty()
+                && kw.len() == 2
+                && kw.iter().all(|o| !o.is_empty())
+                && all.len() == 6
+                && distinct.len() == 6;
+            (done, format!("java {j:?}, kwire {:?}", s.owned))
+        };
+        if done {
+            println!("split: {state}");
             break;
         }
-        assert!(
-            Instant::now() < deadline,
-            "no split: java {j:?}, kwire {:?}",
-            s.owned
-        );
-        drop(s);
+        assert!(Instant::now() < deadline, "no split: {state}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let producer = client.producer().build().await.unwrap();
