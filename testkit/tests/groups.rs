@@ -656,3 +656,74 @@ async fn kwire_and_java_members_share_a_group() {
     assert_eq!(readers.len(), 600, "every record read");
     assert!(readers.values().all(|n| *n == 1), "a record read twice");
 }
+
+/// A member that does not poll within its max poll interval leaves the group: its partitions go
+/// to the others; its next poll reports them lost (nothing committed for them) and it joins again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_that_stops_polling_loses_its_partitions_and_joins_again() {
+    let broker = broker();
+    let client = client(&broker).await.unwrap();
+    client.create_topic(TOPIC, PARTITIONS, 1).await.unwrap();
+    let seen: Shared = Arc::default();
+    let (stop_y, rx) = watch::channel(false);
+    let y = tokio::spawn(member(client.clone(), "slow", "y".into(), Arc::clone(&seen), rx));
+    let mut x = Consumer::builder(client.clone())
+        .max_wait(Duration::from_millis(100))
+        .group("slow")
+        .max_poll_interval(Duration::from_secs(3))
+        .subscribe(&[TOPIC])
+        .await
+        .unwrap();
+    // Poll until x owns partitions and y owns the rest.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let event = tokio::time::timeout(Duration::from_millis(200), x.next()).await;
+        if let Ok(Some(e)) = event {
+            e.unwrap();
+        }
+        let y_owned = seen.lock().unwrap().owned.get("y").map_or(0, BTreeSet::len);
+        if !x.assignment().is_empty() && y_owned > 0 && x.assignment().len() + y_owned == PARTITIONS as usize
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no split: x {:?}", x.assignment());
+    }
+    let had = x.assignment();
+    println!("x owns {had:?}; stops polling");
+    // Not polling: x leaves, y takes every partition.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while seen.lock().unwrap().owned.get("y").map_or(0, BTreeSet::len) < PARTITIONS as usize {
+        assert!(Instant::now() < deadline, "y never got x's partitions");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // x's next polls: its partitions are lost (after any change it had not taken up yet), and
+    // nothing is committed for them.
+    let lost = loop {
+        match x.next().await.unwrap().unwrap() {
+            GroupEvent::Lost(lost) => break lost,
+            GroupEvent::Revoked(_) | GroupEvent::Assigned(_) | GroupEvent::Records(_) => {}
+            other => panic!("expected the loss of {had:?}, got {other:?}"),
+        }
+    };
+    assert!(
+        !lost.is_empty() && lost.iter().all(|tp| had.contains(tp)),
+        "lost {lost:?} of {had:?}"
+    );
+    assert!(x.assignment().is_empty());
+    x.commit().await.unwrap();
+    // ... and it joins again and gets partitions back.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while x.assignment().is_empty() {
+        assert!(Instant::now() < deadline, "x did not join again");
+        if let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(200), x.next()).await {
+            println!(
+                "x: {:?}",
+                e.map(|e| format!("{e:?}").chars().take(100).collect::<String>())
+            );
+        }
+    }
+    println!("x owns {:?} again", x.assignment());
+    x.close().await.unwrap();
+    stop_y.send(true).unwrap();
+    y.await.unwrap();
+}

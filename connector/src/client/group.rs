@@ -174,6 +174,7 @@ impl GroupConsumerBuilder {
             owned: BTreeSet::new(),
             revoking: None,
             pending: VecDeque::new(),
+            in_progress: None,
             auto_commit: self.auto_commit,
             last_commit: Instant::now(),
             start: self.start,
@@ -212,6 +213,7 @@ enum Command {
     Leave(oneshot::Sender<()>),
 }
 
+#[derive(Clone)]
 enum Event {
     Assignment(BTreeSet<IdPartition>),
     Lost,
@@ -393,6 +395,9 @@ pub struct GroupConsumer {
     /// Revoked partitions handed out as an event: they go at the next call.
     revoking: Option<Vec<TopicPartition>>,
     pending: VecDeque<GroupEvent>,
+    /// The membership event being taken up: kept until done, so that a `next` cancelled halfway
+    /// (a `select!`, a timeout) resumes it at the next call instead of losing it.
+    in_progress: Option<Event>,
     auto_commit: Option<Duration>,
     last_commit: Instant,
     start: StartOffset,
@@ -438,7 +443,8 @@ impl GroupConsumer {
     }
 
     /// The next event: records of an owned partition, or a change of what is owned. `None` once
-    /// a fatal error was handed out.
+    /// a fatal error was handed out. Cancel-safe: a call dropped halfway (in a `select!` or a
+    /// timeout) loses nothing, the next call takes up where it stopped.
     pub async fn next(&mut self) -> Option<Result<GroupEvent, Error>> {
         if self.failed {
             return None;
@@ -463,24 +469,31 @@ impl GroupConsumer {
             }
         }
         loop {
-            tokio::select! {
-                biased;
-                event = self.events.recv() => {
-                    let outcome = match event {
-                        Some(event) => self.handle(event).await,
-                        None => Err(Error::Client(ClientError::TaskFailed(format!(
-                            "the heartbeat task of group {} ended", self.group
-                        )))),
-                    };
-                    match outcome {
-                        Ok(Some(e)) => return Some(Ok(e)),
-                        Ok(None) => continue,
-                        Err(e) => {
-                            self.failed = true;
-                            return Some(Err(e));
-                        }
+            if let Some(event) = self.in_progress.clone() {
+                // Cancel-safe: `handle` may be cut short at an await and run again whole; what it
+                // changes before its last await it changes the same way twice.
+                let outcome = self.handle(event).await;
+                self.in_progress = None;
+                match outcome {
+                    Ok(Some(e)) => return Some(Ok(e)),
+                    Ok(None) => continue,
+                    Err(e) => {
+                        self.failed = true;
+                        return Some(Err(e));
                     }
                 }
+            }
+            tokio::select! {
+                biased;
+                event = self.events.recv() => match event {
+                    Some(event) => self.in_progress = Some(event),
+                    None => {
+                        self.failed = true;
+                        return Some(Err(Error::Client(ClientError::TaskFailed(format!(
+                            "the heartbeat task of group {} ended", self.group
+                        )))));
+                    }
+                },
                 batch = self.consumer.next_batch(), if !self.owned.is_empty() => {
                     return batch.map(|b| b.map(GroupEvent::Records));
                 }
