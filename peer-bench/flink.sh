@@ -16,7 +16,8 @@
 # each configuration REPEATS times, one at a time, each under /usr/bin/time -v: its "Maximum
 # resident set size" is the engine's peak memory (the broker's is in its own process). Writes
 # every RESULT line (with the repetition, the load average before it and how many compilers of
-# other work were running then) and a MEMORY line per run to OUT, then prints the medians
+# other work were running then) and a MEMORY line per run (peak memory, CPU time, the broker's
+# CPU time, and the CPU time the rest of the machine took meanwhile) to OUT, then prints the medians
 # (flink_table.py). Before the first repetition `kwire bench consume` reads the topic once, so
 # that the broker's fetch path is warm (JIT-compiled, the log in the page cache) for every engine
 # alike; its rate is written down as a reference.
@@ -52,6 +53,10 @@ load1() { cut -d' ' -f1 /proc/loadavg; }
 # Compilers running besides this benchmark: a run next to one is disturbed (the load average
 # alone cannot tell, as the engines themselves raise it).
 others() { pgrep -c -x 'rustc|clippy-driver|cc1|cc1plus|javac' || true; }
+# The machine's busy and stolen CPU time so far, in ticks of 1/100 s (/proc/stat): busy less the
+# engine's and the broker's own CPU over a run is what other processes took meanwhile.
+machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $9}' /proc/stat; }
+broker_ticks() { awk '{print $14 + $15}' "/proc/$broker_jvm/stat" 2>/dev/null || echo 0; }
 
 if [[ ! -x $bin/kwire ]]; then
     say "building the kwire CLI (release)"
@@ -86,6 +91,9 @@ for _ in $(seq 3000); do
 done
 grep -q 'listening on' "$broker_log" || { say "the broker did not start in 5 minutes"; exit 1; }
 say "broker: $(grep 'listening on' "$broker_log") (pid $broker_pid)"
+# Apache Kafka's JVM, whose directory carries the `kwire broker` process id.
+broker_jvm=$(pgrep -f "^java .*kwire-apache-$broker_pid-" | head -1 || true)
+say "Apache Kafka's JVM: pid ${broker_jvm:-not found}"
 
 {
     echo "# $(date -u +%FT%TZ) broker=apache-4.4.0 records=$RECORDS size=$SIZE partitions=2" \
@@ -122,6 +130,8 @@ for rep in $(seq "$REPEATS"); do
         say "run $rep/$REPEATS: $engine, parallelism $p (load $load, other compilers $busy)"
         # A run that fails (a record missing, an error) is written down, not fatal.
         command_for "$engine" "$p"
+        read -r busy0 steal0 < <(machine_ticks)
+        broker0=$(broker_ticks)
         if ! res=$(/usr/bin/time -v -o "$times" "${cmd[@]}"); then
             say "$engine parallelism $p FAILED, run $rep"
             echo "# FAILED client=$engine parallelism=$p rep=$rep" >>"$OUT"
@@ -131,8 +141,15 @@ for rep in $(seq "$REPEATS"); do
         user=$(awk -F': ' '/User time/ {print $2}' "$times")
         sys=$(awk -F': ' '/System time/ {print $2}' "$times")
         wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$times")
-        echo "MEMORY client=$engine parallelism=$p max_rss_kb=$rss user_s=$user sys_s=$sys wall=$wall rep=$rep" |
-            tee -a "$OUT" >&2
+        read -r busy1 steal1 < <(machine_ticks)
+        broker1=$(broker_ticks)
+        # CPU seconds the rest of the machine used during the run, and the hypervisor's steal.
+        foreign=$(awk -v b="$((busy1 - busy0))" -v k="$((broker1 - broker0))" -v u="$user" -v s="$sys" \
+            'BEGIN {f = (b - k) / 100 - u - s; printf "%.2f", f < 0 ? 0 : f}')
+        steal=$(awk -v t="$((steal1 - steal0))" 'BEGIN {printf "%.2f", t / 100}')
+        echo "MEMORY client=$engine parallelism=$p max_rss_kb=$rss user_s=$user sys_s=$sys wall=$wall" \
+            "broker_cpu_s=$(awk -v k="$((broker1 - broker0))" 'BEGIN {printf "%.2f", k / 100}')" \
+            "foreign_cpu_s=$foreign steal_s=$steal rep=$rep" | tee -a "$OUT" >&2
     done
 done
 

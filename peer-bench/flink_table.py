@@ -13,6 +13,8 @@ from collections import defaultdict
 
 GOAL_SPEED = 3.0
 GOAL_MEMORY = 10.0
+# A run during which other processes took this much CPU time or more is named as disturbed.
+FOREIGN_LIMIT = 0.5
 
 
 def main(paths):
@@ -21,6 +23,8 @@ def main(paths):
     secs = defaultdict(dict)
     rss_mib = defaultdict(dict)
     cpu_s = defaultdict(dict)
+    broker_s = defaultdict(dict)
+    foreign = []  # (client, parallelism, rep, CPU seconds other processes took during the run)
     records = {}
     loads = []
     disturbed = 0  # runs that started while compilers of other work were running
@@ -49,6 +53,10 @@ def main(paths):
                 elif kv.get("max_rss_kb"):
                     rss_mib[key][rep] = int(kv["max_rss_kb"]) / 1024
                     cpu_s[key][rep] = float(kv["user_s"]) + float(kv["sys_s"])
+                    if "broker_cpu_s" in kv:
+                        broker_s[key][rep] = float(kv["broker_cpu_s"])
+                    if float(kv.get("foreign_cpu_s", "0")) >= FOREIGN_LIMIT:
+                        foreign.append((key[0], key[1], rep, float(kv["foreign_cpu_s"])))
 
     def med(table, key):
         v = table.get(key)
@@ -75,11 +83,15 @@ def main(paths):
     load = f", load average {min(loads):.1f}–{max(loads):.1f}" if loads else ""
     busy = f", {disturbed} run(s) next to another compiler" if disturbed else ""
     print(f"\n{n:,} records, median of {reps} run(s){load}{busy}\n")
-    print("| engine | parallelism | records/s | job s | peak RSS MiB | CPU s (user+sys) |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| engine | parallelism | records/s | job s | peak RSS MiB | CPU s (user+sys) "
+          "| broker CPU s |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for key in order:
         print(f"| {key[0]} | {key[1]} | {fmt(med(rec_s, key))} | {fmt(med(secs, key), 2)} "
-              f"| {fmt(med(rss_mib, key))} | {fmt(med(cpu_s, key), 2)} |")
+              f"| {fmt(med(rss_mib, key))} | {fmt(med(cpu_s, key), 2)} | {fmt(med(broker_s, key), 2)} |")
+    for client, p, rep, f in foreign:
+        print(f"\nDisturbed: {client} at parallelism {p}, repetition {rep}: other processes took "
+              f"{f:.2f} s of CPU during the run.")
     net = [k for k in order if k in net_rec_s]
     if net:
         print("\nFlink over its net runtime (JobExecutionResult.getNetRuntime: the job without the "
