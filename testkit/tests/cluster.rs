@@ -82,9 +82,9 @@ impl Run {
                 ])
                 .arg("--checkpoints")
                 .arg(dir.join("checkpoints"))
-                // About 13 s of input in all (6 workers x 2,500 records/s): long enough for
+                // About 33 s of input in all (6 workers x 1,000 records/s): long enough for
                 // every kill to land mid-run.
-                .args(["--rate", "2500"])
+                .args(["--rate", "1000"])
                 .env("RUST_BACKTRACE", "1")
                 .stdout(Stdio::from(out.try_clone().unwrap()))
                 .stderr(Stdio::from(out))

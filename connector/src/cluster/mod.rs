@@ -274,11 +274,16 @@ where
             probe: ProbeHandle::new(),
             completions: RefCell::new(Vec::new()),
             assigned: RefCell::new(Vec::new()),
+            claimed: RefCell::new(std::collections::BTreeSet::new()),
         }));
         let restored = match latest {
             Ok(r) => r,
             Err(e) => ctx.fail(ClusterError::Config(format!("reading the checkpoint store: {e}"))),
         };
+        // What this worker wrote after the restored epoch in a run that failed is not this run's.
+        if let Err(e) = epochs.clear_after(restored, worker.index()) {
+            ctx.fail(e.into());
+        }
         let ctx = Context(Rc::new(Inner {
             restored,
             ..Rc::into_inner(ctx.0).expect("not shared yet")
@@ -315,6 +320,8 @@ struct Inner {
     completions: RefCell<Vec<(u8, Completion)>>,
     /// The partitions this worker's sources read.
     assigned: RefCell<Vec<TopicPartition>>,
+    /// The part kinds (and the commit point) operators of this worker have claimed.
+    claimed: RefCell<std::collections::BTreeSet<String>>,
 }
 
 /// A worker's view of the cluster job: its index, the checkpoint it resumes from, and the
@@ -378,7 +385,8 @@ impl Context {
     }
 
     /// This worker's part `kind` of the restored epoch: there, or (for a source that had ended
-    /// before it) at the final epoch. `None` on a fresh start.
+    /// before it, the only part that is not written at every epoch) at the final epoch. `None` on
+    /// a fresh start.
     fn restored_part(&self, kind: &str, index: usize) -> Result<Option<Vec<u8>>, ClusterError> {
         let Some(e) = self.0.restored else {
             return Ok(None);
@@ -387,7 +395,7 @@ impl Context {
         if let Some(b) = self.0.epochs.get(e, &part)? {
             return Ok(Some(b));
         }
-        if e != FINAL_EPOCH {
+        if e != FINAL_EPOCH && kind == "source" {
             if let Some(b) = self.0.epochs.get(FINAL_EPOCH, &part)? {
                 return Ok(Some(b));
             }
@@ -396,8 +404,24 @@ impl Context {
     }
 
     fn put_part(&self, epoch: u64, kind: &str, bytes: &[u8]) {
+        if self.0.restored.is_some_and(|r| epoch <= r) {
+            // A complete epoch is never written again: after a restart from the end of a bounded
+            // job (the final epoch), its parts stand as they are.
+            return;
+        }
         if let Err(e) = self.0.epochs.put(epoch, &Self::part(kind, self.0.index), bytes) {
             self.fail(e.into());
+        }
+    }
+
+    /// Claims part `kind` for one operator of this worker: a second `kafka_sink`, or a second
+    /// `checkpointed` of the same name, would overwrite the first one's state.
+    fn claim(&self, kind: &str) {
+        if !self.0.claimed.borrow_mut().insert(kind.to_owned()) {
+            self.fail(ClusterError::Config(format!(
+                "two operators of the job write checkpoint part `{kind}`: one kafka_sink and one \
+                 commit_point per job, and a distinct name for each checkpointed operator"
+            )));
         }
     }
 
@@ -577,6 +601,8 @@ enum Step<T> {
     Records(Vec<T>),
     /// The frontier passed this epoch (or the input ended: [`FINAL_EPOCH`]): write its state.
     End(u64),
+    /// Records after the end of a bounded job the run resumed from: refused.
+    AfterEnd,
 }
 
 impl<T> EpochGate<T> {
@@ -607,6 +633,9 @@ impl<T> EpochGate<T> {
             }
         }
         let epoch = *self.cap.as_ref()?.time();
+        if epoch == FINAL_EPOCH && !self.waiting.is_empty() {
+            return Some(Step::AfterEnd);
+        }
         // Records of the capability's epoch (or, from an input that is not a kafka_source, of an
         // earlier time: they count in this epoch).
         if let Some(entry) = self.waiting.first_entry() {
@@ -617,13 +646,10 @@ impl<T> EpochGate<T> {
         if frontier.less_equal(&epoch) {
             return None;
         }
-        if frontier.frontier().is_empty() {
-            // The input ended. Records of later epochs still waiting go in at this epoch, in
-            // order, and the state is written once, at the end: the commit point's frontier
-            // goes from this epoch straight to empty, so no epoch in between completes.
-            if let Some(entry) = self.waiting.first_entry() {
-                return Some(Step::Records(entry.remove()));
-            }
+        // The input ended: the epochs whose records still wait are ended one by one, each with
+        // its own state, as when the frontier passes them (other workers' operators may still be
+        // at those epochs, and any of them may complete); then the final epoch.
+        if frontier.frontier().is_empty() && self.waiting.is_empty() {
             self.ended = Some(FINAL_EPOCH);
             return Some(Step::End(FINAL_EPOCH));
         }
@@ -651,6 +677,7 @@ where
     Op: Operator<I, O>,
 {
     let kind = format!("op-{name}");
+    ctx.claim(&kind);
     match ctx.restored_part(&kind, ctx.index()) {
         Ok(Some(b)) => operator.restore(&b),
         Ok(None) if ctx.restored_epoch().is_some() => ctx.fail(ClusterError::Config(format!(
@@ -674,6 +701,11 @@ where
                             operator.process(item, &mut out);
                         }
                     }
+                    Step::AfterEnd => ctx.fail(ClusterError::Config(
+                        "records after the end of the bounded job this run resumed from: start \
+                         the job with a new checkpoint store"
+                            .into(),
+                    )),
                     Step::End(epoch) => {
                         if epoch == FINAL_EPOCH {
                             operator.finish(&mut out);
@@ -699,6 +731,17 @@ where
     T: Clone + Send + 'static,
 {
     let index = ctx.index();
+    ctx.claim("sink");
+    if sink.guarantee == crate::sink::DeliveryGuarantee::ExactlyOnce
+        && sink.pool < MAX_EPOCHS_IN_FLIGHT as usize + 2
+    {
+        ctx.fail(ClusterError::Config(format!(
+            "the exactly-once sink's transaction pool of {} is too small on a cluster: epochs in \
+             flight need {} (transaction_pool)",
+            sink.pool,
+            MAX_EPOCHS_IN_FLIGHT + 2
+        )));
+    }
     let writer = Rc::new(RefCell::new(sink.writer(
         SinkContext::new(index, ctx.peers()).with_checkpoint_interval(ctx.0.interval),
     )));
@@ -756,6 +799,11 @@ where
                                 fail("writing", e);
                             }
                         }
+                        Step::AfterEnd => ctx.fail(ClusterError::Config(
+                            "records after the end of the bounded job this run resumed from: start \
+                             the job with a new checkpoint store"
+                                .into(),
+                        )),
                         Step::End(epoch) => match ctx.block_on(w.prepare_checkpoint(epoch)) {
                             Ok(state) => ctx.put_part(epoch, "sink", &state),
                             Err(e) => fail("pre-committing", e),
@@ -779,6 +827,7 @@ where
 /// [`MAX_EPOCHS_IN_FLIGHT`] epochs; with a second one upstream of a sink, an epoch could be
 /// recorded complete before that sink wrote its part.
 pub fn commit_point<D: Clone + 'static>(stream: Stream<'_, u64, Vec<D>>, ctx: &Context) {
+    ctx.claim("commit point");
     let ctx = ctx.clone();
     let mut completed = ctx.0.restored.unwrap_or(0);
     stream
@@ -887,11 +936,21 @@ mod tests {
             }
         }
         assert!(kept >= 2, "no state of an epoch before the end was kept");
-        // A second run resumes from the end: the sums come back from the store and one more
-        // epoch of input adds to them.
+        // A second run resumes from the end: nothing more to do, and the complete final epoch
+        // is not written again.
+        run(&dir, 0);
+        assert_eq!(sum_at(&dir, FINAL_EPOCH, 0), Some(60));
+        // As if the first run had died before its end completed: a run resumes from the newest
+        // complete epoch before it, with the sums of that epoch, and adds one more epoch.
+        std::fs::remove_file(dir.join(format!("{}/COMPLETE", store::epoch_dir(FINAL_EPOCH)))).unwrap();
+        let resumed = epochs
+            .latest_complete()
+            .unwrap()
+            .expect("an epoch before the end");
+        assert!(resumed < FINAL_EPOCH);
         run(&dir, 1);
-        assert_eq!(sum_at(&dir, FINAL_EPOCH, 0), Some(80));
-        assert_eq!(sum_at(&dir, FINAL_EPOCH, 1), Some(100));
+        assert_eq!(sum_at(&dir, FINAL_EPOCH, 0), Some(20 * (resumed + 1)));
+        assert_eq!(sum_at(&dir, FINAL_EPOCH, 1), Some(25 * (resumed + 1)));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -35,6 +35,8 @@ pub trait SharedStore: Send + Sync + 'static {
     fn list(&self, dir: &str) -> io::Result<Vec<String>>;
     /// Removes `dir` and everything under it (no error if it is absent).
     fn remove_all(&self, dir: &str) -> io::Result<()>;
+    /// Removes the value under `key` (no error if there is none).
+    fn remove(&self, key: &str) -> io::Result<()>;
 }
 
 /// A [`SharedStore`] in a directory: a local one for a single machine, or a shared file system
@@ -101,6 +103,13 @@ impl SharedStore for SharedDir {
 
     fn remove_all(&self, dir: &str) -> io::Result<()> {
         match fs::remove_dir_all(self.dir.join(dir)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    fn remove(&self, key: &str) -> io::Result<()> {
+        match fs::remove_file(self.dir.join(key)) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
         }
@@ -269,6 +278,27 @@ impl Epochs {
         Ok(out)
     }
 
+    /// Removes worker `worker`'s parts from every epoch after `after` (every epoch if `None`):
+    /// what a run that failed before completing them left. Called before the worker writes any
+    /// part, so that a later epoch of this run never mixes them with its own.
+    pub(crate) fn clear_after(&self, after: Option<u64>, worker: usize) -> Result<(), StoreError> {
+        let suffix = format!("-{worker}");
+        let io = |key: String| move |source| StoreError::Io { key, source };
+        for e in self.epochs()? {
+            if after.is_some_and(|a| e <= a) {
+                continue;
+            }
+            let dir = epoch_dir(e);
+            for name in self.store.list(&dir).map_err(io(dir.clone()))? {
+                if name != COMPLETE && name.ends_with(&suffix) {
+                    let key = format!("{dir}/{name}");
+                    self.store.remove(&key).map_err(io(key.clone()))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The newest complete epoch. A damaged `COMPLETE`, or one of another cluster size, is an
     /// error rather than a silent fall back to an older epoch, which would replay what the newer
     /// one committed.
@@ -308,6 +338,14 @@ mod tests {
         assert_eq!(e.get(5, "source-0").unwrap().as_deref(), Some(&b"offsets"[..]));
         assert_eq!(e.get(5, "sink-1").unwrap(), None);
         assert_eq!(e.epochs().unwrap(), vec![3, 4, 5, 6]);
+        // A restart from 5 clears what worker 0 left after it, and only that.
+        e.put(6, "source-1", b"other worker").unwrap();
+        e.put(6, "source-10", b"worker ten").unwrap();
+        e.clear_after(Some(5), 0).unwrap();
+        assert_eq!(e.get(6, "source-0").unwrap(), None);
+        assert_eq!(e.get(5, "source-0").unwrap().as_deref(), Some(&b"offsets"[..]));
+        assert!(e.get(6, "source-1").unwrap().is_some());
+        assert!(e.get(6, "source-10").unwrap().is_some());
         // Another cluster size is refused, not read.
         let other = epochs(&dir, 3);
         assert!(matches!(other.latest_complete(), Err(StoreError::Damaged { .. })));

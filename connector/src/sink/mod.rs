@@ -107,10 +107,10 @@ pub struct KafkaSink<T> {
     topic: String,
     serializer: Serializer<T>,
     partitioner: Partitioner,
-    guarantee: DeliveryGuarantee,
+    pub(crate) guarantee: DeliveryGuarantee,
     configure: Configure,
     prefix: Option<String>,
-    pool: usize,
+    pub(crate) pool: usize,
     transaction_timeout: Duration,
 }
 
