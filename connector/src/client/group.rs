@@ -150,6 +150,7 @@ impl GroupConsumerBuilder {
             member_id,
             epoch: 0,
             last_poll: Instant::now(),
+            polling: false,
         }));
         let (cmds, cmd_rx) = mpsc::unbounded_channel();
         let (event_tx, events) = mpsc::unbounded_channel();
@@ -175,6 +176,7 @@ impl GroupConsumerBuilder {
             revoking: None,
             pending: VecDeque::new(),
             in_progress: None,
+            epoch: 0,
             auto_commit: self.auto_commit,
             last_commit: Instant::now(),
             start: self.start,
@@ -202,6 +204,8 @@ struct Shared {
     member_id: String,
     epoch: i32,
     last_poll: Instant,
+    /// Inside [`GroupConsumer::next`]: waiting there is polling.
+    polling: bool,
 }
 
 enum Command {
@@ -215,7 +219,8 @@ enum Command {
 
 #[derive(Clone)]
 enum Event {
-    Assignment(BTreeSet<IdPartition>),
+    /// The target, and the member epoch it came with.
+    Assignment(BTreeSet<IdPartition>, i32),
     Lost,
     Failed(Error),
 }
@@ -252,7 +257,7 @@ async fn heartbeat(mut h: Heartbeat) {
                     }
                     match event {
                         Some(MembershipEvent::Assignment(a)) => {
-                            let _ = h.events.send(Event::Assignment(a));
+                            let _ = h.events.send(Event::Assignment(a, h.membership.epoch()));
                         }
                         Some(MembershipEvent::Lost) => {
                             warn!(group = %h.group, code = %ErrorCode(resp.error_code), "fenced: partitions lost; joining again");
@@ -398,6 +403,8 @@ pub struct GroupConsumer {
     /// The membership event being taken up: kept until done, so that a `next` cancelled halfway
     /// (a `select!`, a timeout) resumes it at the next call instead of losing it.
     in_progress: Option<Event>,
+    /// The member epoch of the last assignment taken up (-1 after a loss): what commits carry.
+    epoch: i32,
     auto_commit: Option<Duration>,
     last_commit: Instant,
     start: StartOffset,
@@ -449,7 +456,7 @@ impl GroupConsumer {
         if self.failed {
             return None;
         }
-        self.shared.lock().unwrap_or_else(|e| e.into_inner()).last_poll = Instant::now();
+        let _polling = Polling::start(&self.shared);
         if let Some(revoked) = self.revoking.take() {
             for (t, p) in &revoked {
                 self.consumer.unassign(t, *p);
@@ -478,7 +485,10 @@ impl GroupConsumer {
                     Ok(Some(e)) => return Some(Ok(e)),
                     Ok(None) => continue,
                     Err(e) => {
+                        // Given up: leave, so that the partitions go to members that read.
                         self.failed = true;
+                        let (tx, _) = oneshot::channel();
+                        let _ = self.cmds.send(Command::Leave(tx));
                         return Some(Err(e));
                     }
                 }
@@ -529,10 +539,19 @@ impl GroupConsumer {
         if offsets.is_empty() {
             return Ok(());
         }
-        let (member_id, epoch) = {
-            let s = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-            (s.member_id.clone(), s.epoch)
-        };
+        let member_id = self
+            .shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .member_id
+            .clone();
+        let epoch = self.epoch;
+        if epoch < 0 {
+            return Err(Error::Client(ClientError::InvalidArgument(format!(
+                "group {}: this member owns no partitions since it lost them; nothing to commit until it is assigned again",
+                self.group
+            ))));
+        }
         self.client
             .commit_offsets_as(
                 &self.group,
@@ -596,6 +615,9 @@ impl GroupConsumer {
         match event {
             Event::Failed(e) => Err(e),
             Event::Lost => {
+                // No commit for what was lost: an epoch no coordinator accepts until the next
+                // assignment.
+                self.epoch = -1;
                 let lost: Vec<TopicPartition> = std::mem::take(&mut self.owned).into_iter().collect();
                 for (t, p) in &lost {
                     self.consumer.unassign(t, *p);
@@ -605,7 +627,10 @@ impl GroupConsumer {
                 let _ = self.cmds.send(Command::Rejoin);
                 Ok((!lost.is_empty()).then_some(GroupEvent::Lost(lost)))
             }
-            Event::Assignment(target) => {
+            Event::Assignment(target, epoch) => {
+                // Commits from now on are made at the epoch this assignment came with (not at one
+                // the heartbeat task reached since, for partitions this consumer may have lost).
+                self.epoch = epoch;
                 self.names(&target).await?;
                 let target: BTreeSet<TopicPartition> = target
                     .iter()
@@ -669,6 +694,28 @@ impl GroupConsumer {
             out.push(offset);
         }
         Ok(out)
+    }
+}
+
+/// Marks the time inside [`GroupConsumer::next`] as polling, until the call returns or is
+/// dropped.
+struct Polling(Arc<Mutex<Shared>>);
+
+impl Polling {
+    fn start(shared: &Arc<Mutex<Shared>>) -> Self {
+        let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
+        s.polling = true;
+        s.last_poll = Instant::now();
+        drop(s);
+        Self(Arc::clone(shared))
+    }
+}
+
+impl Drop for Polling {
+    fn drop(&mut self) {
+        let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        s.polling = false;
+        s.last_poll = Instant::now();
     }
 }
 

@@ -78,6 +78,8 @@ pub struct Membership {
     /// When the next heartbeat is due (`None`: now).
     due: Option<Instant>,
     in_flight: bool,
+    /// The heartbeat in flight is the leave.
+    leave_in_flight: bool,
     owned: BTreeSet<IdPartition>,
     backoff: Duration,
 }
@@ -103,6 +105,7 @@ impl Membership {
             interval: Duration::from_secs(5),
             due: None,
             in_flight: false,
+            leave_in_flight: false,
             owned: BTreeSet::new(),
             backoff: MIN_BACKOFF,
         }
@@ -137,6 +140,7 @@ impl Membership {
             return None;
         }
         self.in_flight = true;
+        self.leave_in_flight = self.state == MemberState::Leaving;
         let epoch = match self.state {
             MemberState::Leaving if self.instance_id.is_some() => STATIC_LEAVE_EPOCH,
             MemberState::Leaving => LEAVE_EPOCH,
@@ -176,9 +180,14 @@ impl Membership {
         self.in_flight = false;
         let code = ErrorCode(resp.error_code);
         if self.state == MemberState::Leaving {
-            // Left, whatever the answer: a member that is not known is not a member either.
-            self.state = MemberState::Left;
-            self.owned.clear();
+            if self.leave_in_flight {
+                // Left, whatever the answer: a member that is not known is not a member either.
+                self.state = MemberState::Left;
+                self.owned.clear();
+            } else {
+                // The answer to a heartbeat sent before the leave was asked for: the leave is next.
+                self.due = None;
+            }
             return None;
         }
         match code {
@@ -203,10 +212,16 @@ impl Membership {
                 ))
             }
             ErrorCode::FENCED_MEMBER_EPOCH | ErrorCode::UNKNOWN_MEMBER_ID => {
+                let rejoining = self.state == MemberState::Joining;
                 self.epoch = 0;
                 self.owned.clear();
                 self.state = MemberState::Joining;
-                self.due = Some(now);
+                if rejoining {
+                    // Refused again while joining: not in a tight loop.
+                    self.retry_later(now);
+                } else {
+                    self.due = Some(now);
+                }
                 Some(MembershipEvent::Lost)
             }
             ErrorCode::NOT_COORDINATOR
@@ -214,6 +229,11 @@ impl Membership {
             | ErrorCode::COORDINATOR_LOAD_IN_PROGRESS => {
                 self.retry_later(now);
                 Some(MembershipEvent::FindCoordinator)
+            }
+            // Another retriable answer (a timeout at the coordinator): the same heartbeat again.
+            code if code.is_retriable() => {
+                self.retry_later(now);
+                None
             }
             _ => {
                 self.state = MemberState::Left;
@@ -226,7 +246,7 @@ impl Membership {
     /// after a backoff, to a coordinator found again.
     pub fn handle_failure(&mut self, now: Instant) {
         self.in_flight = false;
-        if self.state == MemberState::Leaving {
+        if self.state == MemberState::Leaving && self.leave_in_flight {
             self.state = MemberState::Left;
             return;
         }
@@ -405,6 +425,26 @@ mod tests {
             assert_eq!(m.state(), MemberState::Left);
             assert_eq!(m.poll_timeout(t0), None);
         }
+    }
+
+    #[test]
+    fn a_leave_asked_while_a_heartbeat_is_in_flight_is_sent_after_its_answer() {
+        let t0 = Instant::now();
+        let mut m = member(None);
+        m.poll_request(t0);
+        m.handle_response(&answer(4, None), t0);
+        let beat = m.poll_request(t0 + Duration::from_secs(3)).expect("due");
+        assert_eq!(beat.member_epoch, 4);
+        m.leave();
+        // The answer to the heartbeat is not the leave's.
+        m.handle_response(&answer(4, None), t0 + Duration::from_secs(3));
+        assert_eq!(m.state(), MemberState::Leaving);
+        let leave = m
+            .poll_request(t0 + Duration::from_secs(3))
+            .expect("the leave, at once");
+        assert_eq!(leave.member_epoch, LEAVE_EPOCH);
+        m.handle_response(&answer(LEAVE_EPOCH, None), t0 + Duration::from_secs(3));
+        assert_eq!(m.state(), MemberState::Left);
     }
 
     #[test]
