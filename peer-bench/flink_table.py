@@ -13,7 +13,8 @@ from collections import defaultdict
 
 GOAL_SPEED = 3.0
 GOAL_MEMORY = 10.0
-# A run during which other processes took this much CPU time or more is named as disturbed.
+# A run during which other processes took, or the hypervisor stole, this much CPU time or more
+# is named as disturbed.
 FOREIGN_LIMIT = 0.5
 
 
@@ -24,7 +25,7 @@ def main(paths):
     rss_mib = defaultdict(dict)
     cpu_s = defaultdict(dict)
     broker_s = defaultdict(dict)
-    foreign = []  # (client, parallelism, rep, CPU seconds other processes took during the run)
+    foreign = []  # (client, parallelism, rep, CPU s other processes took, CPU s the hypervisor stole)
     records = {}
     loads = []
     disturbed = 0  # runs that started while compilers of other work were running
@@ -55,8 +56,10 @@ def main(paths):
                     cpu_s[key][rep] = float(kv["user_s"]) + float(kv["sys_s"])
                     if "broker_cpu_s" in kv:
                         broker_s[key][rep] = float(kv["broker_cpu_s"])
-                    if float(kv.get("foreign_cpu_s", "0")) >= FOREIGN_LIMIT:
-                        foreign.append((key[0], key[1], rep, float(kv["foreign_cpu_s"])))
+                    other = float(kv.get("foreign_cpu_s", "0"))
+                    steal = float(kv.get("steal_s", "0"))
+                    if other + steal >= FOREIGN_LIMIT:
+                        foreign.append((key[0], key[1], rep, other, steal))
 
     def med(table, key):
         v = table.get(key)
@@ -89,9 +92,11 @@ def main(paths):
     for key in order:
         print(f"| {key[0]} | {key[1]} | {fmt(med(rec_s, key))} | {fmt(med(secs, key), 2)} "
               f"| {fmt(med(rss_mib, key))} | {fmt(med(cpu_s, key), 2)} | {fmt(med(broker_s, key), 2)} |")
-    for client, p, rep, f in foreign:
-        print(f"\nDisturbed: {client} at parallelism {p}, repetition {rep}: other processes took "
-              f"{f:.2f} s of CPU during the run.")
+    if foreign:
+        print()
+    for client, p, rep, other, steal in foreign:
+        print(f"- disturbed: {client} at parallelism {p}, repetition {rep}: other processes took "
+              f"{other:.2f} s of CPU and the hypervisor stole {steal:.2f} s during the run")
     net = [k for k in order if k in net_rec_s]
     if net:
         print("\nFlink over its net runtime (JobExecutionResult.getNetRuntime: the job without the "
