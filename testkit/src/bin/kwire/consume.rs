@@ -230,7 +230,7 @@ pub(crate) async fn run(args: Args, bootstrap: &str) -> anyhow::Result<ExitCode>
         return run_in_group(&args, group, consumer).await;
     }
     let starts = start_offsets(&client, &args, &partitions, &consumer).await?;
-    let template = args.format.clone().unwrap_or_else(|| Template(vec![Part::Value]));
+    let mut printer = Printer::new(&args);
 
     let (tx, mut rx) = mpsc::channel::<(i32, Vec<ConsumerRecord>)>(64);
     let mut readers = JoinSet::new();
@@ -264,7 +264,6 @@ pub(crate) async fn run(args: Args, bootstrap: &str) -> anyhow::Result<ExitCode>
     // Offsets printed (next to read) and committed, by partition.
     let mut printed: BTreeMap<i32, i64> = BTreeMap::new();
     let mut committed: BTreeMap<i32, i64> = BTreeMap::new();
-    let mut count = 0u64;
     let mut commit_tick = tokio::time::interval(COMMIT_INTERVAL);
     commit_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     commit_tick.tick().await;
@@ -284,20 +283,12 @@ pub(crate) async fn run(args: Args, bootstrap: &str) -> anyhow::Result<ExitCode>
                     // reader's error must not lose the race with the channel closing).
                     break ended(&mut readers).await;
                 };
-                let mut out = Vec::new();
-                let mut done = false;
-                for record in &records {
-                    template.render(partition, record, &mut out);
-                    printed.insert(partition, record.offset + 1);
-                    count += 1;
-                    if args.max_records == Some(count) {
-                        done = true;
-                        break;
-                    }
-                }
-                match write_stdout(&out) {
-                    Ok(true) if !done => {}
-                    Ok(_) => break Ok(()),
+                let go_on = printer.print(partition, records.iter(), |offset| {
+                    printed.insert(partition, offset + 1);
+                });
+                match go_on {
+                    Ok(true) => {}
+                    Ok(false) => break Ok(()),
                     Err(e) => break Err(e),
                 }
             }
@@ -342,14 +333,13 @@ async fn run_in_group(args: &Args, group: &str, consumer: ConsumerBuilder) -> an
         .subscribe(&[args.topic.as_str()])
         .await
         .map_err(|e| anyhow::anyhow!("cannot join group `{group}`: {}", describe(&e)))?;
-    let template = args.format.clone().unwrap_or_else(|| Template(vec![Part::Value]));
+    let mut printer = Printer::new(args);
     let names = |ps: &[(String, i32)]| {
         ps.iter()
             .map(|(t, p)| format!("{t}/{p}"))
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let mut count = 0u64;
     let interrupted = ctrl_c();
     tokio::pin!(interrupted);
     let outcome: anyhow::Result<()> = loop {
@@ -364,24 +354,14 @@ async fn run_in_group(args: &Args, group: &str, consumer: ConsumerBuilder) -> an
         };
         match event {
             GroupEvent::Records(batch) => {
-                let mut out = Vec::new();
-                let mut done = false;
-                for record in &batch.records {
-                    if let Some(StartAt::Timestamp(ms)) = args.from {
-                        if record.timestamp < ms {
-                            continue;
-                        }
-                    }
-                    template.render(batch.partition, record, &mut out);
-                    count += 1;
-                    if args.max_records == Some(count) {
-                        done = true;
-                        break;
-                    }
-                }
-                match write_stdout(&out) {
-                    Ok(true) if !done => {}
-                    Ok(_) => break Ok(()),
+                let not_before = match args.from {
+                    Some(StartAt::Timestamp(ms)) => ms,
+                    _ => i64::MIN,
+                };
+                let records = batch.records.iter().filter(|r| r.timestamp >= not_before);
+                match printer.print(batch.partition, records, |_| {}) {
+                    Ok(true) => {}
+                    Ok(false) => break Ok(()),
                     Err(e) => break Err(e),
                 }
             }
@@ -404,6 +384,45 @@ async fn run_in_group(args: &Args, group: &str, consumer: ConsumerBuilder) -> an
     outcome?;
     closed.map_err(|e| anyhow::anyhow!("cannot commit offsets under group `{group}`: {}", describe(&e)))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes records to stdout by the `--format` template, up to `--max-records`.
+struct Printer {
+    template: Template,
+    max: Option<u64>,
+    count: u64,
+}
+
+impl Printer {
+    fn new(args: &Args) -> Self {
+        Self {
+            template: args.format.clone().unwrap_or_else(|| Template(vec![Part::Value])),
+            max: args.max_records,
+            count: 0,
+        }
+    }
+
+    /// Prints `records` of `partition`, calling `printed` with each one's offset; false once
+    /// `--max-records` were printed or stdout is closed.
+    fn print<'a>(
+        &mut self,
+        partition: i32,
+        records: impl Iterator<Item = &'a ConsumerRecord>,
+        mut printed: impl FnMut(i64),
+    ) -> anyhow::Result<bool> {
+        let mut out = Vec::new();
+        let mut done = false;
+        for record in records {
+            self.template.render(partition, record, &mut out);
+            printed(record.offset);
+            self.count += 1;
+            if self.max == Some(self.count) {
+                done = true;
+                break;
+            }
+        }
+        Ok(write_stdout(&out)? && !done)
+    }
 }
 
 /// A line on stderr about what the command does (not data).
