@@ -388,6 +388,38 @@ impl Client {
         .await
     }
 
+    /// OffsetFetch for `group`: the partitions of `topic`, or every committed offset with `None`;
+    /// the group in a list of its own from v8 on, at the top level before.
+    pub(crate) fn offset_fetch_request(
+        version: i16,
+        group: &str,
+        topic: Option<OffsetFetchRequestTopics>,
+    ) -> OffsetFetchRequest {
+        if version >= 8 {
+            OffsetFetchRequest {
+                groups: vec![OffsetFetchRequestGroup {
+                    group_id: group.to_owned(),
+                    member_epoch: -1,
+                    topics: topic.map(|t| vec![t]),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }
+        } else {
+            OffsetFetchRequest {
+                group_id: group.to_owned(),
+                topics: topic.map(|t| {
+                    vec![OffsetFetchRequestTopic {
+                        name: t.name,
+                        partition_indexes: t.partition_indexes,
+                        ..Default::default()
+                    }]
+                }),
+                ..Default::default()
+            }
+        }
+    }
+
     /// The coordinator of consumer group `group`.
     pub(crate) async fn group_coordinator(&self, group: &str) -> Result<Arc<Connection>, Error> {
         self.coordinator(group, GROUP_KEY).await
@@ -532,32 +564,16 @@ impl Client {
             let topic_id = self.topic_ids(vec![topic.to_owned()], by_id).await?[topic];
             let resp = conn
                 .send_built(|version| {
-                    if version >= 8 {
-                        OffsetFetchRequest {
-                            groups: vec![OffsetFetchRequestGroup {
-                                group_id: group.to_owned(),
-                                member_epoch: -1,
-                                topics: Some(vec![OffsetFetchRequestTopics {
-                                    name: topic.to_owned(),
-                                    topic_id,
-                                    partition_indexes: partitions.to_vec(),
-                                    ..Default::default()
-                                }]),
-                                ..Default::default()
-                            }],
+                    Self::offset_fetch_request(
+                        version,
+                        group,
+                        Some(OffsetFetchRequestTopics {
+                            name: topic.to_owned(),
+                            topic_id,
+                            partition_indexes: partitions.to_vec(),
                             ..Default::default()
-                        }
-                    } else {
-                        OffsetFetchRequest {
-                            group_id: group.to_owned(),
-                            topics: Some(vec![OffsetFetchRequestTopic {
-                                name: topic.to_owned(),
-                                partition_indexes: partitions.to_vec(),
-                                ..Default::default()
-                            }]),
-                            ..Default::default()
-                        }
-                    }
+                        }),
+                    )
                 })
                 .await?;
             let mut out = Vec::new();

@@ -8,10 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
-use kwire_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
-use kwire_protocol::messages::{
-    ConsumerGroupDescribeRequest, DescribeGroupsRequest, ListGroupsRequest, OffsetFetchRequest,
-};
+use kwire_protocol::messages::{ConsumerGroupDescribeRequest, DescribeGroupsRequest, ListGroupsRequest};
 use kwire_protocol::primitives::{Ctx, Decoder, Wire};
 use kwire_protocol::{ErrorCode, Uuid};
 
@@ -228,25 +225,7 @@ impl Client {
         self.retry(None, || async {
             let conn = self.group_coordinator(group).await?;
             let resp = conn
-                .send_built(|version| {
-                    if version >= 8 {
-                        OffsetFetchRequest {
-                            groups: vec![OffsetFetchRequestGroup {
-                                group_id: group.to_owned(),
-                                member_epoch: -1,
-                                topics: None,
-                                ..Default::default()
-                            }],
-                            ..Default::default()
-                        }
-                    } else {
-                        OffsetFetchRequest {
-                            group_id: group.to_owned(),
-                            topics: None,
-                            ..Default::default()
-                        }
-                    }
-                })
+                .send_built(|version| Self::offset_fetch_request(version, group, None))
                 .await?;
             let check = |code: i16, topic: &str, partition: Option<i32>| {
                 let code = ErrorCode(code);
