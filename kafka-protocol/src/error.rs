@@ -43,6 +43,9 @@ pub enum DecodeErrorKind {
     /// An API key this codec does not know.
     #[error("unknown api key {0}")]
     UnknownApiKey(i16),
+    /// A negative version of a versioned data struct (the consumer protocol's).
+    #[error("negative version {0} of a versioned struct")]
+    NegativeVersion(i16),
     /// A size over the configured limit.
     #[error("size {actual} is over the limit {limit}")]
     TooLarge {

@@ -18,6 +18,7 @@
 
 #[cfg(feature = "arbitrary")]
 pub mod arb;
+pub mod consumer_protocol;
 pub mod error;
 pub mod error_code;
 pub mod frame;

@@ -1,13 +1,16 @@
-//! Consumer groups on Apache Kafka (the consumer group protocol of KIP-848): members of one group
-//! split a topic's partitions, every partition owned by exactly one member; partitions move as
-//! members leave and join, and with commits made on revocation no record is read twice within
-//! the group and none is lost; a second group reads every record again.
+//! Consumer groups on Apache Kafka, under the consumer group protocol of KIP-848 and the classic
+//! one (cooperative and eager): members of one group split a topic's partitions, every partition
+//! owned by exactly one member; partitions move as members leave and join, and with commits made
+//! on revocation no record is read twice within the group and none is lost; a second group reads
+//! every record again.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kwire_connector::client::{Client, Consumer, GroupEvent, ProducerRecord, StartOffset};
+use kwire_connector::client::{
+    Assignor, Client, Consumer, GroupConsumerBuilder, GroupEvent, GroupProtocol, ProducerRecord, StartOffset,
+};
 use kwire_testkit::data::client;
 use kwire_testkit::LocalBroker;
 use tokio::sync::watch;
@@ -34,18 +37,40 @@ struct Seen {
 
 type Shared = Arc<Mutex<Seen>>;
 
+/// The group protocol of a test's members.
+#[derive(Debug, Clone, Copy)]
+enum Proto {
+    Consumer,
+    /// The classic protocol with these assignors, heartbeating every 500 ms.
+    Classic(&'static [Assignor]),
+}
+
+/// A member of `group` under `proto`, starting at the earliest offset without a commit.
+fn builder(client: Client, proto: Proto, group: &str) -> GroupConsumerBuilder {
+    let builder = Consumer::builder(client)
+        .max_wait(Duration::from_millis(100))
+        .group(group)
+        .start_without_commit(StartOffset::Earliest);
+    match proto {
+        Proto::Consumer => builder.protocol(GroupProtocol::Consumer),
+        Proto::Classic(assignors) => builder
+            .protocol(GroupProtocol::Classic)
+            .assignors(assignors)
+            .heartbeat_interval(Duration::from_millis(500))
+            .session_timeout(Duration::from_secs(10)),
+    }
+}
+
 /// A member: reads until told to stop, commits on every revocation, closes (commit, leave).
 async fn member(
     client: Client,
+    proto: Proto,
     group: &'static str,
     name: String,
     seen: Shared,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut consumer = Consumer::builder(client)
-        .max_wait(Duration::from_millis(100))
-        .group(group)
-        .start_without_commit(StartOffset::Earliest)
+    let mut consumer = builder(client, proto, group)
         .subscribe(&[TOPIC])
         .await
         .unwrap_or_else(|e| panic!("{name} cannot join {group}: {e}"));
@@ -129,6 +154,22 @@ async fn wait_split(seen: &Shared, members: &[&str], within: Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_split_partitions_hand_them_over_and_read_each_record_once() {
+    split_and_hand_over(Proto::Consumer).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn classic_cooperative_members_split_partitions_and_read_each_record_once() {
+    split_and_hand_over(Proto::Classic(&[Assignor::CooperativeSticky])).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn classic_eager_members_split_partitions_and_read_each_record_once() {
+    split_and_hand_over(Proto::Classic(&[Assignor::Range])).await;
+    split_and_hand_over(Proto::Classic(&[Assignor::RoundRobin])).await;
+}
+
+async fn split_and_hand_over(proto: Proto) {
+    println!("{proto:?}");
     let broker = broker();
     let client = client(&broker).await.unwrap();
     client.create_topic(TOPIC, PARTITIONS, 1).await.unwrap();
@@ -162,6 +203,7 @@ async fn members_split_partitions_hand_them_over_and_read_each_record_once() {
         let (tx, rx) = watch::channel(false);
         let task = tokio::spawn(member(
             client.clone(),
+            proto,
             "g1",
             name.to_owned(),
             Arc::clone(&seen),
@@ -228,7 +270,14 @@ async fn members_split_partitions_hand_them_over_and_read_each_record_once() {
     // Another group reads every record again.
     let other: Shared = Arc::default();
     let (tx, rx) = watch::channel(false);
-    let task = tokio::spawn(member(client.clone(), "g2", "e".into(), Arc::clone(&other), rx));
+    let task = tokio::spawn(member(
+        client.clone(),
+        proto,
+        "g2",
+        "e".into(),
+        Arc::clone(&other),
+        rx,
+    ));
     let deadline = Instant::now() + Duration::from_secs(60);
     while (other.lock().unwrap().read.len() as i64) < produced {
         assert!(Instant::now() < deadline, "group g2 did not read everything");
@@ -524,6 +573,18 @@ async fn group_describe_shows_checkpoints_and_agrees_with_kafka_consumer_groups(
 /// group: they split the partitions and read every record once between them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kwire_and_java_members_share_a_group() {
+    share_with_java(Proto::Consumer, "consumer").await;
+}
+
+/// The same under the classic protocol: the group picks cooperative-sticky, which the Java member
+/// offers after range and runs eagerly, while the kwire members run it cooperatively; whichever
+/// member leads assigns for all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kwire_and_java_classic_members_share_a_group() {
+    share_with_java(Proto::Classic(&[Assignor::CooperativeSticky]), "classic").await;
+}
+
+async fn share_with_java(proto: Proto, java_protocol: &str) {
     use std::io::BufRead;
     use std::process::Stdio;
 
@@ -542,6 +603,8 @@ async fn kwire_and_java_members_share_a_group() {
             TOPIC,
             "--group",
             "mixed",
+            "--protocol",
+            java_protocol,
         ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -581,6 +644,7 @@ async fn kwire_and_java_members_share_a_group() {
             tx,
             tokio::spawn(member(
                 client.clone(),
+                proto,
                 "mixed",
                 name.into(),
                 Arc::clone(&seen),
@@ -666,7 +730,14 @@ async fn a_member_that_stops_polling_loses_its_partitions_and_joins_again() {
     client.create_topic(TOPIC, PARTITIONS, 1).await.unwrap();
     let seen: Shared = Arc::default();
     let (stop_y, rx) = watch::channel(false);
-    let y = tokio::spawn(member(client.clone(), "slow", "y".into(), Arc::clone(&seen), rx));
+    let y = tokio::spawn(member(
+        client.clone(),
+        Proto::Consumer,
+        "slow",
+        "y".into(),
+        Arc::clone(&seen),
+        rx,
+    ));
     let mut x = Consumer::builder(client.clone())
         .max_wait(Duration::from_millis(100))
         .group("slow")
@@ -726,4 +797,87 @@ async fn a_member_that_stops_polling_loses_its_partitions_and_joins_again() {
     x.close().await.unwrap();
     stop_y.send(true).unwrap();
     y.await.unwrap();
+}
+
+/// A member subscribed by pattern reads the topics whose names match, and takes up a matching
+/// topic created while it runs; a topic that does not match is not read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pattern_subscription_takes_up_matching_topics_as_they_come() {
+    let broker = broker();
+    let client = client(&broker).await.unwrap();
+    for (proto, prefix) in [
+        (Proto::Consumer, "pc"),
+        (Proto::Classic(&[Assignor::CooperativeSticky]), "pk"),
+        (Proto::Classic(&[Assignor::Range]), "pr"),
+    ] {
+        println!("{proto:?}");
+        let topic = |suffix: &str| format!("{prefix}-{suffix}");
+        client.create_topic(&topic("a"), 2, 1).await.unwrap();
+        client.create_topic(&topic("b"), 1, 1).await.unwrap();
+        client.create_topic(&format!("x{prefix}-a"), 1, 1).await.unwrap();
+        let mut consumer = builder(client.clone(), proto, prefix)
+            .pattern_refresh(Duration::from_secs(1))
+            .subscribe_pattern(&format!("{prefix}-.*"))
+            .await
+            .unwrap_or_else(|e| panic!("{proto:?}: cannot join: {e}"));
+        let wanted = |topics: &[(&str, i32)]| -> BTreeSet<(String, i32)> {
+            topics
+                .iter()
+                .flat_map(|(t, n)| (0..*n).map(move |p| (topic(t), p)))
+                .collect()
+        };
+        let mut read: BTreeSet<(String, i32)> = BTreeSet::new();
+        wait_owned(&mut consumer, wanted(&[("a", 2), ("b", 1)])).await;
+        client.create_topic(&topic("c"), 2, 1).await.unwrap();
+        wait_owned(&mut consumer, wanted(&[("a", 2), ("b", 1), ("c", 2)])).await;
+        // One record in every partition of every topic: those of the matching topics are read.
+        let producer = client.producer().build().await.unwrap();
+        for (t, n) in [
+            (topic("a"), 2),
+            (topic("b"), 1),
+            (topic("c"), 2),
+            (format!("x{prefix}-a"), 1),
+        ] {
+            for p in 0..n {
+                producer
+                    .send(ProducerRecord::new(&t, "v").partition(p))
+                    .await
+                    .unwrap();
+            }
+        }
+        producer.flush().await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while read.len() < 5 {
+            assert!(Instant::now() < deadline, "read only {read:?}");
+            if let Ok(Some(event)) = tokio::time::timeout(Duration::from_millis(200), consumer.next()).await {
+                if let GroupEvent::Records(b) = event.unwrap() {
+                    assert!(
+                        b.topic.starts_with(prefix),
+                        "read {} which does not match",
+                        b.topic
+                    );
+                    read.insert((b.topic.to_string(), b.partition));
+                }
+            }
+        }
+        assert_eq!(read, wanted(&[("a", 2), ("b", 1), ("c", 2)]));
+        consumer.close().await.unwrap();
+    }
+}
+
+/// Takes events until `consumer` owns exactly `want`.
+async fn wait_owned(consumer: &mut kwire_connector::client::GroupConsumer, want: BTreeSet<(String, i32)>) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let owned: BTreeSet<(String, i32)> = consumer.assignment().into_iter().collect();
+        if owned == want {
+            return;
+        }
+        assert!(Instant::now() < deadline, "owned {owned:?}, want {want:?}");
+        match tokio::time::timeout(Duration::from_millis(200), consumer.next()).await {
+            Ok(Some(Ok(GroupEvent::Lost(ps)))) => panic!("lost {ps:?}"),
+            Ok(Some(Err(e))) => panic!("{e}"),
+            _ => {}
+        }
+    }
 }

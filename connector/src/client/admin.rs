@@ -262,11 +262,17 @@ impl Client {
 
     /// The names of every topic, sorted.
     pub async fn list_topics(&self) -> Result<Vec<String>, Error> {
+        self.topic_names(true).await
+    }
+
+    /// The names of every topic, sorted, with or without the internal ones (`__consumer_offsets`,
+    /// `__transaction_state`).
+    pub(crate) async fn topic_names(&self, internal: bool) -> Result<Vec<String>, Error> {
         let resp = self.refresh_metadata(&[]).await?;
         let mut names: Vec<String> = resp
             .topics
             .into_iter()
-            .filter(|t| ErrorCode(t.error_code).is_ok())
+            .filter(|t| ErrorCode(t.error_code).is_ok() && (internal || !t.is_internal))
             .filter_map(|t| t.name)
             .collect();
         names.sort();

@@ -595,6 +595,20 @@ impl Connection {
         self.start(req, version)?.await
     }
 
+    /// Sends `req` at the highest common version and waits up to `timeout` (instead of the
+    /// request timeout) for its answer: for requests the broker holds on purpose (JoinGroup).
+    pub(crate) async fn send_within<R: Request>(
+        &self,
+        req: &R,
+        timeout: Duration,
+    ) -> Result<R::Response, Error> {
+        let version = self.version_for::<R>()?;
+        let mut req = req.clone();
+        req.normalize_to(version);
+        self.start_within(&req, version, timeout.max(self.config.request_timeout))?
+            .await
+    }
+
     /// Submits `req` at `version` now, in order with every request submitted before it on this
     /// connection, and returns the wait for its response (bounded by the request timeout).
     pub(crate) fn start<R: Request>(
@@ -602,10 +616,19 @@ impl Connection {
         req: &R,
         version: i16,
     ) -> Result<impl std::future::Future<Output = Result<R::Response, Error>> + Send + 'static, Error> {
+        self.start_within(req, version, self.config.request_timeout)
+    }
+
+    fn start_within<R: Request>(
+        &self,
+        req: &R,
+        version: i16,
+        timeout: Duration,
+    ) -> Result<impl std::future::Future<Output = Result<R::Response, Error>> + Send + 'static, Error> {
         let (rx, guard) = self.submit(req, version, true)?;
         let addr = self.addr.clone();
         // What the wait needs of the config: not a copy of all of it for every request.
-        let (timeout, max_throttle) = (self.config.request_timeout, self.config.max_throttle);
+        let max_throttle = self.config.max_throttle;
         let stats = Arc::clone(&self.config.stats);
         let shared = Arc::clone(&self.shared);
         Ok(async move {

@@ -41,7 +41,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kwire_protocol::messages::ConsumerGroupHeartbeatRequest;
+use kwire_protocol::messages::{
+    ConsumerGroupHeartbeatRequest, HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest, SyncGroupRequest,
+};
 use kwire_protocol::primitives::Uuid;
 use kwire_protocol::ErrorCode;
 use tokio::sync::{mpsc, oneshot};
@@ -49,11 +51,21 @@ use tracing::{debug, info, warn};
 
 use super::connection::Connection;
 use super::consumer::{ConsumedBatch, Consumer, ConsumerBuilder, StartOffset};
-use super::{BrokerError, Client, ClientError, Error};
+use super::{BrokerError, Client, ClientError, Error, ProtocolError};
+pub use crate::core::assignor::{Assignor, TopicPartition};
+use crate::core::classic::{ClassicEvent, ClassicMembership, ClassicRequest};
 use crate::core::membership::{IdPartition, MemberState, Membership, MembershipEvent};
 
-/// A topic and partition.
-pub type TopicPartition = (String, i32);
+/// How a member takes part in its group, as the Java client's `group.protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GroupProtocol {
+    /// KIP-848's consumer group protocol (ConsumerGroupHeartbeat): the coordinator assigns.
+    Consumer,
+    /// The classic protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup): a member assigns, with
+    /// the assignors of [`GroupConsumerBuilder::assignors`].
+    Classic,
+}
 
 /// What [`GroupConsumer::next`] hands out.
 #[derive(Debug)]
@@ -80,6 +92,34 @@ pub struct GroupConsumerBuilder {
     auto_commit: Option<Duration>,
     start: StartOffset,
     max_poll_interval: Duration,
+    protocol: Option<GroupProtocol>,
+    assignors: Vec<Assignor>,
+    session_timeout: Duration,
+    heartbeat_interval: Duration,
+    pattern_refresh: Duration,
+}
+
+/// What a member subscribes to.
+#[derive(Debug, Clone)]
+enum Topics {
+    Names(Vec<String>),
+    /// The pattern as given, and compiled to match whole names.
+    Pattern(String, regex::Regex),
+}
+
+impl Topics {
+    /// The topics subscribed to now: the named ones, or the topics (not the internal ones) whose
+    /// whole name the pattern matches.
+    async fn resolve(&self, client: &Client) -> Result<Vec<String>, Error> {
+        match self {
+            Self::Names(names) => Ok(names.clone()),
+            Self::Pattern(_, re) => {
+                let mut names = client.topic_names(false).await?;
+                names.retain(|t| re.is_match(t));
+                Ok(names)
+            }
+        }
+    }
 }
 
 impl ConsumerBuilder {
@@ -92,6 +132,11 @@ impl ConsumerBuilder {
             auto_commit: Some(Duration::from_secs(5)),
             start: StartOffset::Latest,
             max_poll_interval: Duration::from_secs(300),
+            protocol: None,
+            assignors: vec![Assignor::CooperativeSticky],
+            session_timeout: Duration::from_secs(45),
+            heartbeat_interval: Duration::from_secs(3),
+            pattern_refresh: Duration::from_secs(300),
         }
     }
 }
@@ -126,26 +171,125 @@ impl GroupConsumerBuilder {
         self
     }
 
+    /// The group protocol (default: [`GroupProtocol::Consumer`] where the group coordinator
+    /// offers it, as Apache Kafka 4 does, else [`GroupProtocol::Classic`]).
+    pub fn protocol(mut self, protocol: GroupProtocol) -> Self {
+        self.protocol = Some(protocol);
+        self
+    }
+
+    /// The classic protocol's assignors, in order of preference (the Java client's
+    /// `partition.assignment.strategy`; default `cooperative-sticky`). Members keep their
+    /// partitions through a rebalance when every assignor listed is cooperative; otherwise they
+    /// give up all of them before each (eager), as the Java client does.
+    pub fn assignors(mut self, assignors: &[Assignor]) -> Self {
+        self.assignors = assignors.to_vec();
+        self
+    }
+
+    /// The classic protocol's session timeout (default 45 s, the Java client's
+    /// `session.timeout.ms`): a member not heard from for that long is out of the group. Under
+    /// the consumer protocol the broker sets it.
+    pub fn session_timeout(mut self, d: Duration) -> Self {
+        self.session_timeout = d;
+        self
+    }
+
+    /// The classic protocol's heartbeat interval (default 3 s, the Java client's
+    /// `heartbeat.interval.ms`). Under the consumer protocol the broker sets it.
+    pub fn heartbeat_interval(mut self, d: Duration) -> Self {
+        self.heartbeat_interval = d;
+        self
+    }
+
+    /// How often the classic protocol looks for topics a pattern subscription matches (default
+    /// 5 minutes, the Java client's `metadata.max.age.ms`). Under the consumer protocol the
+    /// coordinator matches the pattern.
+    pub fn pattern_refresh(mut self, d: Duration) -> Self {
+        self.pattern_refresh = d;
+        self
+    }
+
     /// Joins the group subscribed to `topics`; partitions come as [`GroupEvent::Assigned`].
     pub async fn subscribe(self, topics: &[&str]) -> Result<GroupConsumer, Error> {
-        let client = self.consumer.client_ref().clone();
-        let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
         if topics.is_empty() {
             return Err(Error::Client(ClientError::InvalidArgument(
                 "subscribe to at least one topic".into(),
             )));
         }
+        self.join(Topics::Names(topics.iter().map(|t| (*t).to_owned()).collect()))
+            .await
+    }
+
+    /// Joins the group subscribed to every topic whose whole name `pattern` matches (a regular
+    /// expression, as the Java client's `subscribe(Pattern)`; internal topics are left out), now
+    /// and as topics are created and deleted: under the consumer protocol the coordinator matches
+    /// it (ConsumerGroupHeartbeat v1, Apache Kafka 4), under the classic protocol the member does,
+    /// every [`GroupConsumerBuilder::pattern_refresh`].
+    pub async fn subscribe_pattern(self, pattern: &str) -> Result<GroupConsumer, Error> {
+        let re = regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
+            Error::Client(ClientError::InvalidArgument(format!(
+                "topic pattern {pattern:?}: {e}"
+            )))
+        })?;
+        self.join(Topics::Pattern(pattern.to_owned(), re)).await
+    }
+
+    async fn join(self, subscription: Topics) -> Result<GroupConsumer, Error> {
+        let client = self.consumer.client_ref().clone();
+        if self.assignors.is_empty() {
+            return Err(Error::Client(ClientError::InvalidArgument(
+                "the classic protocol needs at least one assignor".into(),
+            )));
+        }
         // Checked at once: a broker without the protocol should fail here, not in the background.
         let conn = client.group_coordinator(&self.group).await?;
-        conn.version_for::<ConsumerGroupHeartbeatRequest>()?;
-        let member_id = member_id()?;
-        let membership = Membership::new(
-            &self.group,
-            &member_id,
-            topics.clone(),
-            self.instance_id.clone(),
-            self.max_poll_interval,
-        );
+        let protocol = match self.protocol {
+            Some(p) => p,
+            None if conn.version_for::<ConsumerGroupHeartbeatRequest>().is_ok() => GroupProtocol::Consumer,
+            None => GroupProtocol::Classic,
+        };
+        let (member, member_id) = match protocol {
+            GroupProtocol::Consumer => {
+                let version = conn.version_for::<ConsumerGroupHeartbeatRequest>()?;
+                let member_id = member_id()?;
+                let mut membership = Membership::new(
+                    &self.group,
+                    &member_id,
+                    match &subscription {
+                        Topics::Names(names) => names.clone(),
+                        Topics::Pattern(..) => Vec::new(),
+                    },
+                    self.instance_id.clone(),
+                    self.max_poll_interval,
+                );
+                if let Topics::Pattern(pattern, _) = &subscription {
+                    if version < 1 {
+                        return Err(Error::Protocol(ProtocolError::UnsupportedVersion {
+                            api: "ConsumerGroupHeartbeat v1 (subscription by pattern)",
+                            broker: conn.addr().to_owned(),
+                        }));
+                    }
+                    membership = membership.with_regex(pattern);
+                }
+                (Member::Consumer(membership), member_id)
+            }
+            GroupProtocol::Classic => {
+                conn.version_for::<JoinGroupRequest>()?;
+                conn.version_for::<SyncGroupRequest>()?;
+                conn.version_for::<HeartbeatRequest>()?;
+                let membership = ClassicMembership::new(
+                    &self.group,
+                    subscription.resolve(&client).await?,
+                    self.assignors.clone(),
+                    self.instance_id.clone(),
+                    self.session_timeout,
+                    self.max_poll_interval,
+                    self.heartbeat_interval,
+                );
+                (Member::Classic(Box::new(membership)), String::new())
+            }
+        };
         let shared = Arc::new(Mutex::new(Shared {
             member_id,
             epoch: 0,
@@ -155,22 +299,34 @@ impl GroupConsumerBuilder {
         let (cmds, cmd_rx) = mpsc::unbounded_channel();
         let (event_tx, events) = mpsc::unbounded_channel();
         let task = tokio::spawn(heartbeat(Heartbeat {
-            client: client.clone(),
-            group: self.group.clone(),
-            membership,
-            coordinator: Some(conn),
+            link: Link {
+                client: client.clone(),
+                group: self.group.clone(),
+                coordinator: Some(conn),
+                join_timeout: self.max_poll_interval + Duration::from_secs(5),
+            },
+            refresh: match (&subscription, &member) {
+                (Topics::Pattern(..), Member::Classic(_)) => Some((
+                    subscription.clone(),
+                    self.pattern_refresh,
+                    Instant::now() + self.pattern_refresh,
+                )),
+                _ => None,
+            },
+            member,
             cmds: cmd_rx,
             events: event_tx,
             shared: Arc::clone(&shared),
             max_poll_interval: self.max_poll_interval,
         }));
-        info!(group = %self.group, ?topics, "joining the group");
+        info!(group = %self.group, ?subscription, ?protocol, "joining the group");
         Ok(GroupConsumer {
             consumer: self.consumer.build(),
             client,
+            protocol,
             group: self.group,
             instance_id: self.instance_id,
-            topics,
+            topics: subscription,
             ids: HashMap::new(),
             owned: BTreeSet::new(),
             revoking: None,
@@ -209,108 +365,185 @@ struct Shared {
 }
 
 enum Command {
-    /// What the consumer owns now.
-    Owned(BTreeSet<IdPartition>),
+    /// What the consumer owns now, by name and by topic id.
+    Owned(BTreeSet<TopicPartition>, BTreeSet<IdPartition>),
     /// Join again after leaving for not polling.
     Rejoin,
     /// Leave, and say when done.
     Leave(oneshot::Sender<()>),
 }
 
+/// Partitions as each protocol names them.
+#[derive(Clone)]
+enum Target {
+    Ids(BTreeSet<IdPartition>),
+    Names(BTreeSet<TopicPartition>),
+}
+
 #[derive(Clone)]
 enum Event {
-    /// The target, and the member epoch it came with.
-    Assignment(BTreeSet<IdPartition>, i32),
+    /// The target, and the member epoch (generation) it came with.
+    Assignment(Target, i32),
     Lost,
     Failed(Error),
 }
 
-struct Heartbeat {
+/// The member under its protocol.
+enum Member {
+    Consumer(Membership),
+    Classic(Box<ClassicMembership>),
+}
+
+impl Member {
+    fn state(&self) -> MemberState {
+        match self {
+            Self::Consumer(m) => m.state(),
+            Self::Classic(m) => m.state(),
+        }
+    }
+
+    fn poll_timeout(&self, now: Instant) -> Option<Instant> {
+        match self {
+            Self::Consumer(m) => m.poll_timeout(now),
+            Self::Classic(m) => m.poll_timeout(now),
+        }
+    }
+
+    fn set_owned(&mut self, names: BTreeSet<TopicPartition>, ids: BTreeSet<IdPartition>) {
+        match self {
+            Self::Consumer(m) => m.set_owned(ids),
+            Self::Classic(m) => m.set_owned(names),
+        }
+    }
+
+    fn leave(&mut self) {
+        match self {
+            Self::Consumer(m) => m.leave(),
+            Self::Classic(m) => m.leave(),
+        }
+    }
+
+    fn rejoin(&mut self) {
+        match self {
+            Self::Consumer(m) => m.rejoin(),
+            Self::Classic(m) => m.rejoin(),
+        }
+    }
+
+    /// The member id and epoch (generation) now.
+    fn identity(&self) -> (String, i32) {
+        match self {
+            Self::Consumer(m) => (m.member_id().to_owned(), m.epoch()),
+            Self::Classic(m) => (m.member_id().to_owned(), m.generation()),
+        }
+    }
+}
+
+/// The way to the group coordinator.
+struct Link {
     client: Client,
     group: String,
-    membership: Membership,
     coordinator: Option<Arc<Connection>>,
+    /// How long a JoinGroup may be held: the rebalance timeout and a margin.
+    join_timeout: Duration,
+}
+
+impl Link {
+    async fn coordinator(&mut self) -> Result<Arc<Connection>, Error> {
+        if let Some(c) = &self.coordinator {
+            return Ok(Arc::clone(c));
+        }
+        let c = self.client.group_coordinator(&self.group).await?;
+        self.coordinator = Some(Arc::clone(&c));
+        Ok(c)
+    }
+
+    async fn send<R: kwire_protocol::messages::Request>(&mut self, req: R) -> Result<R::Response, Error> {
+        self.coordinator().await?.send(&req).await
+    }
+
+    /// The partition counts of `topics` (a topic not there yet has none), fresh from metadata.
+    async fn partition_counts(&self, topics: &BTreeSet<String>) -> Result<BTreeMap<String, i32>, Error> {
+        let mut out = BTreeMap::new();
+        for topic in topics {
+            self.client.invalidate(topic);
+            match self.client.topic(topic).await {
+                Ok(meta) => {
+                    out.insert(
+                        topic.clone(),
+                        i32::try_from(meta.partitions.len()).unwrap_or(i32::MAX),
+                    );
+                }
+                Err(e) if e.code() == Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+}
+
+struct Heartbeat {
+    link: Link,
+    /// A pattern the member matches itself (classic protocol): how often, and when next.
+    refresh: Option<(Topics, Duration, Instant)>,
+    member: Member,
     cmds: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<Event>,
     shared: Arc<Mutex<Shared>>,
     max_poll_interval: Duration,
 }
 
-/// The heartbeat loop of one member: sends what [`Membership`] asks for when it asks, and passes
-/// the answers on. Ends once the member has left (or on a fatal error).
+/// What one exchange with the coordinator came to.
+enum Step {
+    /// Nothing was due.
+    Idle,
+    /// A request was sent and its answer taken.
+    Done,
+    /// A fatal error: handed to the consumer; the task ends.
+    Stop,
+}
+
+/// The heartbeat loop of one member: sends what the protocol's state machine asks for when it
+/// asks, and passes the answers on. Ends once the member has left (or on a fatal error).
 async fn heartbeat(mut h: Heartbeat) {
     let mut leave_done: Option<oneshot::Sender<()>> = None;
     let mut left_for_poll = false;
     let mut rejoin_asked = false;
     loop {
         let now = Instant::now();
-        if let Some(req) = h.membership.poll_request(now) {
-            let outcome = h.send(req).await;
-            let now = Instant::now();
-            match outcome {
-                Ok(resp) => {
-                    let event = h.membership.handle_response(&resp, now);
-                    {
-                        let mut s = h.shared.lock().unwrap_or_else(|e| e.into_inner());
-                        s.member_id = h.membership.member_id().to_owned();
-                        s.epoch = h.membership.epoch();
+        match h.step(now).await {
+            Step::Stop => return,
+            Step::Done => {
+                if h.member.state() == MemberState::Left {
+                    if let Some(done) = leave_done.take() {
+                        let _ = done.send(());
+                        return;
                     }
-                    match event {
-                        Some(MembershipEvent::Assignment(a)) => {
-                            let _ = h.events.send(Event::Assignment(a, h.membership.epoch()));
-                        }
-                        Some(MembershipEvent::Lost) => {
-                            warn!(group = %h.group, code = %ErrorCode(resp.error_code), "fenced: partitions lost; joining again");
-                            let _ = h.events.send(Event::Lost);
-                        }
-                        Some(MembershipEvent::FindCoordinator) => h.coordinator = None,
-                        Some(MembershipEvent::Failed(code, message)) => {
-                            let _ = h.events.send(Event::Failed(Error::Broker(BrokerError {
-                                api: "ConsumerGroupHeartbeat",
-                                topic: None,
-                                partition: None,
-                                code,
-                                message,
-                            })));
-                            return;
-                        }
-                        _ => {}
-                    }
-                }
-                Err(e) if e.is_retriable() || matches!(e, Error::Connection(_)) => {
-                    debug!(group = %h.group, error = %e, "heartbeat failed; retrying");
-                    h.coordinator = None;
-                    h.membership.handle_failure(now);
-                }
-                Err(e) => {
-                    let _ = h.events.send(Event::Failed(e));
-                    return;
-                }
-            }
-            if h.membership.state() == MemberState::Left {
-                if let Some(done) = leave_done.take() {
-                    let _ = done.send(());
-                    return;
-                }
-                if left_for_poll {
-                    // Wait to be asked back (the consumer asks when it hands out the loss).
-                    let mut rejoin = rejoin_asked;
-                    rejoin_asked = false;
-                    while !rejoin {
-                        match h.cmds.recv().await {
-                            Some(Command::Rejoin) => rejoin = true,
-                            Some(Command::Owned(_)) => {}
-                            Some(Command::Leave(done)) => {
-                                let _ = done.send(());
-                                return;
+                    if left_for_poll {
+                        // Wait to be asked back (the consumer asks when it hands out the loss).
+                        let mut rejoin = rejoin_asked;
+                        rejoin_asked = false;
+                        while !rejoin {
+                            match h.cmds.recv().await {
+                                Some(Command::Rejoin) => rejoin = true,
+                                Some(Command::Owned(..)) => {}
+                                Some(Command::Leave(done)) => {
+                                    let _ = done.send(());
+                                    return;
+                                }
+                                None => return,
                             }
-                            None => return,
                         }
+                        h.member.rejoin();
+                        left_for_poll = false;
                     }
-                    h.membership.rejoin();
-                    left_for_poll = false;
                 }
+                continue;
             }
+            Step::Idle => {}
+        }
+        if let Some(event) = h.refresh_topics().await {
+            let _ = h.events.send(event);
             continue;
         }
         // Not polled for too long: leave, so that the partitions go to members that read.
@@ -320,26 +553,26 @@ async fn heartbeat(mut h: Heartbeat) {
             .unwrap_or_else(|e| e.into_inner())
             .last_poll
             .elapsed();
-        if !left_for_poll && idle > h.max_poll_interval && h.membership.state() == MemberState::Stable {
-            warn!(group = %h.group, ?idle, "not polled within the max poll interval; leaving the group");
+        if !left_for_poll && idle > h.max_poll_interval && h.member.state() == MemberState::Stable {
+            warn!(group = %h.link.group, ?idle, "not polled within the max poll interval; leaving the group");
             left_for_poll = true;
-            h.membership.leave();
+            h.member.leave();
             let _ = h.events.send(Event::Lost);
             continue;
         }
         let wake = h
-            .membership
+            .member
             .poll_timeout(now)
             .unwrap_or(now + Duration::from_secs(1))
             .min(now + Duration::from_secs(1));
         tokio::select! {
             cmd = h.cmds.recv() => match cmd {
-                Some(Command::Owned(owned)) => h.membership.set_owned(owned),
+                Some(Command::Owned(names, ids)) => h.member.set_owned(names, ids),
                 Some(Command::Rejoin) => rejoin_asked = left_for_poll,
                 Some(Command::Leave(done)) => {
                     leave_done = Some(done);
-                    h.membership.leave();
-                    if h.membership.state() == MemberState::Left {
+                    h.member.leave();
+                    if h.member.state() == MemberState::Left {
                         if let Some(done) = leave_done.take() {
                             let _ = done.send(());
                         }
@@ -348,8 +581,8 @@ async fn heartbeat(mut h: Heartbeat) {
                 }
                 // The consumer was dropped without close: leave all the same.
                 None => {
-                    h.membership.leave();
-                    if h.membership.state() == MemberState::Left {
+                    h.member.leave();
+                    if h.member.state() == MemberState::Left {
                         return;
                     }
                     let (tx, _rx) = oneshot::channel();
@@ -362,28 +595,179 @@ async fn heartbeat(mut h: Heartbeat) {
 }
 
 impl Heartbeat {
-    async fn send(
-        &mut self,
-        req: ConsumerGroupHeartbeatRequest,
-    ) -> Result<kwire_protocol::messages::ConsumerGroupHeartbeatResponse, Error> {
-        let conn = match &self.coordinator {
-            Some(c) => Arc::clone(c),
-            None => {
-                let c = self.client.group_coordinator(&self.group).await?;
-                self.coordinator = Some(Arc::clone(&c));
-                c
-            }
+    /// Matches a pattern subscription again when it is time: the member joins again if the
+    /// topics changed (the event: an eager member's partitions go first).
+    async fn refresh_topics(&mut self) -> Option<Event> {
+        let (topics, every, next) = self.refresh.as_mut()?;
+        if Instant::now() < *next {
+            return None;
+        }
+        *next = Instant::now() + *every;
+        let Member::Classic(m) = &mut self.member else {
+            return None;
         };
-        conn.send_built(|version| {
-            let mut req = req;
-            // Before KIP-1082 (v0) the coordinator names a joining member.
-            if version == 0 && req.member_epoch == 0 {
-                req.member_id = String::new();
+        match topics.resolve(&self.link.client).await {
+            Ok(names) => match m.set_topics(names) {
+                Some(ClassicEvent::Assignment(a)) => {
+                    Some(Event::Assignment(Target::Names(a), m.generation()))
+                }
+                _ => None,
+            },
+            Err(e) => {
+                debug!(group = %self.link.group, error = %e, "matching the topic pattern failed; trying at the next refresh");
+                None
             }
-            req
-        })
-        .await
+        }
     }
+
+    /// Sends the request due now, if one is, and takes its answer.
+    async fn step(&mut self, now: Instant) -> Step {
+        let step = match &mut self.member {
+            Member::Consumer(m) => consumer_step(m, &mut self.link, &self.events, now).await,
+            Member::Classic(m) => classic_step(m, &mut self.link, &self.events, now).await,
+        };
+        let (member_id, epoch) = self.member.identity();
+        let mut s = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        s.member_id = member_id;
+        s.epoch = epoch;
+        step
+    }
+}
+
+/// A failed exchange: retried (true) when the error is of the kind that passes, else handed on.
+fn retriable(e: &Error, link: &mut Link, events: &mpsc::UnboundedSender<Event>) -> bool {
+    if e.is_retriable() || matches!(e, Error::Connection(_)) {
+        debug!(group = %link.group, error = %e, "group request failed; retrying");
+        link.coordinator = None;
+        return true;
+    }
+    let _ = events.send(Event::Failed(e.clone()));
+    false
+}
+
+fn failed(api: &'static str, code: ErrorCode, message: Option<String>) -> Event {
+    Event::Failed(Error::Broker(BrokerError {
+        api,
+        topic: None,
+        partition: None,
+        code,
+        message,
+    }))
+}
+
+async fn consumer_step(
+    m: &mut Membership,
+    link: &mut Link,
+    events: &mpsc::UnboundedSender<Event>,
+    now: Instant,
+) -> Step {
+    let Some(req) = m.poll_request(now) else {
+        return Step::Idle;
+    };
+    let outcome = match link.coordinator().await {
+        Ok(conn) => {
+            conn.send_built(|version| {
+                let mut req = req;
+                // Before KIP-1082 (v0) the coordinator names a joining member.
+                if version == 0 && req.member_epoch == 0 {
+                    req.member_id = String::new();
+                }
+                req
+            })
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    let now = Instant::now();
+    match outcome {
+        Ok(resp) => match m.handle_response(&resp, now) {
+            Some(MembershipEvent::Assignment(a)) => {
+                let _ = events.send(Event::Assignment(Target::Ids(a), m.epoch()));
+            }
+            Some(MembershipEvent::Lost) => {
+                warn!(group = %link.group, code = %ErrorCode(resp.error_code), "fenced: partitions lost; joining again");
+                let _ = events.send(Event::Lost);
+            }
+            Some(MembershipEvent::FindCoordinator) => link.coordinator = None,
+            Some(MembershipEvent::Failed(code, message)) => {
+                let _ = events.send(failed("ConsumerGroupHeartbeat", code, message));
+                return Step::Stop;
+            }
+            _ => {}
+        },
+        Err(e) if retriable(&e, link, events) => m.handle_failure(now),
+        Err(_) => return Step::Stop,
+    }
+    Step::Done
+}
+
+async fn classic_step(
+    m: &mut ClassicMembership,
+    link: &mut Link,
+    events: &mpsc::UnboundedSender<Event>,
+    now: Instant,
+) -> Step {
+    let Some(req) = m.poll_request(now) else {
+        return Step::Idle;
+    };
+    let outcome = match req {
+        ClassicRequest::Join(req) => {
+            // Held by the coordinator until the group has formed: up to the rebalance timeout.
+            let join_timeout = link.join_timeout;
+            match link.coordinator().await {
+                Ok(conn) => conn
+                    .send_within(&req, join_timeout)
+                    .await
+                    .map(|resp| m.handle_join(&resp, Instant::now())),
+                Err(e) => Err(e),
+            }
+        }
+        ClassicRequest::Sync(req) => link.send(req).await.map(|r| m.handle_sync(&r, Instant::now())),
+        ClassicRequest::Heartbeat(req) => link
+            .send(req)
+            .await
+            .map(|r| m.handle_heartbeat(&r, Instant::now())),
+        ClassicRequest::Leave(req) => link.send::<LeaveGroupRequest>(req).await.map(|_| {
+            m.handle_leave();
+            None
+        }),
+    };
+    let event = match outcome {
+        Ok(event) => event,
+        Err(e) if retriable(&e, link, events) => {
+            m.handle_failure(Instant::now());
+            return Step::Done;
+        }
+        Err(_) => return Step::Stop,
+    };
+    match event {
+        Some(ClassicEvent::Lead(assignor, members)) => {
+            let topics: BTreeSet<String> = members.iter().flat_map(|s| s.topics.iter().cloned()).collect();
+            match link.partition_counts(&topics).await {
+                Ok(counts) => {
+                    let assignment = crate::core::assignor::assign(assignor, &members, &counts);
+                    info!(group = %link.group, assignor = assignor.name(), members = members.len(), "assigned as the leader");
+                    m.set_leader_assignment(assignment);
+                }
+                Err(e) if retriable(&e, link, events) => m.handle_failure(Instant::now()),
+                Err(_) => return Step::Stop,
+            }
+        }
+        Some(ClassicEvent::Assignment(a)) => {
+            let _ = events.send(Event::Assignment(Target::Names(a), m.generation()));
+        }
+        Some(ClassicEvent::Lost) => {
+            warn!(group = %link.group, "out of the generation: partitions lost; joining again");
+            let _ = events.send(Event::Lost);
+        }
+        Some(ClassicEvent::FindCoordinator) => link.coordinator = None,
+        Some(ClassicEvent::Failed(api, code, message)) => {
+            let _ = events.send(failed(api, code, message));
+            return Step::Stop;
+        }
+        _ => {}
+    }
+    Step::Done
 }
 
 /// A member of a consumer group: a [`Consumer`] of the partitions the group coordinator gives
@@ -391,9 +775,10 @@ impl Heartbeat {
 pub struct GroupConsumer {
     consumer: Consumer,
     client: Client,
+    protocol: GroupProtocol,
     group: String,
     instance_id: Option<String>,
-    topics: Vec<String>,
+    topics: Topics,
     /// Topic id -> name, for the subscribed topics.
     ids: HashMap<Uuid, String>,
     owned: BTreeSet<TopicPartition>,
@@ -442,6 +827,11 @@ impl GroupConsumer {
     /// This member's epoch (0 until the coordinator has answered the join).
     pub fn member_epoch(&self) -> i32 {
         self.shared.lock().unwrap_or_else(|e| e.into_inner()).epoch
+    }
+
+    /// The group protocol this member speaks.
+    pub fn protocol(&self) -> GroupProtocol {
+        self.protocol
     }
 
     /// The partitions this member owns now.
@@ -589,7 +979,7 @@ impl GroupConsumer {
             .iter()
             .filter_map(|(t, p)| Some((*ids.get(t.as_str())?, *p)))
             .collect();
-        let _ = self.cmds.send(Command::Owned(owned));
+        let _ = self.cmds.send(Command::Owned(self.owned.clone(), owned));
     }
 
     /// The names of `ids`, from the metadata of the subscribed topics (asked again for an id not
@@ -598,7 +988,7 @@ impl GroupConsumer {
         if ids.iter().all(|(id, _)| self.ids.contains_key(id)) {
             return Ok(());
         }
-        for topic in &self.topics {
+        for topic in &self.topics.resolve(&self.client).await? {
             self.client.invalidate(topic);
             match self.client.topic(topic).await {
                 Ok(meta) => {
@@ -631,11 +1021,16 @@ impl GroupConsumer {
                 // Commits from now on are made at the epoch this assignment came with (not at one
                 // the heartbeat task reached since, for partitions this consumer may have lost).
                 self.epoch = epoch;
-                self.names(&target).await?;
-                let target: BTreeSet<TopicPartition> = target
-                    .iter()
-                    .filter_map(|(id, p)| Some((self.ids.get(id)?.clone(), *p)))
-                    .collect();
+                let target: BTreeSet<TopicPartition> = match target {
+                    Target::Names(names) => names,
+                    Target::Ids(target) => {
+                        self.names(&target).await?;
+                        target
+                            .iter()
+                            .filter_map(|(id, p)| Some((self.ids.get(id)?.clone(), *p)))
+                            .collect()
+                    }
+                };
                 let revoked: Vec<TopicPartition> = self.owned.difference(&target).cloned().collect();
                 let added: Vec<TopicPartition> = target.difference(&self.owned).cloned().collect();
                 if !added.is_empty() {

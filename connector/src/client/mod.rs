@@ -45,7 +45,7 @@ pub use consumer::{
 };
 pub use error::{BrokerError, ClientError, ConnectionError, Error, ProtocolError, TransactionError};
 pub use fetch::{IsolationLevel, OffsetReset};
-pub use group::{GroupConsumer, GroupConsumerBuilder, GroupEvent, TopicPartition};
+pub use group::{Assignor, GroupConsumer, GroupConsumerBuilder, GroupEvent, GroupProtocol, TopicPartition};
 pub use group_admin::{GroupDescription, GroupListing, GroupMember, GroupOffset};
 pub use producer::{Acks, DeliveryFuture, Producer, ProducerBuilder, ProducerRecord, RecordMetadata};
 pub use properties::parse_properties;

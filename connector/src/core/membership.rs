@@ -72,6 +72,8 @@ pub struct Membership {
     epoch: i32,
     instance_id: Option<String>,
     topics: Vec<String>,
+    /// Subscribed by pattern too (matched by the coordinator, ConsumerGroupHeartbeat v1+).
+    regex: Option<String>,
     rebalance_timeout_ms: i32,
     state: MemberState,
     interval: Duration,
@@ -100,6 +102,7 @@ impl Membership {
             epoch: 0,
             instance_id,
             topics,
+            regex: None,
             rebalance_timeout_ms: i32::try_from(rebalance_timeout.as_millis()).unwrap_or(i32::MAX),
             state: MemberState::Joining,
             interval: Duration::from_secs(5),
@@ -109,6 +112,13 @@ impl Membership {
             owned: BTreeSet::new(),
             backoff: MIN_BACKOFF,
         }
+    }
+
+    /// Subscribes to the topics whose whole name `regex` matches too (the coordinator's RE2
+    /// syntax), as well as to the named ones.
+    pub fn with_regex(mut self, regex: &str) -> Self {
+        self.regex = Some(regex.to_owned());
+        self
     }
 
     /// The member id.
@@ -166,6 +176,7 @@ impl Membership {
             instance_id: self.instance_id.clone(),
             rebalance_timeout_ms: self.rebalance_timeout_ms,
             subscribed_topic_names: Some(self.topics.clone()),
+            subscribed_topic_regex: self.regex.clone(),
             topic_partitions: Some(topics),
             ..Default::default()
         })

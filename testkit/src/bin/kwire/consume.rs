@@ -4,7 +4,8 @@
 //! Each instance is a task that fetches its partitions from their leaders and hands the records to
 //! the printer in offset order.
 //!
-//! With `--group G` the command joins consumer group G (KIP-848's protocol): the group's members,
+//! With `--group G` the command joins consumer group G (KIP-848's protocol where the broker has it,
+//! else the classic one; `--group-protocol` chooses): the group's members,
 //! several `kwire consume --group G` or any other Kafka consumer, split the partitions, which move
 //! as members come and go; what is printed is committed every 5 s, before a partition goes, and at
 //! exit. With `--group G --assign` it reads every partition without joining, as Flink's source
@@ -15,8 +16,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use kwire_connector::client::{
-    Client, Consumer, ConsumerBuilder, Error, GroupEvent, IsolationLevel, OffsetReset, OutOfRangePolicy,
-    StartOffset,
+    Assignor, Client, Consumer, ConsumerBuilder, Error, GroupEvent, GroupProtocol, IsolationLevel,
+    OffsetReset, OutOfRangePolicy, StartOffset,
 };
 use kwire_connector::core::assign::owner;
 use kwire_protocol::records::ConsumerRecord;
@@ -55,10 +56,39 @@ pub(crate) struct Args {
     /// given).
     #[arg(long, requires = "group")]
     assign: bool,
+    /// With --group: the group protocol, `consumer` (KIP-848) or `classic` [default: consumer
+    /// where the broker offers it, else classic].
+    #[arg(long, value_enum, requires = "group", value_name = "PROTOCOL")]
+    group_protocol: Option<GroupProtocolArg>,
+    /// With --group-protocol classic: the assignors offered, in order of preference (range,
+    /// roundrobin, cooperative-sticky) [default: cooperative-sticky].
+    #[arg(
+        long,
+        value_enum,
+        requires = "group",
+        value_delimiter = ',',
+        value_name = "ASSIGNOR"
+    )]
+    assignor: Vec<AssignorArg>,
     /// Whether records of open or aborted transactions are printed [default: uncommitted, or
     /// `isolation.level` of --config].
     #[arg(long, value_enum)]
     isolation: Option<Isolation>,
+}
+
+/// `--group-protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum GroupProtocolArg {
+    Consumer,
+    Classic,
+}
+
+/// `--assignor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum AssignorArg {
+    Range,
+    Roundrobin,
+    CooperativeSticky,
 }
 
 /// `--from`.
@@ -326,10 +356,28 @@ async fn run_in_group(args: &Args, group: &str, consumer: ConsumerBuilder) -> an
         StartAt::Latest => StartOffset::Latest,
         StartAt::Timestamp(ms) => StartOffset::Timestamp(ms),
     };
-    let mut member = consumer
+    let mut builder = consumer
         .out_of_range(OutOfRangePolicy::always(OffsetReset::Earliest))
         .group(group)
-        .start_without_commit(start)
+        .start_without_commit(start);
+    match args.group_protocol {
+        Some(GroupProtocolArg::Consumer) => builder = builder.protocol(GroupProtocol::Consumer),
+        Some(GroupProtocolArg::Classic) => builder = builder.protocol(GroupProtocol::Classic),
+        None => {}
+    }
+    if !args.assignor.is_empty() {
+        let assignors: Vec<Assignor> = args
+            .assignor
+            .iter()
+            .map(|a| match a {
+                AssignorArg::Range => Assignor::Range,
+                AssignorArg::Roundrobin => Assignor::RoundRobin,
+                AssignorArg::CooperativeSticky => Assignor::CooperativeSticky,
+            })
+            .collect();
+        builder = builder.assignors(&assignors);
+    }
+    let mut member = builder
         .subscribe(&[args.topic.as_str()])
         .await
         .map_err(|e| anyhow::anyhow!("cannot join group `{group}`: {}", describe(&e)))?;
