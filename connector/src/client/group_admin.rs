@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
+use kwire_protocol::consumer_protocol::{decode_versioned, ConsumerProtocolAssignment};
 use kwire_protocol::messages::{ConsumerGroupDescribeRequest, DescribeGroupsRequest, ListGroupsRequest};
-use kwire_protocol::primitives::{Ctx, Decoder, Wire};
 use kwire_protocol::{ErrorCode, Uuid};
 
 use super::{Client, Error};
@@ -279,25 +279,20 @@ impl Client {
 }
 
 /// The partitions of a classic consumer group member's assignment (the consumer protocol's
-/// ConsumerProtocolAssignment: version, then topics with their partitions, then user data);
-/// `None` when the bytes are not one.
+/// ConsumerProtocolAssignment); `None` when the bytes are not one.
 fn consumer_assignment(bytes: &Bytes) -> Option<Vec<(String, i32)>> {
-    let mut d = Decoder::new(bytes.clone());
-    let ctx = Ctx::new(0, false);
-    let _version = i16::decode(&mut d, ctx).ok()?;
-    let topics = i32::decode(&mut d, ctx).ok()?;
-    let mut out = Vec::new();
-    for _ in 0..topics.max(0) {
-        let topic = String::decode(&mut d, ctx).ok()?;
-        let partitions = Vec::<i32>::decode(&mut d, ctx).ok()?;
-        out.extend(partitions.into_iter().map(|p| (topic.clone(), p)));
-    }
-    Some(out)
+    let a = decode_versioned::<ConsumerProtocolAssignment>(bytes).ok()?;
+    Some(
+        a.assigned_partitions
+            .iter()
+            .flat_map(|t| t.partitions.iter().map(|p| (t.topic.clone(), *p)))
+            .collect(),
+    )
 }
 
 #[cfg(test)]
 mod tests {
-    use kwire_protocol::primitives::Encoder;
+    use kwire_protocol::primitives::{Ctx, Encoder, Wire};
 
     use super::*;
 
