@@ -431,8 +431,24 @@ impl Client {
         self.coordinator(group, GROUP_KEY).await
     }
 
+    /// A connection of its own to the coordinator of `group`, not shared with the client's other
+    /// requests: for a classic group member, whose JoinGroup and SyncGroup the coordinator holds
+    /// until the group has formed (and a broker answers a connection's requests in order).
+    pub(crate) async fn dedicated_group_coordinator(&self, group: &str) -> Result<Arc<Connection>, Error> {
+        self.find_coordinator(group, GROUP_KEY, true).await
+    }
+
     /// The coordinator of `key`: a consumer group (`key_type` 0) or a transactional id (1).
     pub(crate) async fn coordinator(&self, key: &str, key_type: i8) -> Result<Arc<Connection>, Error> {
+        self.find_coordinator(key, key_type, false).await
+    }
+
+    async fn find_coordinator(
+        &self,
+        key: &str,
+        key_type: i8,
+        dedicated: bool,
+    ) -> Result<Arc<Connection>, Error> {
         self.retry(None, || async {
             let conn = self.any_broker().await?;
             let resp = conn
@@ -458,7 +474,12 @@ impl Client {
             if !code.is_ok() {
                 return Err(Error::broker_at("FindCoordinator", code, key, None));
             }
-            self.connection(&format!("{host}:{port}")).await
+            let addr = format!("{host}:{port}");
+            if dedicated {
+                let config = self.inner.config.connection.clone();
+                return Ok(Arc::new(Connection::connect(&addr, config).await?));
+            }
+            self.connection(&addr).await
         })
         .await
     }

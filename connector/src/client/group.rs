@@ -302,8 +302,9 @@ impl GroupConsumerBuilder {
             link: Link {
                 client: client.clone(),
                 group: self.group.clone(),
-                coordinator: Some(conn),
+                coordinator: (protocol == GroupProtocol::Consumer).then_some(conn),
                 join_timeout: self.max_poll_interval + Duration::from_secs(5),
+                dedicated: protocol == GroupProtocol::Classic,
             },
             refresh: match (&subscription, &member) {
                 (Topics::Pattern(..), Member::Classic(_)) => Some((
@@ -446,6 +447,9 @@ struct Link {
     coordinator: Option<Arc<Connection>>,
     /// How long a JoinGroup may be held: the rebalance timeout and a margin.
     join_timeout: Duration,
+    /// A connection of the member's own (classic protocol: its held JoinGroup must not hold up
+    /// the requests of others, as a broker answers a connection's requests in order).
+    dedicated: bool,
 }
 
 impl Link {
@@ -453,7 +457,11 @@ impl Link {
         if let Some(c) = &self.coordinator {
             return Ok(Arc::clone(c));
         }
-        let c = self.client.group_coordinator(&self.group).await?;
+        let c = if self.dedicated {
+            self.client.dedicated_group_coordinator(&self.group).await?
+        } else {
+            self.client.group_coordinator(&self.group).await?
+        };
         self.coordinator = Some(Arc::clone(&c));
         Ok(c)
     }
@@ -955,10 +963,13 @@ impl GroupConsumer {
         Ok(())
     }
 
-    /// Commits (with automatic commits on) and leaves the group.
+    /// Commits (with automatic commits on) and leaves the group, within 30 s (the Java client's
+    /// default close timeout). Under the classic protocol a commit refused because the group is
+    /// rebalancing is made again at the generation the rebalance gives this member.
     pub async fn close(mut self) -> Result<(), Error> {
+        let deadline = Instant::now() + Duration::from_secs(30);
         let committed = if self.auto_commit.is_some() && !self.failed {
-            self.commit().await
+            self.commit_through_rebalance(deadline).await
         } else {
             Ok(())
         };
@@ -970,6 +981,29 @@ impl GroupConsumer {
             task.abort();
         }
         committed
+    }
+
+    /// Commits; when a classic group's rebalance is under way (REBALANCE_IN_PROGRESS, or
+    /// ILLEGAL_GENERATION once the next generation has formed) waits for this member's next
+    /// assignment, and commits again at its generation.
+    async fn commit_through_rebalance(&mut self, deadline: Instant) -> Result<(), Error> {
+        loop {
+            let e = match self.commit().await {
+                Err(e) if self.protocol == GroupProtocol::Classic => e,
+                other => return other,
+            };
+            if !matches!(
+                e.code(),
+                Some(ErrorCode::REBALANCE_IN_PROGRESS | ErrorCode::ILLEGAL_GENERATION)
+            ) {
+                return Err(e);
+            }
+            debug!(group = %self.group, error = %e, "commit refused during a rebalance; committing at the next generation");
+            match tokio::time::timeout_at(deadline.into(), self.events.recv()).await {
+                Ok(Some(Event::Assignment(_, generation))) => self.epoch = generation,
+                _ => return Err(e),
+            }
+        }
     }
 
     fn report_owned(&mut self) {
