@@ -9,10 +9,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
 use kwire_protocol::consumer_protocol::{decode_versioned, ConsumerProtocolAssignment};
-use kwire_protocol::messages::{ConsumerGroupDescribeRequest, DescribeGroupsRequest, ListGroupsRequest};
+use kwire_protocol::messages::{
+    ConsumerGroupDescribeRequest, ConsumerGroupHeartbeatRequest, DescribeGroupsRequest, ListGroupsRequest,
+};
 use kwire_protocol::{ErrorCode, Uuid};
 
-use super::{Client, Error};
+use super::connection::Connection;
+use super::{Client, Error, ProtocolError};
 
 /// A group as ListGroups names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,7 +121,11 @@ impl Client {
     pub async fn describe_group(&self, group: &str) -> Result<GroupDescription, Error> {
         self.retry(None, || async {
             let conn = self.group_coordinator(group).await?;
-            if conn.version_for::<ConsumerGroupDescribeRequest>().is_ok() {
+            // Only a broker with KIP-848's protocol has consumer groups to describe (tansu offers
+            // ConsumerGroupDescribe without it, and answers for classic groups).
+            if conn.version_for::<ConsumerGroupDescribeRequest>().is_ok()
+                && conn.version_for::<ConsumerGroupHeartbeatRequest>().is_ok()
+            {
                 let resp = conn
                     .send_built(|_| ConsumerGroupDescribeRequest {
                         group_ids: vec![group.to_owned()],
@@ -126,12 +133,7 @@ impl Client {
                     })
                     .await?;
                 let Some(g) = resp.groups.into_iter().next() else {
-                    return Err(Error::broker_at(
-                        "ConsumerGroupDescribe",
-                        ErrorCode::UNKNOWN_SERVER_ERROR,
-                        group,
-                        None,
-                    ));
+                    return Err(no_group("ConsumerGroupDescribe", &conn, group));
                 };
                 match ErrorCode(g.error_code) {
                     ErrorCode::NONE => {
@@ -170,12 +172,7 @@ impl Client {
                 })
                 .await?;
             let Some(g) = resp.groups.into_iter().next() else {
-                return Err(Error::broker_at(
-                    "DescribeGroups",
-                    ErrorCode::UNKNOWN_SERVER_ERROR,
-                    group,
-                    None,
-                ));
+                return Err(no_group("DescribeGroups", &conn, group));
             };
             let code = ErrorCode(g.error_code);
             if !code.is_ok() && code != ErrorCode::GROUP_ID_NOT_FOUND {
@@ -276,6 +273,15 @@ impl Client {
         })
         .await
     }
+}
+
+/// An answer about `group` that holds no group.
+fn no_group(api: &'static str, conn: &Connection, group: &str) -> Error {
+    Error::Protocol(ProtocolError::InvalidResponse {
+        api,
+        broker: conn.addr().to_owned(),
+        reason: format!("no group in the answer for group {group}"),
+    })
 }
 
 /// The partitions of a classic consumer group member's assignment (the consumer protocol's
