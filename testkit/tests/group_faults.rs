@@ -15,9 +15,18 @@ use kwire_testkit::broker::BrokerKind;
 use kwire_testkit::proxy::FaultProxy;
 use kwire_testkit::LocalBroker;
 
-fn broker() -> (LocalBroker, FaultProxy) {
-    LocalBroker::behind_proxy_kind(BrokerKind::Apache)
-        .unwrap_or_else(|e| panic!("Apache Kafka is needed for this test: {e}"))
+/// Apache Kafka behind the fault proxy, with `topic` of `partitions` holding `records` records.
+async fn set_up(topic: &str, partitions: i32, records: i64) -> (LocalBroker, FaultProxy, Client) {
+    let (broker, proxy) = LocalBroker::behind_proxy_kind(BrokerKind::Apache)
+        .unwrap_or_else(|e| panic!("Apache Kafka is needed for this test: {e}"));
+    let client = Client::builder()
+        .bootstrap(broker.bootstrap())
+        .build()
+        .await
+        .unwrap();
+    client.create_topic(topic, partitions, 1).await.unwrap();
+    produce(&client, topic, partitions, records).await;
+    (broker, proxy, client)
 }
 
 async fn join(client: &Client, group: &str, topic: &str) -> GroupConsumer {
@@ -68,14 +77,7 @@ async fn until(consumer: &mut GroupConsumer, what: &str, mut stop: impl FnMut(&G
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_member_loses_its_partitions_commits_nothing_stale_and_rejoins_from_the_last_commit() {
-    let (broker, proxy) = broker();
-    let client = Client::builder()
-        .bootstrap(broker.bootstrap())
-        .build()
-        .await
-        .unwrap();
-    client.create_topic("fenced", 2, 1).await.unwrap();
-    produce(&client, "fenced", 2, 100).await;
+    let (_broker, proxy, client) = set_up("fenced", 2, 100).await;
 
     let mut a = join(&client, "fence", "fenced").await;
     // Read everything; commit only the first half of each partition.
@@ -139,14 +141,7 @@ async fn an_expired_member_loses_its_partitions_commits_nothing_stale_and_rejoin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cut_join_sync_and_heartbeat_connections_are_survived_and_every_record_is_read_once() {
-    let (broker, proxy) = broker();
-    let client = Client::builder()
-        .bootstrap(broker.bootstrap())
-        .build()
-        .await
-        .unwrap();
-    client.create_topic("cuts", 4, 1).await.unwrap();
-    produce(&client, "cuts", 4, 200).await;
+    let (_broker, proxy, client) = set_up("cuts", 4, 200).await;
 
     let mut readers: BTreeMap<(i32, i64), u32> = BTreeMap::new();
     // The first member's JoinGroup and SyncGroup are cut once each after reaching the coordinator.
