@@ -76,7 +76,7 @@ async fn until(consumer: &mut GroupConsumer, what: &str, mut stop: impl FnMut(&G
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_expired_member_loses_its_partitions_commits_nothing_stale_and_rejoins_from_the_last_commit() {
+async fn an_expired_classic_member_loses_its_partitions_commits_nothing_stale_and_rejoins_from_the_last_commit() {
     let (_broker, proxy, client) = set_up("fenced", 2, 100).await;
 
     let mut a = join(&client, "fence", "fenced").await;
@@ -140,7 +140,7 @@ async fn an_expired_member_loses_its_partitions_commits_nothing_stale_and_rejoin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cut_join_sync_and_heartbeat_connections_are_survived_and_every_record_is_read_once() {
+async fn classic_members_survive_cut_join_sync_and_heartbeat_connections_and_read_every_record_once() {
     let (_broker, proxy, client) = set_up("cuts", 4, 200).await;
 
     let mut readers: BTreeMap<(i32, i64), u32> = BTreeMap::new();
