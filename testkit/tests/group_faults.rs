@@ -76,7 +76,7 @@ async fn until(consumer: &mut GroupConsumer, what: &str, mut stop: impl FnMut(&G
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_expired_classic_member_loses_its_partitions_commits_nothing_stale_and_rejoins_from_the_last_commit() {
+async fn an_expired_classic_member_loses_its_partitions_commits_nothing_stale_and_rejoins() {
     let (_broker, proxy, client) = set_up("fenced", 2, 100).await;
 
     let mut a = join(&client, "fence", "fenced").await;
