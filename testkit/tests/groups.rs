@@ -881,3 +881,84 @@ async fn wait_owned(consumer: &mut kwire_connector::client::GroupConsumer, want:
         }
     }
 }
+
+/// Static membership (KIP-345): a member with a group instance id that closes and comes back
+/// under the same id within the session timeout gets its partitions back, and the other member
+/// is not disturbed (no revocation, no new assignment); under both protocols.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_static_member_that_comes_back_gets_its_partitions_without_a_rebalance() {
+    let broker = broker();
+    let client = client(&broker).await.unwrap();
+    client.create_topic(TOPIC, PARTITIONS, 1).await.unwrap();
+    for (proto, group) in [
+        (Proto::Consumer, "static-c"),
+        (Proto::Classic(&[Assignor::CooperativeSticky]), "static-k"),
+        (Proto::Classic(&[Assignor::Range]), "static-r"),
+    ] {
+        println!("{proto:?}");
+        let join = |id: &str| {
+            builder(client.clone(), proto, group)
+                .instance_id(id)
+                .subscribe(&[TOPIC])
+        };
+        let mut a = join("a").await.unwrap();
+        let mut b = join("b").await.unwrap();
+        // Both own partitions, all six between them.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while a.assignment().len() + b.assignment().len() != PARTITIONS as usize
+            || a.assignment().is_empty()
+            || b.assignment().is_empty()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "no split: a {:?}, b {:?}",
+                a.assignment(),
+                b.assignment()
+            );
+            for m in [&mut a, &mut b] {
+                if let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(100), m.next()).await {
+                    if let GroupEvent::Revoked(_) = e.unwrap() {
+                        m.commit().await.unwrap();
+                    }
+                }
+            }
+        }
+        let had = a.assignment();
+        let b_had = b.assignment();
+        a.close().await.unwrap();
+        let mut again = join("a").await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while again.assignment() != had {
+            assert!(
+                Instant::now() < deadline,
+                "a came back with {:?}, had {had:?}",
+                again.assignment()
+            );
+            if let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(100), again.next()).await {
+                e.unwrap();
+            }
+            if let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(10), b.next()).await {
+                match e.unwrap() {
+                    GroupEvent::Records(_) => {}
+                    other => panic!("b was disturbed while a came back: {other:?}"),
+                }
+            }
+        }
+        // A few heartbeats more: b still undisturbed.
+        let quiet = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < quiet {
+            if let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(100), b.next()).await {
+                match e.unwrap() {
+                    GroupEvent::Records(_) => {}
+                    other => panic!("b was disturbed after a came back: {other:?}"),
+                }
+            }
+            if let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(10), again.next()).await {
+                e.unwrap();
+            }
+        }
+        assert_eq!(b.assignment(), b_had);
+        again.close().await.unwrap();
+        b.close().await.unwrap();
+    }
+}

@@ -842,6 +842,51 @@ mod tests {
     }
 
     #[test]
+    fn a_moved_coordinator_is_found_again_and_a_lost_sync_joins_again() {
+        let now = Instant::now();
+        let mut m = member(vec![Assignor::CooperativeSticky]);
+        joined(&mut m, &[0], now);
+        let later = now + Duration::from_secs(3);
+        assert!(matches!(
+            m.poll_request(later),
+            Some(ClassicRequest::Heartbeat(_))
+        ));
+        let moved = HeartbeatResponse {
+            error_code: ErrorCode::NOT_COORDINATOR.0,
+            ..Default::default()
+        };
+        assert_eq!(
+            m.handle_heartbeat(&moved, later),
+            Some(ClassicEvent::FindCoordinator)
+        );
+        assert!(m.poll_request(later).is_none(), "after a backoff");
+        let retry = later + MIN_BACKOFF;
+        assert!(
+            matches!(m.poll_request(retry), Some(ClassicRequest::Heartbeat(h)) if h.generation_id == 1),
+            "the same heartbeat, to the coordinator found again"
+        );
+        // A SyncGroup whose answer is lost on the way: the join starts over.
+        m.handle_failure(retry);
+        m.phase = Phase::Syncing;
+        m.handle_failure(retry);
+        assert_eq!(m.state(), MemberState::Joining);
+        let moved_sync = SyncGroupResponse {
+            error_code: ErrorCode::COORDINATOR_LOAD_IN_PROGRESS.0,
+            ..Default::default()
+        };
+        m.phase = Phase::Syncing;
+        assert_eq!(
+            m.handle_sync(&moved_sync, retry),
+            Some(ClassicEvent::FindCoordinator)
+        );
+        assert_eq!(
+            m.state(),
+            MemberState::Joining,
+            "a sync belongs to its generation"
+        );
+    }
+
+    #[test]
     fn an_error_it_cannot_go_on_from_names_the_request() {
         let now = Instant::now();
         let mut m = member(vec![Assignor::Range]);
