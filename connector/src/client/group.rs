@@ -172,7 +172,9 @@ impl GroupConsumerBuilder {
     }
 
     /// The group protocol (default: [`GroupProtocol::Consumer`] where the group coordinator
-    /// offers it, as Apache Kafka 4 does, else [`GroupProtocol::Classic`]).
+    /// speaks it, as Apache Kafka 4 does, else [`GroupProtocol::Classic`]: a coordinator that
+    /// offers ConsumerGroupHeartbeat but turns the join down with UNSUPPORTED_VERSION, as Kafka
+    /// 3.x does by default, gets a classic member).
     pub fn protocol(mut self, protocol: GroupProtocol) -> Self {
         self.protocol = Some(protocol);
         self
@@ -235,6 +237,19 @@ impl GroupConsumerBuilder {
         self.join(Topics::Pattern(pattern.to_owned(), re)).await
     }
 
+    /// A classic membership of this builder's group, subscribed to `topics`.
+    fn classic(&self, topics: Vec<String>) -> ClassicMembership {
+        ClassicMembership::new(
+            &self.group,
+            topics,
+            self.assignors.clone(),
+            self.instance_id.clone(),
+            self.session_timeout,
+            self.max_poll_interval,
+            self.heartbeat_interval,
+        )
+    }
+
     async fn join(self, subscription: Topics) -> Result<GroupConsumer, Error> {
         let client = self.consumer.client_ref().clone();
         if self.assignors.is_empty() {
@@ -278,21 +293,24 @@ impl GroupConsumerBuilder {
                 conn.version_for::<JoinGroupRequest>()?;
                 conn.version_for::<SyncGroupRequest>()?;
                 conn.version_for::<HeartbeatRequest>()?;
-                let membership = ClassicMembership::new(
-                    &self.group,
-                    subscription.resolve(&client).await?,
-                    self.assignors.clone(),
-                    self.instance_id.clone(),
-                    self.session_timeout,
-                    self.max_poll_interval,
-                    self.heartbeat_interval,
-                );
-                (Member::Classic(Box::new(membership)), String::new())
+                let topics = subscription.resolve(&client).await?;
+                (Member::Classic(Box::new(self.classic(topics))), String::new())
             }
+        };
+        // Chosen for the broker rather than by the caller: a broker that offers
+        // ConsumerGroupHeartbeat with the protocol off (Kafka 3.x) answers UNSUPPORTED_VERSION to
+        // the join, and the member goes on under the classic protocol instead.
+        let fallback = match (self.protocol, protocol) {
+            (None, GroupProtocol::Consumer) if conn.version_for::<JoinGroupRequest>().is_ok() => {
+                let topics = subscription.resolve(&client).await?;
+                Some(Box::new(self.classic(topics)))
+            }
+            _ => None,
         };
         let shared = Arc::new(Mutex::new(Shared {
             member_id,
             epoch: 0,
+            protocol,
             last_poll: Instant::now(),
             polling: false,
         }));
@@ -306,15 +324,16 @@ impl GroupConsumerBuilder {
                 join_timeout: self.max_poll_interval + Duration::from_secs(5),
                 dedicated: protocol == GroupProtocol::Classic,
             },
-            refresh: match (&subscription, &member) {
-                (Topics::Pattern(..), Member::Classic(_)) => Some((
+            refresh: match &subscription {
+                Topics::Pattern(..) => Some((
                     subscription.clone(),
                     self.pattern_refresh,
                     Instant::now() + self.pattern_refresh,
                 )),
-                _ => None,
+                Topics::Names(_) => None,
             },
             member,
+            fallback,
             cmds: cmd_rx,
             events: event_tx,
             shared: Arc::clone(&shared),
@@ -324,7 +343,6 @@ impl GroupConsumerBuilder {
         Ok(GroupConsumer {
             consumer: self.consumer.build(),
             client,
-            protocol,
             group: self.group,
             instance_id: self.instance_id,
             topics: subscription,
@@ -360,6 +378,7 @@ fn member_id() -> Result<String, Error> {
 struct Shared {
     member_id: String,
     epoch: i32,
+    protocol: GroupProtocol,
     last_poll: Instant,
     /// Inside [`GroupConsumer::next`]: waiting there is polling.
     polling: bool,
@@ -492,9 +511,12 @@ impl Link {
 
 struct Heartbeat {
     link: Link,
-    /// A pattern the member matches itself (classic protocol): how often, and when next.
+    /// A pattern subscription, matched by the member itself under the classic protocol: how
+    /// often, and when next.
     refresh: Option<(Topics, Duration, Instant)>,
     member: Member,
+    /// The classic membership to go on with if the coordinator turns the consumer protocol down.
+    fallback: Option<Box<ClassicMembership>>,
     cmds: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<Event>,
     shared: Arc<Mutex<Shared>>,
@@ -509,6 +531,9 @@ enum Step {
     Done,
     /// A fatal error: handed to the consumer; the task ends.
     Stop,
+    /// The coordinator does not speak the consumer protocol (UNSUPPORTED_VERSION to the join),
+    /// with its message.
+    Unsupported(Option<String>),
 }
 
 /// The heartbeat loop of one member: sends what the protocol's state machine asks for when it
@@ -520,7 +545,8 @@ async fn heartbeat(mut h: Heartbeat) {
     loop {
         let now = Instant::now();
         match h.step(now).await {
-            Step::Stop => return,
+            // (`step` turns Unsupported into a fall-back or a stop.)
+            Step::Stop | Step::Unsupported(_) => return,
             Step::Done => {
                 if h.member.state() == MemberState::Left {
                     if let Some(done) = leave_done.take() {
@@ -630,10 +656,27 @@ impl Heartbeat {
 
     /// Sends the request due now, if one is, and takes its answer.
     async fn step(&mut self, now: Instant) -> Step {
-        let step = match &mut self.member {
+        let mut step = match &mut self.member {
             Member::Consumer(m) => consumer_step(m, &mut self.link, &self.events, now).await,
             Member::Classic(m) => classic_step(m, &mut self.link, &self.events, now).await,
         };
+        if let Step::Unsupported(message) = step {
+            step = match self.fallback.take() {
+                Some(classic) => {
+                    info!(group = %self.link.group, "the coordinator does not speak the consumer group protocol; joining under the classic one");
+                    self.member = Member::Classic(classic);
+                    self.link.dedicated = true;
+                    self.link.coordinator = None;
+                    self.shared.lock().unwrap_or_else(|e| e.into_inner()).protocol = GroupProtocol::Classic;
+                    Step::Done
+                }
+                None => {
+                    let code = ErrorCode::UNSUPPORTED_VERSION;
+                    let _ = self.events.send(failed("ConsumerGroupHeartbeat", code, message));
+                    Step::Stop
+                }
+            };
+        }
         let (member_id, epoch) = self.member.identity();
         let mut s = self.shared.lock().unwrap_or_else(|e| e.into_inner());
         s.member_id = member_id;
@@ -697,6 +740,9 @@ async fn consumer_step(
                 let _ = events.send(Event::Lost);
             }
             Some(MembershipEvent::FindCoordinator) => link.coordinator = None,
+            Some(MembershipEvent::Failed(ErrorCode::UNSUPPORTED_VERSION, message)) if m.epoch() == 0 => {
+                return Step::Unsupported(message);
+            }
             Some(MembershipEvent::Failed(code, message)) => {
                 let _ = events.send(failed("ConsumerGroupHeartbeat", code, message));
                 return Step::Stop;
@@ -783,7 +829,6 @@ async fn classic_step(
 pub struct GroupConsumer {
     consumer: Consumer,
     client: Client,
-    protocol: GroupProtocol,
     group: String,
     instance_id: Option<String>,
     topics: Topics,
@@ -839,7 +884,7 @@ impl GroupConsumer {
 
     /// The group protocol this member speaks.
     pub fn protocol(&self) -> GroupProtocol {
-        self.protocol
+        self.shared.lock().unwrap_or_else(|e| e.into_inner()).protocol
     }
 
     /// The partitions this member owns now.
@@ -989,7 +1034,7 @@ impl GroupConsumer {
     async fn commit_through_rebalance(&mut self, deadline: Instant) -> Result<(), Error> {
         loop {
             let e = match self.commit().await {
-                Err(e) if self.protocol == GroupProtocol::Classic => e,
+                Err(e) if self.protocol() == GroupProtocol::Classic => e,
                 other => return other,
             };
             if !matches!(
