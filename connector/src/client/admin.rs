@@ -23,7 +23,7 @@ use kwire_protocol::messages::{
 };
 use kwire_protocol::{ErrorCode, Uuid};
 
-use super::{Client, Connection, Error};
+use super::{Client, Connection, Error, TopicMetadata};
 
 /// Which offset [`Client::list_offset`] asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,6 +263,24 @@ impl Client {
     /// The names of every topic, sorted.
     pub async fn list_topics(&self) -> Result<Vec<String>, Error> {
         self.topic_names(true).await
+    }
+
+    /// The metadata of `topics` asked for again (not from the cache); a topic that does not
+    /// exist (yet, or any more) is left out.
+    pub(crate) async fn fresh_topics<'a>(
+        &self,
+        topics: impl IntoIterator<Item = &'a String>,
+    ) -> Result<Vec<TopicMetadata>, Error> {
+        let mut out = Vec::new();
+        for topic in topics {
+            self.invalidate(topic);
+            match self.topic(topic).await {
+                Ok(meta) => out.push(meta),
+                Err(e) if e.code() == Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
     }
 
     /// The names of every topic, sorted, with or without the internal ones (`__consumer_offsets`,

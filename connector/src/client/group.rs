@@ -491,21 +491,16 @@ impl Link {
 
     /// The partition counts of `topics` (a topic not there yet has none), fresh from metadata.
     async fn partition_counts(&self, topics: &BTreeSet<String>) -> Result<BTreeMap<String, i32>, Error> {
-        let mut out = BTreeMap::new();
-        for topic in topics {
-            self.client.invalidate(topic);
-            match self.client.topic(topic).await {
-                Ok(meta) => {
-                    out.insert(
-                        topic.clone(),
-                        i32::try_from(meta.partitions.len()).unwrap_or(i32::MAX),
-                    );
-                }
-                Err(e) if e.code() == Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(out)
+        Ok(self
+            .client
+            .fresh_topics(topics)
+            .await?
+            .into_iter()
+            .map(|meta| {
+                let count = i32::try_from(meta.partitions.len()).unwrap_or(i32::MAX);
+                (meta.name, count)
+            })
+            .collect())
     }
 }
 
@@ -1067,15 +1062,9 @@ impl GroupConsumer {
         if ids.iter().all(|(id, _)| self.ids.contains_key(id)) {
             return Ok(());
         }
-        for topic in &self.topics.resolve(&self.client).await? {
-            self.client.invalidate(topic);
-            match self.client.topic(topic).await {
-                Ok(meta) => {
-                    self.ids.insert(meta.id, topic.clone());
-                }
-                Err(e) if e.code() == Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION) => {}
-                Err(e) => return Err(e),
-            }
+        let topics = self.topics.resolve(&self.client).await?;
+        for meta in self.client.fresh_topics(&topics).await? {
+            self.ids.insert(meta.id, meta.name);
         }
         Ok(())
     }

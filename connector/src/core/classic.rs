@@ -380,7 +380,7 @@ impl ClassicMembership {
                 None
             }
             ErrorCode::UNKNOWN_MEMBER_ID | ErrorCode::ILLEGAL_GENERATION => self.lose(code, now),
-            _ => self.retry_or_fail("JoinGroup", resp.error_code, None, now),
+            _ => self.retry_or_fail("JoinGroup", code, now),
         }
     }
 
@@ -410,7 +410,7 @@ impl ClassicMembership {
             ErrorCode::REBALANCE_IN_PROGRESS => self.start_rebalance(),
             ErrorCode::UNKNOWN_MEMBER_ID | ErrorCode::ILLEGAL_GENERATION => self.lose(code, now),
             _ => {
-                let event = self.retry_or_fail("SyncGroup", resp.error_code, None, now);
+                let event = self.retry_or_fail("SyncGroup", code, now);
                 if self.phase == Phase::Syncing {
                     // SyncGroup belongs to its generation: join again.
                     self.phase = Phase::Joining;
@@ -433,7 +433,7 @@ impl ClassicMembership {
             }
             ErrorCode::REBALANCE_IN_PROGRESS => self.start_rebalance(),
             ErrorCode::UNKNOWN_MEMBER_ID | ErrorCode::ILLEGAL_GENERATION => self.lose(code, now),
-            _ => self.retry_or_fail("Heartbeat", resp.error_code, None, now),
+            _ => self.retry_or_fail("Heartbeat", code, now),
         }
     }
 
@@ -497,14 +497,9 @@ impl ClassicMembership {
         Some(ClassicEvent::Lost)
     }
 
-    fn retry_or_fail(
-        &mut self,
-        api: &'static str,
-        code: i16,
-        message: Option<String>,
-        now: Instant,
-    ) -> Option<ClassicEvent> {
-        let code = ErrorCode(code);
+    /// An error answer to `api`: retried after a backoff (finding the coordinator again if it
+    /// moved), or the end of the membership.
+    fn retry_or_fail(&mut self, api: &'static str, code: ErrorCode, now: Instant) -> Option<ClassicEvent> {
         match code {
             ErrorCode::NOT_COORDINATOR
             | ErrorCode::COORDINATOR_NOT_AVAILABLE
@@ -522,7 +517,7 @@ impl ClassicMembership {
             }
             _ => {
                 self.phase = Phase::Left;
-                Some(ClassicEvent::Failed(api, code, message))
+                Some(ClassicEvent::Failed(api, code, None))
             }
         }
     }
